@@ -1,0 +1,199 @@
+"""The TiDB "Player" walkthrough with peewee.
+
+Each player has coins and goods. The walkthrough creates a player, loads
+1919 more in batches, counts and lists them, and trades goods for coins
+between two players in a transaction that either happens whole or not at all.
+
+    python3 peewee_example.py            # settings from the environment or .env
+    python3 peewee_example.py --help
+"""
+import argparse
+import logging
+import sys
+import uuid
+
+from peewee import (SQL, CharField, Check, DatabaseProxy, IntegerField, Model,
+                    PeeweeException, SqliteDatabase)
+
+from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction
+
+EMBEDDED_PATH = "player.db"
+BULK_PLAYERS = 1919
+BATCH_SIZE = 114
+INT_MAX = 2 ** 31 - 1  # coins and goods are INT columns
+ID_LENGTH = 36
+
+# Bound at run time (main() or a test), so the model does not fix one server.
+db = DatabaseProxy()
+
+
+class Player(Model):
+    id = CharField(max_length=ID_LENGTH, primary_key=True)
+    coins = IntegerField(constraints=[Check("coins >= 0")])
+    goods = IntegerField(constraints=[Check("goods >= 0")])
+
+    class Meta:
+        database = db
+        table_name = "player"
+
+    def __str__(self):
+        return "id:%s, coins:%d, goods:%d" % (self.id, self.coins, self.goods)
+
+
+class TradeRefused(Exception):
+    """The trade cannot happen; raised inside the transaction so it rolls back."""
+
+
+def trade(sell_id, buy_id, amount, price):
+    """The seller gives `amount` goods to the buyer for `price` coins in all.
+
+    Returns True when the trade happened, False when one side could not
+    afford it (nothing is changed then). Raises ValueError for arguments
+    that make no trade, before anything is written.
+    """
+    check_trade(sell_id, buy_id, amount, price)
+
+    def attempt(db):
+        # One locking read of both rows: no other trade can change them
+        # between this check and the updates below.
+        query = Player.select().where(Player.id.in_([sell_id, buy_id])).order_by(Player.id)
+        players = {player.id: player for player in locking_read(query)}
+        for player_id in (sell_id, buy_id):
+            if player_id not in players:
+                raise ValueError("unknown player id %r" % player_id)
+        seller, buyer = players[sell_id], players[buy_id]
+        if buyer.coins < price:
+            raise TradeRefused("buy player %s coins not enough" % buy_id)
+        if seller.goods < amount:
+            raise TradeRefused("sell player %s goods not enough" % sell_id)
+        if seller.coins > INT_MAX - price or buyer.goods > INT_MAX - amount:
+            raise TradeRefused("trade would overflow a balance")
+        Player.update(goods=Player.goods - amount, coins=Player.coins + price) \
+            .where(Player.id == sell_id).execute()
+        Player.update(goods=Player.goods + amount, coins=Player.coins - price) \
+            .where(Player.id == buy_id).execute()
+
+    try:
+        run_transaction(db, attempt)
+    except TradeRefused as refused:
+        print(refused)
+        return False
+    print("trade success")
+    return True
+
+
+def check_trade(sell_id, buy_id, amount, price):
+    for name, player_id in (("sell_id", sell_id), ("buy_id", buy_id)):
+        if not isinstance(player_id, str) or not 0 < len(player_id) <= ID_LENGTH:
+            raise ValueError("%s must be a player id of 1 to %d characters, got %r"
+                             % (name, ID_LENGTH, player_id))
+    if sell_id == buy_id:
+        raise ValueError("a player cannot trade with itself (sell_id == buy_id == %r)" % sell_id)
+    for name, value in (("amount", amount), ("price", price)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT_MAX:
+            raise ValueError("%s must be a whole number from 1 to %d, got %r"
+                             % (name, INT_MAX, value))
+
+
+def walkthrough():
+    db.create_tables([Player])
+    Player.delete().execute()  # start from an empty table on every run
+
+    # 1. Create a player and read it back.
+    Player.create(id="test", coins=1, goods=1)
+    print(Player.get_by_id("test"))
+
+    # 2. Load many players at once, all or none.
+    players = [Player(id=str(uuid.uuid4()), coins=10000, goods=10000)
+               for _ in range(BULK_PLAYERS)]
+    with db.atomic():
+        Player.bulk_create(players, batch_size=BATCH_SIZE)
+
+    # 3. Count them, and list three.
+    print("number of players: %d" % Player.select().count())
+    for player in Player.select().order_by(Player.coins.desc(), Player.id).limit(3):
+        print(player)
+
+    # 4. Trade: player 1 cannot pay 500 coins; then buys 2 goods for 100.
+    Player.create(id="1", coins=100, goods=0)
+    Player.create(id="2", coins=114514, goods=20)
+    trade(sell_id="2", buy_id="1", amount=10, price=500)
+    trade(sell_id="2", buy_id="1", amount=2, price=100)
+
+    # 5. The final state.
+    for player in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id):
+        print(player)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="The TiDB Player walkthrough with peewee. Settings come from the "
+                    "environment or .env (see .env.example); the flags override them.")
+    parser.add_argument("--url", help="a database URL, overriding DATABASE_URL "
+                                      "(e.g. tidb://root@127.0.0.1:4000/test, sqlite:///player.db)")
+    parser.add_argument("--driver", help="pymysql (default) or mysqlclient, overriding TIDB_DRIVER")
+    parser.add_argument("--trade", nargs=4, metavar=("SELL_ID", "BUY_ID", "AMOUNT", "PRICE"),
+                        help="make one trade between existing players instead of the walkthrough")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log every SQL statement (peewee logger)")
+    return parser.parse_args(argv)
+
+
+def bind(args):
+    """Bind the model to the configured database, or to SQLite when nothing is configured."""
+    settings = load_settings(DATABASE_URL=args.url, TIDB_DRIVER=args.driver)
+    if settings.should_embed():
+        db.initialize(SqliteDatabase(EMBEDDED_PATH))
+        print("No TiDB configured and none at %s: using the embedded SQLite file %s "
+              "(set TIDB_HOST or DATABASE_URL, see .env.example)" % (settings.address, EMBEDDED_PATH),
+              file=sys.stderr)
+    else:
+        db.initialize(settings.build_database())
+    return settings
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(format="%(name)s: %(message)s")
+        logging.getLogger("peewee").setLevel(logging.DEBUG)
+    try:
+        settings = bind(args)
+        db.connect()
+    except ConfigError as exc:
+        return fail(exc, 2)
+    except PeeweeException as exc:
+        where = "DATABASE_URL" if settings.url else "%s as user %r (database %r)" % (
+            settings.address, settings.user, settings.database)
+        return fail("cannot connect to %s: %s\nCheck that the server is running and the "
+                    "settings are right (.env.example, README: Troubleshooting)."
+                    % (where, settings.scrub(exc)), 1)
+    try:
+        if args.trade:
+            sell_id, buy_id, amount, price = args.trade
+            trade(sell_id, buy_id, parse_int(amount, "AMOUNT"), parse_int(price, "PRICE"))
+        else:
+            walkthrough()
+    except ValueError as exc:
+        return fail(exc, 2)
+    except PeeweeException as exc:
+        return fail("the database failed: %s" % settings.scrub(exc), 1)
+    finally:
+        db.close()
+    return 0
+
+
+def fail(message, status):
+    print("error: %s" % message, file=sys.stderr)
+    return status
+
+
+def parse_int(text, name):
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("%s must be a whole number, got %r" % (name, text)) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

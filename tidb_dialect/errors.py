@@ -1,0 +1,18 @@
+"""Errors the dialect raises itself."""
+from peewee import NotSupportedError, OperationalError
+
+
+class ConfigError(ValueError):
+    """A connection setting is wrong; the message names the setting."""
+
+
+class ExceededMaxAttempts(OperationalError):
+    """run_transaction() gave up; ``last_error`` is the error of the final attempt."""
+
+    def __init__(self, attempts, last_error):
+        super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
+        self.attempts = attempts
+        self.last_error = last_error
+
+
+__all__ = ["ConfigError", "ExceededMaxAttempts", "NotSupportedError"]

@@ -1,0 +1,81 @@
+"""Retrying transactions the way the TiDB docs ask: roll back, back off, run again.
+
+TiDB reports conflicts between concurrent transactions as errors that are
+safe to retry: the whole transaction is rolled back before the next attempt,
+so nothing of a failed attempt survives.
+"""
+import random
+import time
+
+from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+
+from .errors import ExceededMaxAttempts
+
+#: Error codes after which the whole transaction may run again.
+RETRYABLE_ERRORS = {
+    8002: "SELECT FOR UPDATE conflict (optimistic mode)",
+    8022: "KV error safe to retry",
+    8028: "schema changed during the transaction",
+    9007: "write conflict",
+    1213: "deadlock",
+}
+# Not 1205 (lock wait timeout): each attempt may block for
+# innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a
+# caller should see.
+
+DEFAULT_MAX_ATTEMPTS = 10
+
+
+def error_code(exc):
+    """The server's error number behind a peewee or driver exception, or None."""
+    args = getattr(getattr(exc, "orig", exc), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_retryable(exc):
+    if error_code(exc) in RETRYABLE_ERRORS:
+        return True
+    # SQLite's busy timeout ran out: another writer held the lock throughout.
+    return "database is locked" in str(exc)
+
+
+def exponential_backoff(attempt):
+    """Seconds to wait before attempt `attempt + 1`: the TiDB docs' formula."""
+    return ((1.5 ** attempt) + random.random()) * 0.1
+
+
+def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
+                    backoff=exponential_backoff):
+    """Run ``callback(db)`` in a transaction, retrying it on retryable errors.
+
+    The callback must not commit or roll back, and may run more than once.
+    Other errors propagate unchanged; when every attempt failed,
+    ExceededMaxAttempts carries the last error.
+    """
+    if db.in_transaction():
+        raise DatabaseError("run_transaction() opens its own transaction; "
+                            "call it outside any atomic() block")
+    last_error = None
+    for attempt in range(1, max_attempts + 1):
+        try:
+            with db.atomic(**_begin_args(db)):
+                return callback(db)
+        except DatabaseError as exc:
+            if not is_retryable(exc):
+                raise
+            last_error = exc
+        if attempt < max_attempts:
+            time.sleep(backoff(attempt))
+    raise ExceededMaxAttempts(max_attempts, last_error)
+
+
+def _begin_args(db):
+    # SQLite has no locking reads; taking the write lock at BEGIN serialises
+    # writers before they read, as SELECT ... FOR UPDATE does on TiDB.
+    target = db.obj if isinstance(db, DatabaseProxy) else db
+    return {"lock_type": "IMMEDIATE"} if isinstance(target, SqliteDatabase) else {}
+
+
+def locking_read(query):
+    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one."""
+    return query.for_update() if query.model._meta.database.for_update else query
