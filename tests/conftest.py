@@ -1,0 +1,136 @@
+"""Fixtures: real servers (a private MariaDB, or a TiDB cluster in TiDB mode) and SQLite.
+
+TiDB mode: when TIDB_HOST is set in the environment, the server tests run
+against that cluster (with TIDB_PORT, TIDB_USER, TIDB_PASSWORD, CA_PATH)
+instead of a private MariaDB. Under CI, a test that would be skipped for a
+missing server or driver fails instead.
+"""
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+import peewee_example
+from tests.mariadb import PrivateServer, find_server_binary
+from tidb_dialect import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+TIDB_MODE = bool(os.environ.get("TIDB_HOST"))
+SERVER_SETTINGS = ("TIDB_HOST", "TIDB_PORT", "TIDB_USER", "TIDB_PASSWORD", "CA_PATH")
+
+
+def require(condition, reason):
+    """Skip when `condition` fails; under CI, fail, since CI must run every test."""
+    if not condition:
+        if IN_CI:
+            pytest.fail("%s (CI is set, so this is a failure, not a skip)" % reason)
+        pytest.skip(reason)
+
+
+class ClusterServer:
+    """The TiDB cluster named in the environment (TiDB mode)."""
+
+    def __init__(self, environ):
+        settings = Settings.from_mapping({k: environ[k] for k in SERVER_SETTINGS if k in environ})
+        self.host, self.port = settings.host, settings.port
+        self.user, self.password = settings.user, settings.password
+        self.ca_path = settings.ca_path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The MySQL-compatible server under test, started once for the session."""
+    if TIDB_MODE:
+        yield ClusterServer(os.environ)
+        return
+    require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
+    private = PrivateServer(str(tmp_path_factory.mktemp("mariadb"))).install().start()
+    yield private
+    private.stop()
+
+
+def server_environ(server, database):
+    """The TIDB_* settings that point at `server` and `database`."""
+    environ = {"TIDB_HOST": server.host, "TIDB_PORT": str(server.port),
+               "TIDB_USER": server.user, "TIDB_PASSWORD": server.password,
+               "TIDB_DB_NAME": database}
+    if getattr(server, "ca_path", ""):
+        environ["CA_PATH"] = server.ca_path
+    return environ
+
+
+@pytest.fixture(params=["pymysql", "mysqlclient"])
+def driver(request):
+    """Each driver in turn; mysqlclient only where it is installed (always under CI)."""
+    if request.param == "mysqlclient":
+        try:
+            import MySQLdb  # noqa: F401
+        except ImportError:
+            require(False, "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)")
+    return request.param
+
+
+@pytest.fixture
+def database_name(server):
+    """A database of its own for each test, dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
+    admin.execute_sql("CREATE DATABASE `%s`" % name)
+    yield name
+    admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
+    admin.close()
+
+
+@pytest.fixture
+def server_settings(server, database_name):
+    return Settings.from_mapping(server_environ(server, database_name))
+
+
+@pytest.fixture
+def mysql_db(server_settings):
+    """A TiDBDatabase (PyMySQL) on the test's own database."""
+    database = server_settings.build_database()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    from peewee import SqliteDatabase
+
+    database = SqliteDatabase(str(tmp_path / "player.db"))
+    yield database
+    database.close()
+
+
+@pytest.fixture(params=["mysql", "sqlite"])
+def player_db(request):
+    """The walkthrough's Player model bound to a real server, then to SQLite."""
+    database = request.getfixturevalue(request.param + "_db")
+    peewee_example.db.initialize(database)
+    database.create_tables([peewee_example.Player])
+    yield database
+    peewee_example.db.initialize(None)
+
+
+@pytest.fixture
+def run_example(tmp_path):
+    """Run peewee_example.py as a user would, in an empty directory, with `environ` only.
+
+    The environment is cleared of every setting so that the machine's own
+    variables cannot leak in; pass the ones the test means.
+    """
+    def run(*args, environ=None, env_file=None):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")}
+        env.update(environ or {})
+        env["PYTHONPATH"] = str(ROOT)
+        if env_file is not None:
+            (tmp_path / ".env").write_text(env_file)
+        return subprocess.run([sys.executable, str(ROOT / "peewee_example.py"), *args],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return run

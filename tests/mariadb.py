@@ -1,0 +1,71 @@
+"""Private MariaDB (or MySQL) servers that the tests start, restart and stop themselves.
+
+pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
+(which may set `user = mysql`, a user that cannot write pytest's temporary
+directory) and has no place for TLS certificates made at test time.
+So the servers are started with --no-defaults, through mirakuru (the
+process manager pytest-mysql itself uses).
+"""
+import os
+import shutil
+import socket
+import subprocess
+
+from mirakuru import TCPExecutor
+
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+
+
+def find_server_binary():
+    return shutil.which("mariadbd", path=SEARCH_PATH) or shutil.which("mysqld", path=SEARCH_PATH)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateServer:
+    """One mariadbd with its own data directory, listening on loopback only."""
+
+    def __init__(self, base_dir, bind=("127.0.0.1",), tls=None):
+        self.binary = find_server_binary()
+        self.base_dir = base_dir
+        self.datadir = os.path.join(base_dir, "data")
+        self.socket = os.path.join(base_dir, "mysqld.sock")
+        self.host = bind[0]
+        self.port = free_port()
+        self.user, self.password = "root", ""
+        options = [
+            self.binary, "--no-defaults", "--datadir=" + self.datadir,
+            "--port=%d" % self.port, "--bind-address=" + ",".join(bind),
+            "--socket=" + self.socket, "--pid-file=" + os.path.join(base_dir, "mysqld.pid"),
+            "--log-error=" + os.path.join(base_dir, "error.log"), "--user=root",
+            "--skip-name-resolve", "--character-set-server=utf8mb4",
+            "--innodb-buffer-pool-size=64M", "--innodb-lock-wait-timeout=10",
+        ]
+        if tls:
+            options += ["--ssl-ca=" + tls["ca"], "--ssl-cert=" + tls["cert"],
+                        "--ssl-key=" + tls["key"], "--require-secure-transport=ON"]
+        self.executor = TCPExecutor(options, host=self.host, port=self.port, timeout=60,
+                                    shell=False)
+
+    def install(self):
+        installer = (shutil.which("mariadb-install-db", path=SEARCH_PATH)
+                     or shutil.which("mysql_install_db", path=SEARCH_PATH))
+        subprocess.run([installer, "--no-defaults", "--auth-root-authentication-method=normal",
+                        "--user=root", "--datadir=" + self.datadir, "--skip-test-db"],
+                       check=True, capture_output=True)
+        return self
+
+    def start(self):
+        self.executor.start()
+        return self
+
+    def stop(self):
+        self.executor.stop()
+
+    def kill(self):
+        """Stop the server without a clean shutdown, as a crash would."""
+        self.executor.kill()
