@@ -27,6 +27,7 @@ class TiDBDatabase(MySQLDatabase):
                 raise ConfigError("TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)"
                                   % driver)
             self.driver = driver
+        kwargs.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
         super().init(database, **kwargs)
 
     def _connect(self):
