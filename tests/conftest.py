@@ -6,12 +6,14 @@ instead of a private MariaDB. Under CI, a test that would be skipped for a
 missing server or driver fails instead.
 """
 import os
+import socket
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
+import trustme
 
 import peewee_example
 from tests.mariadb import PrivateServer, find_server_binary
@@ -21,6 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 TIDB_MODE = bool(os.environ.get("TIDB_HOST"))
 SERVER_SETTINGS = ("TIDB_HOST", "TIDB_PORT", "TIDB_USER", "TIDB_PASSWORD", "CA_PATH")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tidb: needs a real TiDB cluster; runs in TiDB mode only")
+    config.addinivalue_line("markers", "mariadb: needs MariaDB (SIGNAL, triggers, status "
+                                       "counters); does not run in TiDB mode")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests for the other kind of server are deselected, not skipped."""
+    other = "mariadb" if TIDB_MODE else "tidb"
+    deselected = [item for item in items if item.get_closest_marker(other)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
 def require(condition, reason):
@@ -51,6 +68,38 @@ def server(tmp_path_factory):
     private = PrivateServer(str(tmp_path_factory.mktemp("mariadb"))).install().start()
     yield private
     private.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory):
+    """A private MariaDB that refuses plain connections, certified for 127.0.0.1 only.
+
+    It listens on `other_host` (127.0.0.2) too, an address its certificate
+    does not name, so host-name verification can be seen failing.
+    """
+    require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
+    other_host = "127.0.0.2"
+    require(can_listen_on(other_host), "%s is not a loopback address here" % other_host)
+    base = tmp_path_factory.mktemp("mariadb-tls")
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    tls = {"ca": str(base / "ca.pem"), "cert": str(base / "server.pem"), "key": str(base / "server-key.pem")}
+    ca.cert_pem.write_to_path(tls["ca"])
+    issued.cert_chain_pems[0].write_to_path(tls["cert"])
+    issued.private_key_pem.write_to_path(tls["key"])
+    private = PrivateServer(str(base), bind=("127.0.0.1", other_host), tls=tls).install().start()
+    private.ca_path, private.other_host = tls["ca"], other_host
+    yield private
+    private.stop()
+
+
+def can_listen_on(host):
+    try:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+    except OSError:
+        return False
+    return True
 
 
 def server_environ(server, database):
@@ -94,6 +143,15 @@ def server_settings(server, database_name):
 def mysql_db(server_settings):
     """A TiDBDatabase (PyMySQL) on the test's own database."""
     database = server_settings.build_database()
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def driver_db(server, database_name, driver):
+    """A TiDBDatabase on the test's own database, through each driver in turn."""
+    database = Settings.from_mapping(dict(server_environ(server, database_name),
+                                          TIDB_DRIVER=driver)).build_database()
     yield database
     database.close()
 

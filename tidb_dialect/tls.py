@@ -38,6 +38,8 @@ def default_ca_bundle():
 
 def check_ca_file(path, setting="CA_PATH"):
     """Fail before connecting when the CA file cannot serve, naming the setting."""
+    if os.path.isdir(path):
+        raise ConfigError("%s: a directory, not a file: %s" % (setting, path))
     if not os.path.isfile(path):
         raise ConfigError("%s: no such file: %s" % (setting, path))
     if not os.access(path, os.R_OK):
