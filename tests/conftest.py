@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def require(condition, reason):
         pytest.skip(reason)
 
 
+def poll(read, limit=30.0):
+    """The first true value of read(): polls a real condition, for at most `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("condition not reached within %.0f s" % limit)
+
+
 class ClusterServer:
     """The TiDB cluster named in the environment (TiDB mode)."""
 
@@ -66,6 +78,15 @@ def server(tmp_path_factory):
         return
     require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
     private = PrivateServer(str(tmp_path_factory.mktemp("mariadb"))).install().start()
+    yield private
+    private.stop()
+
+
+@pytest.fixture(scope="module")
+def restartable_server(tmp_path_factory):
+    """A private MariaDB of the module's own, which its tests stop, kill and start again."""
+    require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
+    private = PrivateServer(str(tmp_path_factory.mktemp("mariadb-restart"))).install().start()
     yield private
     private.stop()
 
@@ -145,6 +166,20 @@ def mysql_db(server_settings):
     database = server_settings.build_database()
     yield database
     database.close()
+
+
+#: A password that no output, log line or message may ever show.
+SECRET_PASSWORD = "Pw-9tq4-recognisable-xyzzy"
+
+
+@pytest.fixture
+def password_user(mysql_db, database_name):
+    """A user named like the test's database, with SECRET_PASSWORD, allowed into that database."""
+    mysql_db.execute_sql("CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % database_name,
+                         (SECRET_PASSWORD,))
+    mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, database_name))
+    yield database_name
+    mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % database_name)
 
 
 @pytest.fixture

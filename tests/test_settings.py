@@ -2,7 +2,6 @@
 import pytest
 
 from tidb_dialect import ConfigError, Settings, load_settings
-from tidb_dialect.tls import default_ca_bundle
 
 
 def test_defaults_are_a_local_tidb_playground():
@@ -52,12 +51,6 @@ def test_password_is_not_in_repr():
                                       "DATABASE_URL": "tidb://u:hunter2-secret@h/db"})
     assert "hunter2-secret" not in repr(settings)
     assert settings.scrub("denied for hunter2-secret") == "denied for ***"
-
-
-def test_tidb_cloud_host_turns_tls_on_with_a_ca():
-    settings = Settings.from_mapping({"TIDB_HOST": "gateway01.us-west-2.prod.aws.tidbcloud.com"})
-    assert settings.uses_tls
-    assert settings.connect_params()["ssl_ca"] == default_ca_bundle()
 
 
 @pytest.mark.parametrize("name, value, message", [

@@ -141,7 +141,7 @@ def test_tidb_cloud_host_turns_tls_on_with_the_default_bundle(host, driver_name)
     settings = Settings.from_mapping({"TIDB_HOST": host, "TIDB_DRIVER": driver_name})
     assert settings.uses_tls
     expected = tls_params(driver_name, default_ca_bundle())
-    params = settings.connect_params()
+    params = settings.build_database().connect_params
     assert {name: params.get(name) for name in expected} == expected
 
 
@@ -149,7 +149,7 @@ def test_ca_path_wins_over_the_default_bundle(tmp_path):
     ca_path = str(tmp_path / "ca.pem")
     trustme.CA().cert_pem.write_to_path(ca_path)
     settings = Settings.from_mapping({"TIDB_HOST": TIDB_CLOUD_HOSTS[0], "CA_PATH": ca_path})
-    assert settings.connect_params()["ssl_ca"] == ca_path
+    assert settings.build_database().connect_params["ssl_ca"] == ca_path
 
 
 @pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
@@ -157,7 +157,7 @@ def test_ca_path_wins_over_the_default_bundle(tmp_path):
 def test_other_hosts_without_ca_path_get_no_tls_settings(host, driver_name):
     settings = Settings.from_mapping({"TIDB_HOST": host, "TIDB_DRIVER": driver_name})
     assert not settings.uses_tls
-    assert not settings.connect_params().keys() & tls_params(driver_name, "/ca.pem").keys()
+    assert not settings.build_database().connect_params.keys() & tls_params(driver_name, "/ca.pem").keys()
 
 
 def written(path, data):

@@ -1,9 +1,11 @@
 """TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
 import importlib
+import warnings
 
-from peewee import MySQLDatabase
+from peewee import ForeignKeyField, MySQLDatabase
 
 from .errors import ConfigError
+from .tls import check_ca_file, default_ca_bundle, tls_params, tls_required
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import parse_version
 
@@ -13,6 +15,9 @@ AUTO_RANDOM_RANGE_MIN_VERSION = (6, 3, 0)
 
 #: Driver name (TIDB_DRIVER) -> module it imports.
 DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
+
+#: Connection keywords that mean the caller configured TLS already, for either driver.
+TLS_KEYWORDS = ("ssl", "ssl_ca", "ssl_mode", "ssl_disabled")
 
 
 class TiDBDatabase(MySQLDatabase):
@@ -28,7 +33,20 @@ class TiDBDatabase(MySQLDatabase):
                                   % driver)
             self.driver = driver
         kwargs.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
-        super().init(database, **kwargs)
+        super().init(database, **self._with_tls(kwargs))
+
+    def _with_tls(self, kwargs):
+        """`ssl_ca=` works with either driver; TiDB Cloud hosts get TLS unasked."""
+        if "ssl_ca" in kwargs:
+            ca_path = kwargs.pop("ssl_ca")
+            if not ca_path:
+                raise ConfigError("ssl_ca: must name a CA file, got an empty value")
+            check_ca_file(ca_path, "ssl_ca")
+        elif tls_required(kwargs.get("host") or "") and not any(k in kwargs for k in TLS_KEYWORDS):
+            ca_path = default_ca_bundle()
+        else:
+            return kwargs
+        return dict(kwargs, **tls_params(self.driver, ca_path))
 
     def _connect(self):
         try:
@@ -48,6 +66,10 @@ class TiDBDatabase(MySQLDatabase):
         finally:
             cursor.close()
         self.server_version = self.version.mysql
+
+    def get_context_options(self):
+        # Lets DDL ask for the server (connecting first) only when it depends on it.
+        return dict(super().get_context_options(), tidb_server=self.server)
 
     def server(self):
         """The server's ServerVersion, connecting first if no connection was made yet."""
@@ -83,6 +105,32 @@ class TiDBDatabase(MySQLDatabase):
                 % self.server())
         return super().savepoint()
 
+    def create_tables(self, models, **options):
+        for model in models:
+            if getattr(model._meta, "auto_id_cache", None) is not None \
+                    and not hasattr(model._schema, "table_options"):
+                raise ConfigError("%s: Meta.auto_id_cache needs TiDBModel as the base class "
+                                  "(or Meta.schema_manager_class = TiDBSchemaManager)"
+                                  % model.__name__)
+            if not self.supports_foreign_keys:
+                warn_unenforced_foreign_keys(model, self.server())
+        super().create_tables(models, **options)
+
     def run_transaction(self, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
                         backoff=exponential_backoff):
         return run_transaction(self, callback, max_attempts, backoff)
+
+
+def context_server(ctx):
+    """The ServerVersion behind a SQL context, or None if its database is not a TiDBDatabase."""
+    server = ctx.state.tidb_server
+    return server() if server else None
+
+
+def warn_unenforced_foreign_keys(model, version):
+    names = [field.name for field in model._meta.sorted_fields
+             if isinstance(field, ForeignKeyField)]
+    if names:
+        warnings.warn("%s: %s parses but does not enforce FOREIGN KEY constraints (enforced "
+                      "from TiDB v6.6.0), so %s may point at missing rows"
+                      % (model.__name__, version, ", ".join(names)), stacklevel=3)

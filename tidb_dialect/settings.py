@@ -13,7 +13,7 @@ from dotenv import dotenv_values
 
 from .database import DRIVERS, TiDBDatabase
 from .errors import ConfigError
-from .tls import check_ca_file, default_ca_bundle, tls_params, tls_required
+from .tls import check_ca_file, tls_required
 
 DEFAULTS = {
     "TIDB_HOST": "127.0.0.1",
@@ -83,13 +83,13 @@ class Settings:
         return bool(self.ca_path) or tls_required(self.host)
 
     def connect_params(self):
-        """Keywords for TiDBDatabase: TCP always, TLS verified whenever it is on."""
+        """Keywords for TiDBDatabase, which turns `ssl_ca` into the driver's TLS settings."""
         # mysqlclient takes "localhost" to mean its Unix socket: another server, or none.
         host = "127.0.0.1" if self.host == "localhost" else self.host
         params = {"host": host, "port": self.port, "user": self.user,
                   "password": self.password, "driver": self.driver}
-        if self.uses_tls:
-            params.update(tls_params(self.driver, self.ca_path or default_ca_bundle()))
+        if self.ca_path:
+            params["ssl_ca"] = self.ca_path
         return params
 
     def build_database(self):
@@ -97,7 +97,7 @@ class Settings:
         if self.url:
             from playhouse.db_url import connect
 
-            return connect(self.url)
+            return connect(self.url, unquote_password=True)
         return TiDBDatabase(self.database, **self.connect_params())
 
     def should_embed(self):

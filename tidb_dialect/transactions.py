@@ -4,12 +4,15 @@ TiDB reports conflicts between concurrent transactions as errors that are
 safe to retry: the whole transaction is rolled back before the next attempt,
 so nothing of a failed attempt survives.
 """
+import logging
 import random
 import time
 
 from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
 
 from .errors import ExceededMaxAttempts
+
+logger = logging.getLogger(__name__)
 
 #: Error codes after which the whole transaction may run again.
 RETRYABLE_ERRORS = {
@@ -52,6 +55,9 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
     Other errors propagate unchanged; when every attempt failed,
     ExceededMaxAttempts carries the last error.
     """
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise ValueError("max_attempts must be a whole number of at least 1, got %r"
+                         % (max_attempts,))
     if db.in_transaction():
         raise DatabaseError("run_transaction() opens its own transaction; "
                             "call it outside any atomic() block")
@@ -65,6 +71,8 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
                 raise
             last_error = exc
         if attempt < max_attempts:
+            logger.info("transaction attempt %d of %d rolled back, retrying: %s",
+                        attempt, max_attempts, last_error)
             time.sleep(backoff(attempt))
     raise ExceededMaxAttempts(max_attempts, last_error)
 

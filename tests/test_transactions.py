@@ -1,0 +1,248 @@
+"""run_transaction against a real server: which errors are retried, how often, and what survives.
+
+TiDB's own conflict codes (8002, 8022, 8028, 9007) are raised by MariaDB on
+demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO), from a
+statement or from a trigger on a real UPDATE; the deadlock (1213) is a real one.
+"""
+import logging
+import threading
+
+import pytest
+from peewee import DatabaseError, IntegrityError
+
+from tidb_dialect import (RETRYABLE_ERRORS, ExceededMaxAttempts, TiDBDatabase,
+                          run_transaction)
+from tidb_dialect.transactions import error_code, exponential_backoff
+
+BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
+
+
+def signal(code):
+    return ("SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, "
+            "MESSAGE_TEXT = 'raised by the test as TiDB would'" % code)
+
+
+class Recorder:
+    """A backoff that records the attempts it was asked about and never waits."""
+
+    def __init__(self):
+        self.attempts = []
+
+    def __call__(self, attempt):
+        self.attempts.append(attempt)
+        return 0
+
+
+def make_accounts(db, *balances):
+    db.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
+    for n, balance in enumerate(balances, 1):
+        db.execute_sql("INSERT INTO account VALUES (%s, %s)", (n, balance))
+
+
+def balances(db):
+    return [b for b, in db.execute_sql("SELECT balance FROM account ORDER BY id")]
+
+
+def test_deadlock_is_retried_until_both_transactions_commit(driver_db, caplog):
+    make_accounts(driver_db, 100, 100)
+    barrier = threading.Barrier(2, timeout=BARRIER_TIMEOUT)
+    calls = {"first": 0, "second": 0}
+    errors = []
+
+    def transfer(name, first, second, amount):
+        def callback(db):
+            calls[name] += 1
+            db.execute_sql("UPDATE account SET balance = balance - %s WHERE id = %s",
+                           (amount, first))
+            if calls[name] == 1:
+                barrier.wait()  # each holds one row and now asks for the other's
+            db.execute_sql("UPDATE account SET balance = balance + %s WHERE id = %s",
+                           (amount, second))
+
+        try:
+            run_transaction(driver_db, callback, backoff=Recorder())
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            driver_db.close()  # this thread's connection
+
+    caplog.set_level(logging.INFO, logger="tidb_dialect.transactions")
+    threads = [threading.Thread(target=transfer, args=("first", 1, 2, 10)),
+               threading.Thread(target=transfer, args=("second", 2, 1, 1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sorted(calls.values()) == [1, 2]  # the deadlock victim ran twice
+    retried = [record.args[2] for record in caplog.records if "retrying" in record.msg]
+    assert [error_code(exc) for exc in retried] == [1213]
+    assert balances(driver_db) == [100 - 10 + 1, 100 + 10 - 1]
+
+
+def test_other_errors_are_not_retried_and_propagate_unchanged(driver_db):
+    make_accounts(driver_db, 100)
+    backoff, calls = Recorder(), []
+
+    def callback(db):
+        calls.append(1)
+        db.execute_sql("UPDATE account SET balance = 0 WHERE id = 1")
+        db.execute_sql("INSERT INTO account VALUES (1, 5)")  # duplicate key
+
+    with pytest.raises(IntegrityError) as raised:
+        run_transaction(driver_db, callback, backoff=backoff)
+    assert error_code(raised.value) == 1062
+    assert (len(calls), backoff.attempts) == (1, [])
+    assert balances(driver_db) == [100]  # the UPDATE was rolled back
+
+
+def test_application_exceptions_roll_back_and_propagate(driver_db):
+    make_accounts(driver_db, 100)
+
+    def callback(db):
+        db.execute_sql("UPDATE account SET balance = 0 WHERE id = 1")
+        raise LookupError("refused by the application")
+
+    with pytest.raises(LookupError, match="refused by the application"):
+        run_transaction(driver_db, callback)
+    assert balances(driver_db) == [100]
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("code", sorted(RETRYABLE_ERRORS))
+def test_each_retryable_code_is_retried(driver_db, code):
+    make_accounts(driver_db, 100)
+    backoff, calls = Recorder(), []
+
+    def callback(db):
+        calls.append(1)
+        db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+        if len(calls) < 3:
+            db.execute_sql(signal(code))
+        return "done"
+
+    assert run_transaction(driver_db, callback, backoff=backoff) == "done"
+    assert (len(calls), backoff.attempts) == (3, [1, 2])
+    assert balances(driver_db) == [101]  # the failed attempts left nothing behind
+
+
+@pytest.mark.mariadb
+def test_gives_up_after_max_attempts_with_the_last_error(driver_db):
+    backoff, calls = Recorder(), []
+
+    def callback(db):
+        calls.append(1)
+        db.execute_sql(signal(9007))
+
+    with pytest.raises(ExceededMaxAttempts) as raised:
+        run_transaction(driver_db, callback, max_attempts=4, backoff=backoff)
+    assert (len(calls), backoff.attempts) == (4, [1, 2, 3])
+    assert raised.value.attempts == 4
+    assert error_code(raised.value.last_error) == 9007
+    assert "after 4 attempts" in str(raised.value)
+    assert isinstance(raised.value, DatabaseError)
+
+
+@pytest.mark.mariadb
+def test_write_conflict_from_a_trigger_on_a_real_update(driver_db):
+    """The UPDATE itself fails twice, as a write conflict would, then succeeds."""
+    make_accounts(driver_db, 100)
+    # Aria is not transactional: the trigger's countdown survives the rollbacks.
+    driver_db.execute_sql("CREATE TABLE conflicts (remaining INT NOT NULL) ENGINE=Aria")
+    driver_db.execute_sql("INSERT INTO conflicts VALUES (2)")
+    driver_db.execute_sql(
+        "CREATE TRIGGER conflict_on_update BEFORE UPDATE ON account FOR EACH ROW "
+        "BEGIN IF (SELECT remaining FROM conflicts) > 0 THEN "
+        "UPDATE conflicts SET remaining = remaining - 1; %s; END IF; END" % signal(9007))
+    backoff, calls = Recorder(), []
+
+    def callback(db):
+        calls.append(1)
+        db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+
+    run_transaction(driver_db, callback, backoff=backoff)
+    assert (len(calls), backoff.attempts) == (3, [1, 2])
+    assert balances(driver_db) == [101]
+    assert driver_db.execute_sql("SELECT remaining FROM conflicts").fetchone()[0] == 0
+
+
+class ConflictAtCommit(TiDBDatabase):
+    """Its COMMIT fails with 9007 while `conflicts` > 0, as TiDB's does in optimistic mode."""
+
+    conflicts = 0
+
+    def commit(self):
+        if self.conflicts:
+            self.conflicts -= 1
+            self.execute_sql(signal(9007))  # raised by the real server, inside the transaction
+        return super().commit()
+
+
+@pytest.mark.mariadb
+def test_a_commit_that_fails_with_a_retryable_code_is_retried(server_settings):
+    db = ConflictAtCommit(server_settings.database, **server_settings.connect_params())
+    make_accounts(db, 100)
+    db.conflicts = 1
+    backoff, calls = Recorder(), []
+
+    def callback(d):
+        calls.append(1)
+        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+
+    run_transaction(db, callback, backoff=backoff)
+    assert (len(calls), backoff.attempts, db.conflicts) == (2, [1], 0)
+    assert balances(db) == [101]  # the first attempt was rolled back, not committed
+    db.close()
+
+
+@pytest.mark.tidb
+def test_optimistic_write_conflict_at_commit_on_tidb(server_settings):
+    """A real 9007: another transaction commits the same row first."""
+    db, other = server_settings.build_database(), server_settings.build_database()
+    make_accounts(db, 100)
+    for database in (db, other):
+        database.execute_sql("SET SESSION tidb_txn_mode = 'optimistic'")
+    calls = []
+
+    def callback(d):
+        calls.append(1)
+        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+        if len(calls) == 1:
+            with other.atomic():
+                other.execute_sql("UPDATE account SET balance = balance + 10 WHERE id = 1")
+
+    run_transaction(db, callback, backoff=Recorder())
+    assert len(calls) == 2
+    assert balances(db) == [111]
+    db.close()
+    other.close()
+
+
+def test_refused_inside_an_open_transaction(mysql_db):
+    with mysql_db.atomic():
+        with pytest.raises(DatabaseError, match="outside any atomic"):
+            run_transaction(mysql_db, lambda db: None)
+
+
+@pytest.mark.parametrize("max_attempts", [0, -1, 1.5, True, "3"])
+def test_max_attempts_must_be_a_positive_whole_number(max_attempts):
+    with pytest.raises(ValueError, match="max_attempts must be a whole number"):
+        run_transaction(TiDBDatabase("test"), lambda db: None, max_attempts=max_attempts)
+
+
+@pytest.mark.mariadb
+def test_database_method_passes_its_arguments(driver_db):
+    backoff = Recorder()
+    with pytest.raises(ExceededMaxAttempts) as raised:
+        driver_db.run_transaction(lambda db: db.execute_sql(signal(8028)),
+                                  max_attempts=2, backoff=backoff)
+    assert (raised.value.attempts, backoff.attempts) == (2, [1])
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 9])
+def test_backoff_grows_exponentially_with_jitter(attempt):
+    waits = [exponential_backoff(attempt) for _ in range(200)]
+    low, high = 0.1 * 1.5 ** attempt, 0.1 * (1.5 ** attempt + 1)
+    assert all(low <= wait < high for wait in waits)
+    assert len(set(waits)) > 1  # jitter: concurrent retries do not collide again
