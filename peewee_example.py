@@ -13,7 +13,7 @@ import sys
 import uuid
 
 from peewee import (SQL, CharField, Check, DatabaseProxy, IntegerField, Model,
-                    PeeweeException, SqliteDatabase)
+                    PeeweeException, SqliteDatabase, chunked)
 
 from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction
 
@@ -42,6 +42,10 @@ class Player(Model):
 
 class TradeRefused(Exception):
     """The trade cannot happen; raised inside the transaction so it rolls back."""
+
+
+class LoadFailed(Exception):
+    """The bulk load stopped; the message says where, and what became of the rows."""
 
 
 def trade(sell_id, buy_id, amount, price):
@@ -104,10 +108,8 @@ def walkthrough():
     print(Player.get_by_id("test"))
 
     # 2. Load many players at once, all or none.
-    players = [Player(id=str(uuid.uuid4()), coins=10000, goods=10000)
-               for _ in range(BULK_PLAYERS)]
-    with db.atomic():
-        Player.bulk_create(players, batch_size=BATCH_SIZE)
+    load_players([Player(id=str(uuid.uuid4()), coins=10000, goods=10000)
+                  for _ in range(BULK_PLAYERS)])
 
     # 3. Count them, and list three.
     print("number of players: %d" % Player.select().count())
@@ -123,6 +125,29 @@ def walkthrough():
     # 5. The final state.
     for player in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id):
         print(player)
+
+
+def load_players(players, batch_size=BATCH_SIZE):
+    """Insert `players` with bulk_create, batch by batch, in one transaction: all or none.
+
+    Batches are sent one by one (not bulk_create's batch_size) so that a
+    failure can say which batch it was.
+    """
+    batches = list(chunked(players, batch_size))
+    step = "BEGIN"
+    try:
+        with db.atomic():
+            for number, batch in enumerate(batches, 1):
+                step = "batch %d of %d" % (number, len(batches))
+                Player.bulk_create(batch)
+            step = "COMMIT"
+    except PeeweeException as exc:
+        # A COMMIT cut off by a lost connection may or may not have happened.
+        outcome = ("whether they were added is unknown: count them before loading again"
+                   if step == "COMMIT" else
+                   "the transaction was not committed, so none of them was added")
+        raise LoadFailed("loading %d players failed at %s (%s); %s"
+                         % (len(players), step, first_error(exc), outcome)) from exc
 
 
 def parse_args(argv):
@@ -176,8 +201,10 @@ def main(argv=None):
             walkthrough()
     except ValueError as exc:
         return fail(exc, 2)
+    except LoadFailed as exc:
+        return fail(settings.scrub(exc), 1)
     except PeeweeException as exc:
-        return fail("the database failed: %s" % settings.scrub(exc), 1)
+        return fail("the database failed: %s" % settings.scrub(first_error(exc)), 1)
     finally:
         db.close()
     return 0
@@ -186,6 +213,17 @@ def main(argv=None):
 def fail(message, status):
     print("error: %s" % message, file=sys.stderr)
     return status
+
+
+def first_error(exc):
+    """The database error that started `exc`: a ROLLBACK on a lost connection fails too,
+    and its error would hide the one that matters."""
+    first = exc
+    while exc.__context__ is not None:
+        exc = exc.__context__
+        if isinstance(exc, PeeweeException):
+            first = exc
+    return first
 
 
 def parse_int(text, name):

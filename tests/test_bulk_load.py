@@ -1,0 +1,131 @@
+"""The bulk load is all or nothing: a failing batch or a killed connection leaves none of the rows.
+
+The faults are real: a duplicate primary key, and KILL of the loading
+connection from another session. Triggers choose the moment (a row of
+batch 10 of 17), so nothing depends on timing.
+"""
+import threading
+import uuid
+
+import pytest
+
+import peewee_example
+from peewee_example import BATCH_SIZE, BULK_PLAYERS, LoadFailed, Player, load_players
+from tests.conftest import poll, server_environ
+from tidb_dialect import TiDBDatabase
+
+pytestmark = pytest.mark.mariadb  # the faults are placed by triggers, which TiDB lacks
+
+# Insert number N on the player table: 'test' is the first, then the bulk rows.
+BATCH_10_ROW = 1 + 9 * BATCH_SIZE + 6
+
+# A MEMORY table is not transactional: the count survives the rollback.
+COUNT_INSERTS = [
+    "CREATE TABLE inserts_seen (n INT NOT NULL) ENGINE=MEMORY",
+    "INSERT INTO inserts_seen VALUES (0)",
+]
+DUPLICATE_AT = ("CREATE TRIGGER duplicate_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
+                "UPDATE inserts_seen SET n = n + 1; "
+                "IF (SELECT n FROM inserts_seen) = %d THEN SET NEW.id = 'test'; END IF; END"
+                % BATCH_10_ROW)
+# At that row the loader takes the user lock 'reached' (so IS_USED_LOCK names its
+# connection) and then waits for 'gate', which the test holds. User locks, not
+# tables: a trigger keeps every table it uses locked until its statement ends.
+WAIT_AT = ("CREATE TRIGGER wait_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
+           "UPDATE inserts_seen SET n = n + 1; "
+           "IF (SELECT n FROM inserts_seen) = %d THEN "
+           "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF; END" % BATCH_10_ROW)
+EXPECTED_FAILURE = "loading %d players failed at batch 10 of 17 (" % BULK_PLAYERS
+NONE_ADDED = "the transaction was not committed, so none of them was added"
+
+
+def player_ids(database):
+    return sorted(row[0] for row in database.execute_sql("SELECT id FROM player"))
+
+
+@pytest.fixture
+def trigger_db(mysql_db):
+    """The test's MariaDB database with the player table, ready for fault triggers."""
+    with Player.bind_ctx(mysql_db):
+        mysql_db.create_tables([Player])
+    for statement in COUNT_INSERTS:
+        mysql_db.execute_sql(statement)
+    return mysql_db
+
+
+def test_duplicate_id_in_batch_10_adds_none(player_db):
+    Player.create(id="test", coins=1, goods=1)
+    players = [Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(BULK_PLAYERS)]
+    players[9 * BATCH_SIZE + 5].id = players[0].id
+    with pytest.raises(LoadFailed) as failed:
+        load_players(players)
+    message = str(failed.value)
+    assert message.startswith(EXPECTED_FAILURE) and message.endswith(NONE_ADDED)
+    assert players[0].id in message or "UNIQUE constraint failed: player.id" in message
+    assert [p.id for p in Player.select()] == ["test"]
+
+
+def test_walkthrough_fails_clearly_on_a_duplicate_in_batch_10(trigger_db, run_example, server,
+                                                                database_name):
+    trigger_db.execute_sql(DUPLICATE_AT)
+    result = run_example(environ=server_environ(server, database_name))
+    assert result.returncode == 1
+    assert result.stdout == "id:test, coins:1, goods:1\n"  # and no count, no trade
+    assert result.stderr == "error: %s(1062, \"Duplicate entry 'test' for key 'PRIMARY'\")); %s\n" % (
+        EXPECTED_FAILURE, NONE_ADDED)
+    assert player_ids(trigger_db) == ["test"]
+
+
+def test_walkthrough_fails_clearly_when_its_connection_is_killed(trigger_db, run_example, server,
+                                                                   database_name, driver):
+    trigger_db.execute_sql(WAIT_AT)
+    holder = TiDBDatabase(database_name, **trigger_db.connect_params)
+    holder.execute_sql("DO GET_LOCK('gate', 0)")
+    results = []
+    loader = threading.Thread(target=lambda: results.append(run_example(
+        "--driver", driver, environ=server_environ(server, database_name))))
+    loader.start()
+    try:
+        connection_id = poll(lambda: trigger_db.execute_sql(
+            "SELECT IS_USED_LOCK('reached')").fetchone()[0])
+        trigger_db.execute_sql("KILL %d" % connection_id)
+    finally:
+        holder.close()  # releases the gate, whatever happened
+        loader.join()
+    result = results[0]
+    assert result.returncode == 1
+    assert result.stdout == "id:test, coins:1, goods:1\n"
+    assert result.stderr.startswith("error: " + EXPECTED_FAILURE)
+    assert "Lost connection" in result.stderr and result.stderr.endswith(NONE_ADDED + "\n")
+    assert "Traceback" not in result.stderr
+    assert player_ids(trigger_db) == ["test"]
+
+
+class KilledBeforeCommit(TiDBDatabase):
+    """A database whose connection is killed (for real, by another session) just before COMMIT."""
+
+    admin = None
+
+    def commit(self):
+        own_id = self.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
+        self.admin.execute_sql("KILL %d" % own_id)
+        return super().commit()
+
+
+def test_lost_commit_is_not_reported_as_done(mysql_db, database_name):
+    database = KilledBeforeCommit(database_name, **mysql_db.connect_params)
+    database.admin = mysql_db
+    peewee_example.db.initialize(database)
+    try:
+        database.create_tables([Player])
+        players = [Player(id="p%d" % i, coins=1, goods=1) for i in range(2 * BATCH_SIZE)]
+        with pytest.raises(LoadFailed) as failed:
+            load_players(players)
+    finally:
+        peewee_example.db.initialize(None)
+        database.close()
+    assert str(failed.value).startswith("loading 228 players failed at COMMIT (")
+    assert str(failed.value).endswith(
+        "whether they were added is unknown: count them before loading again")
+    assert player_ids(mysql_db) == []  # killed before COMMIT: the server rolled back
+
