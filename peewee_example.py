@@ -12,7 +12,7 @@ import logging
 import sys
 import uuid
 
-from peewee import (SQL, CharField, Check, DatabaseProxy, IntegerField, Model,
+from peewee import (CharField, Check, DatabaseProxy, IntegerField, Model,
                     PeeweeException, SqliteDatabase, chunked)
 
 from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction

@@ -76,17 +76,18 @@ def server(tmp_path_factory):
     if TIDB_MODE:
         yield ClusterServer(os.environ)
         return
-    require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
-    private = PrivateServer(str(tmp_path_factory.mktemp("mariadb"))).install().start()
-    yield private
-    private.stop()
+    yield from private_server(tmp_path_factory.mktemp("mariadb"))
 
 
 @pytest.fixture(scope="module")
 def restartable_server(tmp_path_factory):
     """A private MariaDB of the module's own, which its tests stop, kill and start again."""
+    yield from private_server(tmp_path_factory.mktemp("mariadb-restart"))
+
+
+def private_server(base, **options):
     require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
-    private = PrivateServer(str(tmp_path_factory.mktemp("mariadb-restart"))).install().start()
+    private = PrivateServer(str(base), **options).install().start()
     yield private
     private.stop()
 
@@ -98,7 +99,6 @@ def tls_server(tmp_path_factory):
     It listens on `other_host` (127.0.0.2) too, an address its certificate
     does not name, so host-name verification can be seen failing.
     """
-    require(find_server_binary(), "no mariadbd or mysqld binary found (install mariadb-server)")
     other_host = "127.0.0.2"
     require(can_listen_on(other_host), "%s is not a loopback address here" % other_host)
     base = tmp_path_factory.mktemp("mariadb-tls")
@@ -108,10 +108,9 @@ def tls_server(tmp_path_factory):
     ca.cert_pem.write_to_path(tls["ca"])
     issued.cert_chain_pems[0].write_to_path(tls["cert"])
     issued.private_key_pem.write_to_path(tls["key"])
-    private = PrivateServer(str(base), bind=("127.0.0.1", other_host), tls=tls).install().start()
-    private.ca_path, private.other_host = tls["ca"], other_host
-    yield private
-    private.stop()
+    for private in private_server(base, bind=("127.0.0.1", other_host), tls=tls):
+        private.ca_path, private.other_host = tls["ca"], other_host
+        yield private
 
 
 def can_listen_on(host):
