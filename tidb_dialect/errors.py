@@ -1,5 +1,5 @@
 """Errors the dialect raises itself."""
-from peewee import NotSupportedError, OperationalError
+from peewee import OperationalError
 
 
 class ConfigError(ValueError):
@@ -13,6 +13,3 @@ class ExceededMaxAttempts(OperationalError):
         super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
         self.attempts = attempts
         self.last_error = last_error
-
-
-__all__ = ["ConfigError", "ExceededMaxAttempts", "NotSupportedError"]
