@@ -7,20 +7,29 @@ between two players in a transaction that either happens whole or not at all.
     python3 peewee_example.py            # settings from the environment or .env
     python3 peewee_example.py --help
 """
+
 import argparse
 import logging
 import sys
 import uuid
 
-from peewee import (CharField, Check, DatabaseProxy, IntegerField, Model,
-                    PeeweeException, SqliteDatabase, chunked)
+from peewee import (
+    CharField,
+    Check,
+    DatabaseProxy,
+    IntegerField,
+    Model,
+    PeeweeException,
+    SqliteDatabase,
+    chunked,
+)
 
 from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction
 
 EMBEDDED_PATH = "player.db"
 BULK_PLAYERS = 1919
 BATCH_SIZE = 114
-INT_MAX = 2 ** 31 - 1  # coins and goods are INT columns
+INT_MAX = 2**31 - 1  # coins and goods are INT columns
 ID_LENGTH = 36
 
 # Bound at run time (main() or a test), so the model does not fix one server.
@@ -72,10 +81,12 @@ def trade(sell_id, buy_id, amount, price):
             raise TradeRefused("sell player %s goods not enough" % sell_id)
         if seller.coins > INT_MAX - price or buyer.goods > INT_MAX - amount:
             raise TradeRefused("trade would overflow a balance")
-        Player.update(goods=Player.goods - amount, coins=Player.coins + price) \
-            .where(Player.id == sell_id).execute()
-        Player.update(goods=Player.goods + amount, coins=Player.coins - price) \
-            .where(Player.id == buy_id).execute()
+        Player.update(goods=Player.goods - amount, coins=Player.coins + price).where(
+            Player.id == sell_id
+        ).execute()
+        Player.update(goods=Player.goods + amount, coins=Player.coins - price).where(
+            Player.id == buy_id
+        ).execute()
 
     try:
         run_transaction(db, attempt)
@@ -89,14 +100,17 @@ def trade(sell_id, buy_id, amount, price):
 def check_trade(sell_id, buy_id, amount, price):
     for name, player_id in (("sell_id", sell_id), ("buy_id", buy_id)):
         if not isinstance(player_id, str) or not 0 < len(player_id) <= ID_LENGTH:
-            raise ValueError("%s must be a player id of 1 to %d characters, got %r"
-                             % (name, ID_LENGTH, player_id))
+            raise ValueError(
+                "%s must be a player id of 1 to %d characters, got %r"
+                % (name, ID_LENGTH, player_id)
+            )
     if sell_id == buy_id:
         raise ValueError("a player cannot trade with itself (sell_id == buy_id == %r)" % sell_id)
     for name, value in (("amount", amount), ("price", price)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT_MAX:
-            raise ValueError("%s must be a whole number from 1 to %d, got %r"
-                             % (name, INT_MAX, value))
+            raise ValueError(
+                "%s must be a whole number from 1 to %d, got %r" % (name, INT_MAX, value)
+            )
 
 
 def walkthrough():
@@ -108,8 +122,9 @@ def walkthrough():
     print(Player.get_by_id("test"))
 
     # 2. Load many players at once, all or none.
-    load_players([Player(id=str(uuid.uuid4()), coins=10000, goods=10000)
-                  for _ in range(BULK_PLAYERS)])
+    load_players(
+        [Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(BULK_PLAYERS)]
+    )
 
     # 3. Count them, and list three.
     print("number of players: %d" % Player.select().count())
@@ -143,24 +158,37 @@ def load_players(players, batch_size=BATCH_SIZE):
             step = "COMMIT"
     except PeeweeException as exc:
         # A COMMIT cut off by a lost connection may or may not have happened.
-        outcome = ("whether they were added is unknown: count them before loading again"
-                   if step == "COMMIT" else
-                   "the transaction was not committed, so none of them was added")
-        raise LoadFailed("loading %d players failed at %s (%s); %s"
-                         % (len(players), step, first_error(exc), outcome)) from exc
+        outcome = (
+            "whether they were added is unknown: count them before loading again"
+            if step == "COMMIT"
+            else "the transaction was not committed, so none of them was added"
+        )
+        raise LoadFailed(
+            "loading %d players failed at %s (%s); %s"
+            % (len(players), step, first_error(exc), outcome)
+        ) from exc
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="The TiDB Player walkthrough with peewee. Settings come from the "
-                    "environment or .env (see .env.example); the flags override them.")
-    parser.add_argument("--url", help="a database URL, overriding DATABASE_URL "
-                                      "(e.g. tidb://root@127.0.0.1:4000/test, sqlite:///player.db)")
+        "environment or .env (see .env.example); the flags override them."
+    )
+    parser.add_argument(
+        "--url",
+        help="a database URL, overriding DATABASE_URL "
+        "(e.g. tidb://root@127.0.0.1:4000/test, sqlite:///player.db)",
+    )
     parser.add_argument("--driver", help="pymysql (default) or mysqlclient, overriding TIDB_DRIVER")
-    parser.add_argument("--trade", nargs=4, metavar=("SELL_ID", "BUY_ID", "AMOUNT", "PRICE"),
-                        help="make one trade between existing players instead of the walkthrough")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="log every SQL statement (peewee logger)")
+    parser.add_argument(
+        "--trade",
+        nargs=4,
+        metavar=("SELL_ID", "BUY_ID", "AMOUNT", "PRICE"),
+        help="make one trade between existing players instead of the walkthrough",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every SQL statement (peewee logger)"
+    )
     return parser.parse_args(argv)
 
 
@@ -169,9 +197,11 @@ def bind(args):
     settings = load_settings(DATABASE_URL=args.url, TIDB_DRIVER=args.driver)
     if settings.should_embed():
         db.initialize(SqliteDatabase(EMBEDDED_PATH))
-        print("No TiDB configured and none at %s: using the embedded SQLite file %s "
-              "(set TIDB_HOST or DATABASE_URL, see .env.example)" % (settings.address, EMBEDDED_PATH),
-              file=sys.stderr)
+        print(
+            "No TiDB configured and none at %s: using the embedded SQLite file %s "
+            "(set TIDB_HOST or DATABASE_URL, see .env.example)" % (settings.address, EMBEDDED_PATH),
+            file=sys.stderr,
+        )
     else:
         db.initialize(settings.build_database())
     return settings
@@ -188,11 +218,18 @@ def main(argv=None):
     except ConfigError as exc:
         return fail(exc, 2)
     except PeeweeException as exc:
-        where = "DATABASE_URL" if settings.url else "%s as user %r (database %r)" % (
-            settings.address, settings.user, settings.database)
-        return fail("cannot connect to %s: %s\nCheck that the server is running and the "
-                    "settings are right (.env.example, README: Troubleshooting)."
-                    % (where, settings.scrub(exc)), 1)
+        where = (
+            "DATABASE_URL"
+            if settings.url
+            else "%s as user %r (database %r)"
+            % (settings.address, settings.user, settings.database)
+        )
+        return fail(
+            "cannot connect to %s: %s\nCheck that the server is running and the "
+            "settings are right (.env.example, README: Troubleshooting)."
+            % (where, settings.scrub(exc)),
+            1,
+        )
     try:
         if args.trade:
             sell_id, buy_id, amount, price = args.trade

@@ -1,4 +1,5 @@
 """python -m bench [--quick] [--json PATH] [--driver NAME]: every section, a table, a JSON file."""
+
 import argparse
 import json
 import os
@@ -16,12 +17,28 @@ from . import bulk, concurrency, report, roundtrips, wan
 from .measure import quiet
 from .server import bench_settings, database_for, describe, installed_drivers
 
-FULL = {"sizes": (1919, 20000, 100000), "sweep_rows": 20000, "sweep_batches": (1, 16, 114, 500, 2000),
-        "load_times": 3, "threads": (1, 4, 16, 32), "window_s": 0.75, "trade_times": 3,
-        "rtt_s": 0.020, "wan_times": 3}
-QUICK = {"sizes": (100, 1000), "sweep_rows": 1000, "sweep_batches": (1, 16, 114, 500, 2000),
-         "load_times": 1, "threads": (1, 4), "window_s": 0.2, "trade_times": 1,
-         "rtt_s": 0.005, "wan_times": 1}
+FULL = {
+    "sizes": (1919, 20000, 100000),
+    "sweep_rows": 20000,
+    "sweep_batches": (1, 16, 114, 500, 2000),
+    "load_times": 3,
+    "threads": (1, 4, 16, 32),
+    "window_s": 0.75,
+    "trade_times": 3,
+    "rtt_s": 0.020,
+    "wan_times": 3,
+}
+QUICK = {
+    "sizes": (100, 1000),
+    "sweep_rows": 1000,
+    "sweep_batches": (1, 16, 114, 500, 2000),
+    "load_times": 1,
+    "threads": (1, 4),
+    "window_s": 0.2,
+    "trade_times": 1,
+    "rtt_s": 0.005,
+    "wan_times": 1,
+}
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 
 
@@ -29,12 +46,21 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Measure bulk loads, round trips, concurrent trades and WAN latency against a private "
-                    "MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.")
+        "MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
-                        help="where to write the results (default: %(default)s)")
-    parser.add_argument("--driver", action="append", choices=sorted(DRIVERS),
-                        help="measure this driver only (repeatable; default: every one installed)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        help="where to write the results (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--driver",
+        action="append",
+        choices=sorted(DRIVERS),
+        help="measure this driver only (repeatable; default: every one installed)",
+    )
     return parser.parse_args(argv)
 
 
@@ -57,32 +83,49 @@ class Progress:
 
 
 def measure_all(settings, origin, drivers, profile, progress):
-    results = {"profile": dict(profile), "drivers": drivers, "load_average_before": os.getloadavg(),
-               "bulk_load": {"by_size": [], "batch_sweep": []}, "round_trips": [], "concurrency": [],
-               "wan": {"rtt_ms": profile["rtt_s"] * 1000, "skipped": None, "figures": []}}
+    results = {
+        "profile": dict(profile),
+        "drivers": drivers,
+        "load_average_before": os.getloadavg(),
+        "bulk_load": {"by_size": [], "batch_sweep": []},
+        "round_trips": [],
+        "concurrency": [],
+        "wan": {"rtt_ms": profile["rtt_s"] * 1000, "skipped": None, "figures": []},
+    }
     for driver in drivers:
         database = database_for(settings, driver)
         peewee_example.db.initialize(database)
         results.setdefault("about", describe(database, origin, drivers))
         progress("%s: bulk loads" % driver)
-        loads = bulk.run(database, driver, profile["sizes"], profile["sweep_rows"],
-                         profile["sweep_batches"], profile["load_times"])
+        loads = bulk.run(
+            database,
+            driver,
+            profile["sizes"],
+            profile["sweep_rows"],
+            profile["sweep_batches"],
+            profile["load_times"],
+        )
         for key, figures in loads.items():
             results["bulk_load"][key] += figures
         progress("%s: round trips" % driver)
         results["round_trips"].append(roundtrips.run(database, driver))
         progress("%s: concurrent trades" % driver)
-        results["concurrency"] += concurrency.run(database, driver, profile["threads"],
-                                                  profile["window_s"], profile["trade_times"])
+        results["concurrency"] += concurrency.run(
+            database, driver, profile["threads"], profile["window_s"], profile["trade_times"]
+        )
         database.close()
         if settings.uses_tls:
-            results["wan"]["skipped"] = ("TLS is on: a proxy in the middle would fail host name "
-                                         "verification; the real network's latency applies anyway")
+            results["wan"]["skipped"] = (
+                "TLS is on: a proxy in the middle would fail host name "
+                "verification; the real network's latency applies anyway"
+            )
             continue
         progress("%s: WAN latency" % driver)
         with wan.DelayProxy(settings.host, settings.port, profile["rtt_s"]) as proxy:
             delayed = database_for(settings, driver, host="127.0.0.1", port=proxy.port)
-            results["wan"]["figures"] += wan.run(delayed, driver, profile["rtt_s"], profile["wan_times"])
+            results["wan"]["figures"] += wan.run(
+                delayed, driver, profile["rtt_s"], profile["wan_times"]
+            )
     progress(None)
     results["section_seconds"] = progress.seconds
     results["load_average_after"] = os.getloadavg()

@@ -4,6 +4,7 @@ Every method loads the same rows in one transaction. Each is given its input
 in the form its API takes, built before the clock starts: Player objects for
 peewee, tuples for the driver.
 """
+
 import uuid
 from statistics import median
 
@@ -19,6 +20,7 @@ def ours(db, rows, batch):
 
     def load():
         load_players(players, batch_size=batch)  # the walkthrough's own code
+
     return load
 
 
@@ -32,9 +34,10 @@ def raw(db, rows, batch):
         cursor.max_stmt_length = 1 << 24
         cursor.execute("BEGIN")
         for start in range(0, len(rows), batch):
-            cursor.executemany(INSERT, rows[start:start + batch])
+            cursor.executemany(INSERT, rows[start : start + batch])
         connection.commit()
         cursor.close()
+
     return load
 
 
@@ -43,6 +46,7 @@ def naive(db, rows, batch):
         with db.atomic():
             for id_, coins, goods in rows:
                 Player.create(id=id_, coins=coins, goods=goods)
+
     return load
 
 
@@ -65,9 +69,14 @@ def measure(db, method, rows, batch, times):
         return {"seconds": seconds, "statements": statements}
 
     runs = repeat(run, times)
-    return {"method": method, "rows": len(rows), "batch": 1 if method == NAIVE else batch,
-            "rows_per_s": round(median([len(rows) / r["seconds"] for r in runs])),
-            "repetitions": len(runs), "statements": runs[0]["statements"]}
+    return {
+        "method": method,
+        "rows": len(rows),
+        "batch": 1 if method == NAIVE else batch,
+        "rows_per_s": round(median([len(rows) / r["seconds"] for r in runs])),
+        "repetitions": len(runs),
+        "statements": runs[0]["statements"],
+    }
 
 
 def run(db, driver, sizes, sweep_rows, sweep_batches, times):
@@ -79,12 +88,17 @@ def run(db, driver, sizes, sweep_rows, sweep_batches, times):
     def figure(method, count, batch):
         key = (method, count, batch)
         if key not in figures:
-            figures[key] = dict(measure(db, method, rows_by_size[count], batch, times), driver=driver)
+            figures[key] = dict(
+                measure(db, method, rows_by_size[count], batch, times), driver=driver
+            )
         return figures[key]
 
     by_size = [figure(method, count, BATCH_SIZE) for count in sizes for method in METHODS]
-    sweep = [figure(method, sweep_rows, batch) for batch in sweep_batches
-             for method in ("ours", "raw driver")]
+    sweep = [
+        figure(method, sweep_rows, batch)
+        for batch in sweep_batches
+        for method in ("ours", "raw driver")
+    ]
     for (_, count, batch), entry in figures.items():
         baseline = figures[("raw driver", count, batch)]
         entry["ratio_to_raw"] = round(entry["rows_per_s"] / baseline["rows_per_s"], 2)

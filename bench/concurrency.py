@@ -4,13 +4,13 @@ Every thread has its own connection (peewee keeps one per thread) and trades
 between random pairs until the window closes: among 2 players ("hot", every
 trade waits for the one before) or among 1000 ("spread", trades rarely meet).
 """
+
 import random
 import threading
 import time
 from statistics import median
 
 from peewee_example import Player, trade
-
 
 PLAYERS = {"hot": 2, "spread": 1000}
 START_BALANCE = 1_000_000
@@ -20,8 +20,10 @@ def seed(db, count):
     db.execute_sql("TRUNCATE TABLE player")
     ids = ["p%04d" % n for n in range(count)]
     with db.atomic():
-        Player.insert_many([(id_, START_BALANCE, START_BALANCE) for id_ in ids],
-                           fields=[Player.id, Player.coins, Player.goods]).execute()
+        Player.insert_many(
+            [(id_, START_BALANCE, START_BALANCE) for id_ in ids],
+            fields=[Player.id, Player.coins, Player.goods],
+        ).execute()
     return ids
 
 
@@ -64,20 +66,31 @@ def invariant(db, ids, ledger):
     """The checks of tests/test_concurrency.py: coins and goods are conserved, none is
     negative, and every balance is its start plus exactly the trades that reported success."""
     balances = {p.id: (p.coins, p.goods) for p in Player.select()}
-    expected = {id_: tuple(START_BALANCE + delta for delta in ledger.get(id_, (0, 0))) for id_ in ids}
-    conserved = all(sum(b[i] for b in balances.values()) == START_BALANCE * len(ids) for i in (0, 1))
+    expected = {
+        id_: tuple(START_BALANCE + delta for delta in ledger.get(id_, (0, 0))) for id_ in ids
+    }
+    conserved = all(
+        sum(b[i] for b in balances.values()) == START_BALANCE * len(ids) for i in (0, 1)
+    )
     non_negative = all(min(b) >= 0 for b in balances.values())
-    return {"held": conserved and non_negative and balances == expected,
-            "conserved": conserved, "non_negative": non_negative,
-            "matches_reported_trades": balances == expected}
+    return {
+        "held": conserved and non_negative and balances == expected,
+        "conserved": conserved,
+        "non_negative": non_negative,
+        "matches_reported_trades": balances == expected,
+    }
 
 
 def window(db, ids, threads, seconds, seed_value):
     barrier = threading.Barrier(threads + 1)
     outcomes = [{} for _ in range(threads)]
-    workers = [threading.Thread(target=worker, args=(db, ids, seconds, barrier,
-                                                     random.Random(seed_value + n), outcomes[n]))
-               for n in range(threads)]
+    workers = [
+        threading.Thread(
+            target=worker,
+            args=(db, ids, seconds, barrier, random.Random(seed_value + n), outcomes[n]),
+        )
+        for n in range(threads)
+    ]
     for thread in workers:
         thread.start()
     barrier.wait(timeout=60)
@@ -92,11 +105,15 @@ def window(db, ids, threads, seconds, seed_value):
     for outcome in outcomes:
         for id_, (coins, goods) in outcome["ledger"].items():
             credit(ledger, id_, coins, goods)
-    return {"trades": len(latencies), "seconds": elapsed,
-            "refused": sum(o["refused"] for o in outcomes),
-            "errors": [e for o in outcomes for e in o["errors"]],
-            "p50_ms": 1000 * percentile(latencies, 50), "p99_ms": 1000 * percentile(latencies, 99),
-            "invariant": invariant(db, ids, ledger)}
+    return {
+        "trades": len(latencies),
+        "seconds": elapsed,
+        "refused": sum(o["refused"] for o in outcomes),
+        "errors": [e for o in outcomes for e in o["errors"]],
+        "p50_ms": 1000 * percentile(latencies, 50),
+        "p99_ms": 1000 * percentile(latencies, 99),
+        "invariant": invariant(db, ids, ledger),
+    }
 
 
 def percentile(ordered, percent):
@@ -114,17 +131,23 @@ def run(db, driver, thread_counts, seconds, times):
             for n in range(times):
                 ids = seed(db, count)
                 runs.append(window(db, ids, threads, seconds, seed_value=1000 * n))
-            figures.append({
-                "driver": driver, "rows": rows, "players": count, "threads": threads,
-                "trades_per_s": round(median([r["trades"] / r["seconds"] for r in runs]), 1),
-                "p50_ms": round(median([r["p50_ms"] for r in runs]), 2),
-                "p99_ms": round(median([r["p99_ms"] for r in runs]), 2),
-                "trades": sum(r["trades"] for r in runs), "refused": sum(r["refused"] for r in runs),
-                "errors": [e for r in runs for e in r["errors"]][:5],
-                "error_count": sum(len(r["errors"]) for r in runs),
-                "invariant_held": all(r["invariant"]["held"] for r in runs),
-                "invariant": [r["invariant"] for r in runs if not r["invariant"]["held"]][:1],
-                "repetitions": times,
-            })
+            figures.append(
+                {
+                    "driver": driver,
+                    "rows": rows,
+                    "players": count,
+                    "threads": threads,
+                    "trades_per_s": round(median([r["trades"] / r["seconds"] for r in runs]), 1),
+                    "p50_ms": round(median([r["p50_ms"] for r in runs]), 2),
+                    "p99_ms": round(median([r["p99_ms"] for r in runs]), 2),
+                    "trades": sum(r["trades"] for r in runs),
+                    "refused": sum(r["refused"] for r in runs),
+                    "errors": [e for r in runs for e in r["errors"]][:5],
+                    "error_count": sum(len(r["errors"]) for r in runs),
+                    "invariant_held": all(r["invariant"]["held"] for r in runs),
+                    "invariant": [r["invariant"] for r in runs if not r["invariant"]["held"]][:1],
+                    "repetitions": times,
+                }
+            )
     db.execute_sql("TRUNCATE TABLE player")
     return figures

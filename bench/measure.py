@@ -1,4 +1,5 @@
 """What every section needs: repetitions and medians, the server's statement counter, silence."""
+
 import contextlib
 import os
 import time

@@ -6,6 +6,7 @@ when nothing runs concurrently; what differs is the statements sent: peewee
 begins a new transaction after an explicit commit() or rollback() inside
 atomic(), and the block then commits that empty one.
 """
+
 from unittest import mock
 
 import peewee_example
@@ -19,10 +20,12 @@ def trade(sell_id, buy_id, amount, price):
         if buyer.coins < price or seller.goods < amount:
             txn.rollback()
             return False
-        Player.update(goods=Player.goods - amount, coins=Player.coins + price) \
-            .where(Player.id == sell_id).execute()
-        Player.update(goods=Player.goods + amount, coins=Player.coins - price) \
-            .where(Player.id == buy_id).execute()
+        Player.update(goods=Player.goods - amount, coins=Player.coins + price).where(
+            Player.id == sell_id
+        ).execute()
+        Player.update(goods=Player.goods + amount, coins=Player.coins - price).where(
+            Player.id == buy_id
+        ).execute()
         txn.commit()
     return True
 

@@ -1,4 +1,5 @@
 """Round trips: statements per operation as the server counts them, ours and the public sample's."""
+
 import peewee_example
 from peewee_example import Player
 
@@ -29,8 +30,10 @@ def trade_statements(db, trade_function):
     _, done, done_statements = counted(db, lambda: trade_function(**DONE))
     if (refused, done) != (False, True):
         raise AssertionError("the trades returned %r and %r, not False and True" % (refused, done))
-    final = [(p.id, p.coins, p.goods) for p in Player.select().where(Player.id.in_(["1", "2"]))
-             .order_by(Player.id)]
+    final = [
+        (p.id, p.coins, p.goods)
+        for p in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id)
+    ]
     return {"trade": done_statements, "refused_trade": refused_statements}, final
 
 

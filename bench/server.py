@@ -1,4 +1,5 @@
 """The server under test: a private MariaDB, or the TiDB cluster named by TIDB_HOST."""
+
 import contextlib
 import dataclasses
 import importlib.metadata
@@ -42,14 +43,25 @@ def server_settings():
         yield dataclasses.replace(load_settings(), url=""), "TIDB_HOST"
         return
     if not find_server_binary():
-        raise ConfigError("no server to measure: set TIDB_HOST (and the other TIDB_* settings), "
-                          "or install mariadb-server so a private MariaDB can be started")
+        raise ConfigError(
+            "no server to measure: set TIDB_HOST (and the other TIDB_* settings), "
+            "or install mariadb-server so a private MariaDB can be started"
+        )
     with tempfile.TemporaryDirectory(prefix="bench-mariadb-") as base_dir:
         private = PrivateServer(base_dir).install().start()
         try:
-            yield Settings.from_mapping({"TIDB_HOST": private.host, "TIDB_PORT": str(private.port),
-                                         "TIDB_USER": private.user, "TIDB_PASSWORD": private.password,
-                                         "TIDB_DB_NAME": "mysql"}), "private MariaDB"
+            yield (
+                Settings.from_mapping(
+                    {
+                        "TIDB_HOST": private.host,
+                        "TIDB_PORT": str(private.port),
+                        "TIDB_USER": private.user,
+                        "TIDB_PASSWORD": private.password,
+                        "TIDB_DB_NAME": "mysql",
+                    }
+                ),
+                "private MariaDB",
+            )
         finally:
             private.stop()
 
@@ -64,7 +76,11 @@ def describe(db, origin, drivers):
     versions = {"python": platform.python_version(), "peewee": importlib.metadata.version("peewee")}
     versions.update((name, importlib.metadata.version(DISTRIBUTIONS[name])) for name in drivers)
     return {
-        "machine": {"cpus": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "platform": platform.platform(),
+        },
         "versions": versions,
         "server": {"version": db.server().raw, "origin": origin},
     }

@@ -5,6 +5,7 @@ direction, and keeps their order: a statement and its answer cost one RTT,
 as they would across a network. Nothing leaves 127.0.0.1 but the connection
 to the server under test.
 """
+
 import asyncio
 import threading
 from statistics import median
@@ -68,8 +69,9 @@ class DelayProxy:
             client_writer.close()
             return
         try:
-            await asyncio.gather(self._pipe(client_reader, server_writer),
-                                 self._pipe(server_reader, client_writer))
+            await asyncio.gather(
+                self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
+            )
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -112,8 +114,7 @@ def timed_runs(db, action, times, expected=None, setup=None):
         if expected is not None and result != expected:
             raise AssertionError("%r returned %r, not %r" % (action, result, expected))
         runs.append((seconds, statements))
-    return {"wall_s": median([r[0] for r in runs]), "statements": runs[0][1],
-            "repetitions": times}
+    return {"wall_s": median([r[0] for r in runs]), "statements": runs[0][1], "repetitions": times}
 
 
 def run(database, driver, rtt, times):
@@ -126,12 +127,26 @@ def run(database, driver, rtt, times):
         for pattern, trade_function in PATTERNS.items():
             with walkthrough_trades(trade_function):
                 walkthrough = timed_runs(database, peewee_example.walkthrough, times)
-            trade = timed_runs(database, lambda: trade_function(**DONE), times,
-                               expected=True, setup=reset_traders)
-            refused = timed_runs(database, lambda: trade_function(**REFUSED), times,
-                                 expected=False, setup=reset_traders)
-            figures.append({"driver": driver, "pattern": pattern, "rtt_ms": rtt * 1000,
-                            "walkthrough": walkthrough, "trade": trade, "refused_trade": refused})
+            trade = timed_runs(
+                database, lambda: trade_function(**DONE), times, expected=True, setup=reset_traders
+            )
+            refused = timed_runs(
+                database,
+                lambda: trade_function(**REFUSED),
+                times,
+                expected=False,
+                setup=reset_traders,
+            )
+            figures.append(
+                {
+                    "driver": driver,
+                    "pattern": pattern,
+                    "rtt_ms": rtt * 1000,
+                    "walkthrough": walkthrough,
+                    "trade": trade,
+                    "refused_trade": refused,
+                }
+            )
     finally:
         database.close()
     return figures

@@ -5,6 +5,7 @@ against that cluster (with TIDB_PORT, TIDB_USER, TIDB_PASSWORD, CA_PATH)
 instead of a private MariaDB. Under CI, a test that would be skipped for a
 missing server or driver fails instead.
 """
+
 import os
 import socket
 import subprocess
@@ -28,8 +29,10 @@ SERVER_SETTINGS = ("TIDB_HOST", "TIDB_PORT", "TIDB_USER", "TIDB_PASSWORD", "CA_P
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tidb: needs a real TiDB cluster; runs in TiDB mode only")
-    config.addinivalue_line("markers", "mariadb: needs MariaDB (SIGNAL, triggers, status "
-                                       "counters); does not run in TiDB mode")
+    config.addinivalue_line(
+        "markers",
+        "mariadb: needs MariaDB (SIGNAL, triggers, status counters); does not run in TiDB mode",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -104,7 +107,11 @@ def tls_server(tmp_path_factory):
     base = tmp_path_factory.mktemp("mariadb-tls")
     ca = trustme.CA()
     issued = ca.issue_cert("127.0.0.1")
-    tls = {"ca": str(base / "ca.pem"), "cert": str(base / "server.pem"), "key": str(base / "server-key.pem")}
+    tls = {
+        "ca": str(base / "ca.pem"),
+        "cert": str(base / "server.pem"),
+        "key": str(base / "server-key.pem"),
+    }
     ca.cert_pem.write_to_path(tls["ca"])
     issued.cert_chain_pems[0].write_to_path(tls["cert"])
     issued.private_key_pem.write_to_path(tls["key"])
@@ -124,9 +131,13 @@ def can_listen_on(host):
 
 def server_environ(server, database):
     """The TIDB_* settings that point at `server` and `database`."""
-    environ = {"TIDB_HOST": server.host, "TIDB_PORT": str(server.port),
-               "TIDB_USER": server.user, "TIDB_PASSWORD": server.password,
-               "TIDB_DB_NAME": database}
+    environ = {
+        "TIDB_HOST": server.host,
+        "TIDB_PORT": str(server.port),
+        "TIDB_USER": server.user,
+        "TIDB_PASSWORD": server.password,
+        "TIDB_DB_NAME": database,
+    }
     if getattr(server, "ca_path", ""):
         environ["CA_PATH"] = server.ca_path
     return environ
@@ -139,7 +150,9 @@ def driver(request):
         try:
             import MySQLdb  # noqa: F401
         except ImportError:
-            require(False, "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)")
+            require(
+                False, "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)"
+            )
     return request.param
 
 
@@ -174,8 +187,9 @@ SECRET_PASSWORD = "Pw-9tq4-recognisable-xyzzy"
 @pytest.fixture
 def password_user(mysql_db, database_name):
     """A user named like the test's database, with SECRET_PASSWORD, allowed into that database."""
-    mysql_db.execute_sql("CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % database_name,
-                         (SECRET_PASSWORD,))
+    mysql_db.execute_sql(
+        "CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % database_name, (SECRET_PASSWORD,)
+    )
     mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, database_name))
     yield database_name
     mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % database_name)
@@ -184,8 +198,9 @@ def password_user(mysql_db, database_name):
 @pytest.fixture
 def driver_db(server, database_name, driver):
     """A TiDBDatabase on the test's own database, through each driver in turn."""
-    database = Settings.from_mapping(dict(server_environ(server, database_name),
-                                          TIDB_DRIVER=driver)).build_database()
+    database = Settings.from_mapping(
+        dict(server_environ(server, database_name), TIDB_DRIVER=driver)
+    ).build_database()
     yield database
     database.close()
 
@@ -216,13 +231,24 @@ def run_example(tmp_path):
     The environment is cleared of every setting so that the machine's own
     variables cannot leak in; pass the ones the test means.
     """
+
     def run(*args, environ=None, env_file=None):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
+        }
         env.update(environ or {})
         env["PYTHONPATH"] = str(ROOT)
         if env_file is not None:
             (tmp_path / ".env").write_text(env_file)
-        return subprocess.run([sys.executable, str(ROOT / "peewee_example.py"), *args],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, str(ROOT / "peewee_example.py"), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     return run

@@ -6,6 +6,7 @@ directory) and has no place for TLS certificates made at test time.
 So the servers are started with --no-defaults, through mirakuru (the
 process manager pytest-mysql itself uses).
 """
+
 import os
 import shutil
 import socket
@@ -38,25 +39,47 @@ class PrivateServer:
         self.port = free_port()
         self.user, self.password = "root", ""
         options = [
-            self.binary, "--no-defaults", "--datadir=" + self.datadir,
-            "--port=%d" % self.port, "--bind-address=" + ",".join(bind),
-            "--socket=" + self.socket, "--pid-file=" + os.path.join(base_dir, "mysqld.pid"),
-            "--log-error=" + os.path.join(base_dir, "error.log"), "--user=root",
-            "--skip-name-resolve", "--character-set-server=utf8mb4",
-            "--innodb-buffer-pool-size=64M", "--innodb-lock-wait-timeout=10",
+            self.binary,
+            "--no-defaults",
+            "--datadir=" + self.datadir,
+            "--port=%d" % self.port,
+            "--bind-address=" + ",".join(bind),
+            "--socket=" + self.socket,
+            "--pid-file=" + os.path.join(base_dir, "mysqld.pid"),
+            "--log-error=" + os.path.join(base_dir, "error.log"),
+            "--user=root",
+            "--skip-name-resolve",
+            "--character-set-server=utf8mb4",
+            "--innodb-buffer-pool-size=64M",
+            "--innodb-lock-wait-timeout=10",
         ]
         if tls:
-            options += ["--ssl-ca=" + tls["ca"], "--ssl-cert=" + tls["cert"],
-                        "--ssl-key=" + tls["key"], "--require-secure-transport=ON"]
-        self.executor = TCPExecutor(options, host=self.host, port=self.port, timeout=60,
-                                    shell=False)
+            options += [
+                "--ssl-ca=" + tls["ca"],
+                "--ssl-cert=" + tls["cert"],
+                "--ssl-key=" + tls["key"],
+                "--require-secure-transport=ON",
+            ]
+        self.executor = TCPExecutor(
+            options, host=self.host, port=self.port, timeout=60, shell=False
+        )
 
     def install(self):
-        installer = (shutil.which("mariadb-install-db", path=SEARCH_PATH)
-                     or shutil.which("mysql_install_db", path=SEARCH_PATH))
-        subprocess.run([installer, "--no-defaults", "--auth-root-authentication-method=normal",
-                        "--user=root", "--datadir=" + self.datadir, "--skip-test-db"],
-                       check=True, capture_output=True)
+        installer = shutil.which("mariadb-install-db", path=SEARCH_PATH) or shutil.which(
+            "mysql_install_db", path=SEARCH_PATH
+        )
+        subprocess.run(
+            [
+                installer,
+                "--no-defaults",
+                "--auth-root-authentication-method=normal",
+                "--user=root",
+                "--datadir=" + self.datadir,
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def start(self):

@@ -6,6 +6,7 @@ table holds two players. After the run: the expected line on stderr,
 no traceback, nothing on stdout, the table as it was, and no SQLite file
 (a bad setting must never fall back to the embedded database).
 """
+
 import ctypes
 import functools
 import os
@@ -21,64 +22,199 @@ WRONG_PASSWORD = "Wrong-" + SECRET_PASSWORD
 #: (name, arguments, settings changed, exit status, a line of stderr).
 #: {port}, {db}, {tmp} and {user} are filled in per test.
 CASES = [
-    ("port not a number", [], {"TIDB_PORT": "4000x"}, 2,
-     "error: TIDB_PORT: must be a whole number from 1 to 65535, got '4000x'"),
-    ("port zero", [], {"TIDB_PORT": "0"}, 2,
-     "error: TIDB_PORT: must be a whole number from 1 to 65535, got '0'"),
-    ("port out of range", [], {"TIDB_PORT": "65536"}, 2,
-     "error: TIDB_PORT: must be a whole number from 1 to 65535, got '65536'"),
-    ("driver unknown", [], {"TIDB_DRIVER": "oracle"}, 2,
-     "error: TIDB_DRIVER: unknown driver 'oracle' (use pymysql or mysqlclient)"),
-    ("--driver unknown", ["--driver", "mysql-connector"], {}, 2,
-     "error: TIDB_DRIVER: unknown driver 'mysql-connector' (use pymysql or mysqlclient)"),
+    (
+        "port not a number",
+        [],
+        {"TIDB_PORT": "4000x"},
+        2,
+        "error: TIDB_PORT: must be a whole number from 1 to 65535, got '4000x'",
+    ),
+    (
+        "port zero",
+        [],
+        {"TIDB_PORT": "0"},
+        2,
+        "error: TIDB_PORT: must be a whole number from 1 to 65535, got '0'",
+    ),
+    (
+        "port out of range",
+        [],
+        {"TIDB_PORT": "65536"},
+        2,
+        "error: TIDB_PORT: must be a whole number from 1 to 65535, got '65536'",
+    ),
+    (
+        "driver unknown",
+        [],
+        {"TIDB_DRIVER": "oracle"},
+        2,
+        "error: TIDB_DRIVER: unknown driver 'oracle' (use pymysql or mysqlclient)",
+    ),
+    (
+        "--driver unknown",
+        ["--driver", "mysql-connector"],
+        {},
+        2,
+        "error: TIDB_DRIVER: unknown driver 'mysql-connector' (use pymysql or mysqlclient)",
+    ),
     ("host empty", [], {"TIDB_HOST": " "}, 2, "error: TIDB_HOST: must not be empty"),
-    ("CA_PATH missing", [], {"CA_PATH": "{tmp}/absent.pem"}, 2,
-     "error: CA_PATH: no such file: {tmp}/absent.pem"),
-    ("CA_PATH unreadable", [], {"CA_PATH": "{tmp}/unreadable.pem"}, 2,
-     "error: CA_PATH: file is not readable: {tmp}/unreadable.pem"),
-    ("CA_PATH not a certificate", [], {"CA_PATH": "{tmp}/notes.pem"}, 2,
-     "error: CA_PATH: not a PEM certificate file: {tmp}/notes.pem"),
-    ("DATABASE_URL malformed", [], {"DATABASE_URL": "127.0.0.1:4000/test"}, 2,
-     "error: DATABASE_URL: not a database URL: expected scheme://..., "
-     "e.g. tidb://root@127.0.0.1:4000/test or sqlite:///player.db"),
-    ("DATABASE_URL unknown scheme", [], {"DATABASE_URL": "oracle://scott@127.0.0.1/orcl"}, 2,
-     "error: DATABASE_URL: unknown scheme 'oracle' (known: "),
-    ("--url unknown scheme", ["--url", "postgress://u@127.0.0.1/db"], {}, 2,
-     "error: DATABASE_URL: unknown scheme 'postgress' (known: "),
-    ("wrong password", [], {"TIDB_USER": "{user}", "TIDB_PASSWORD": WRONG_PASSWORD}, 1,
-     "error: cannot connect to 127.0.0.1:{port} as user '{user}' (database '{db}'): "
-     "(1045, \"Access denied for user '{user}'@'127.0.0.1' (using password: YES)\")"),
-    ("unknown database", [], {"TIDB_DB_NAME": "no_such_db"}, 1,
-     "error: cannot connect to 127.0.0.1:{port} as user 'root' (database 'no_such_db'): "
-     "(1049, \"Unknown database 'no_such_db'\")"),
-    ("amount zero", ["--trade", "2", "1", "0", "10"], {}, 2,
-     "error: amount must be a whole number from 1 to 2147483647, got 0"),
-    ("amount negative", ["--trade", "2", "1", "-3", "10"], {}, 2,
-     "error: amount must be a whole number from 1 to 2147483647, got -3"),
-    ("price zero", ["--trade", "2", "1", "1", "0"], {}, 2,
-     "error: price must be a whole number from 1 to 2147483647, got 0"),
-    ("price negative", ["--trade", "2", "1", "1", "-10"], {}, 2,
-     "error: price must be a whole number from 1 to 2147483647, got -10"),
-    ("amount not an integer", ["--trade", "2", "1", "1.5", "10"], {}, 2,
-     "error: AMOUNT must be a whole number, got '1.5'"),
-    ("price not a number", ["--trade", "2", "1", "1", "ten"], {}, 2,
-     "error: PRICE must be a whole number, got 'ten'"),
-    ("amount beyond INT", ["--trade", "2", "1", "2147483648", "10"], {}, 2,
-     "error: amount must be a whole number from 1 to 2147483647, got 2147483648"),
-    ("price huge", ["--trade", "2", "1", "1", "99999999999999999999"], {}, 2,
-     "error: price must be a whole number from 1 to 2147483647, got 99999999999999999999"),
-    ("seller is buyer", ["--trade", "2", "2", "1", "10"], {}, 2,
-     "error: a player cannot trade with itself (sell_id == buy_id == '2')"),
-    ("unknown seller", ["--trade", "nobody", "1", "1", "10"], {}, 2,
-     "error: unknown player id 'nobody'"),
-    ("unknown buyer", ["--trade", "2", "nobody", "1", "10"], {}, 2,
-     "error: unknown player id 'nobody'"),
-    ("seller id of 37 characters", ["--trade", "x" * 37, "1", "1", "10"], {}, 2,
-     "error: sell_id must be a player id of 1 to 36 characters, got '%s'" % ("x" * 37)),
-    ("buyer id of 37 characters", ["--trade", "2", "y" * 37, "1", "10"], {}, 2,
-     "error: buy_id must be a player id of 1 to 36 characters, got '%s'" % ("y" * 37)),
-    ("trade with 3 arguments", ["--trade", "2", "1", "1"], {}, 2,
-     "peewee_example.py: error: argument --trade: expected 4 arguments"),
+    (
+        "CA_PATH missing",
+        [],
+        {"CA_PATH": "{tmp}/absent.pem"},
+        2,
+        "error: CA_PATH: no such file: {tmp}/absent.pem",
+    ),
+    (
+        "CA_PATH unreadable",
+        [],
+        {"CA_PATH": "{tmp}/unreadable.pem"},
+        2,
+        "error: CA_PATH: file is not readable: {tmp}/unreadable.pem",
+    ),
+    (
+        "CA_PATH not a certificate",
+        [],
+        {"CA_PATH": "{tmp}/notes.pem"},
+        2,
+        "error: CA_PATH: not a PEM certificate file: {tmp}/notes.pem",
+    ),
+    (
+        "DATABASE_URL malformed",
+        [],
+        {"DATABASE_URL": "127.0.0.1:4000/test"},
+        2,
+        "error: DATABASE_URL: not a database URL: expected scheme://..., "
+        "e.g. tidb://root@127.0.0.1:4000/test or sqlite:///player.db",
+    ),
+    (
+        "DATABASE_URL unknown scheme",
+        [],
+        {"DATABASE_URL": "oracle://scott@127.0.0.1/orcl"},
+        2,
+        "error: DATABASE_URL: unknown scheme 'oracle' (known: ",
+    ),
+    (
+        "--url unknown scheme",
+        ["--url", "postgress://u@127.0.0.1/db"],
+        {},
+        2,
+        "error: DATABASE_URL: unknown scheme 'postgress' (known: ",
+    ),
+    (
+        "wrong password",
+        [],
+        {"TIDB_USER": "{user}", "TIDB_PASSWORD": WRONG_PASSWORD},
+        1,
+        "error: cannot connect to 127.0.0.1:{port} as user '{user}' (database '{db}'): "
+        "(1045, \"Access denied for user '{user}'@'127.0.0.1' (using password: YES)\")",
+    ),
+    (
+        "unknown database",
+        [],
+        {"TIDB_DB_NAME": "no_such_db"},
+        1,
+        "error: cannot connect to 127.0.0.1:{port} as user 'root' (database 'no_such_db'): "
+        "(1049, \"Unknown database 'no_such_db'\")",
+    ),
+    (
+        "amount zero",
+        ["--trade", "2", "1", "0", "10"],
+        {},
+        2,
+        "error: amount must be a whole number from 1 to 2147483647, got 0",
+    ),
+    (
+        "amount negative",
+        ["--trade", "2", "1", "-3", "10"],
+        {},
+        2,
+        "error: amount must be a whole number from 1 to 2147483647, got -3",
+    ),
+    (
+        "price zero",
+        ["--trade", "2", "1", "1", "0"],
+        {},
+        2,
+        "error: price must be a whole number from 1 to 2147483647, got 0",
+    ),
+    (
+        "price negative",
+        ["--trade", "2", "1", "1", "-10"],
+        {},
+        2,
+        "error: price must be a whole number from 1 to 2147483647, got -10",
+    ),
+    (
+        "amount not an integer",
+        ["--trade", "2", "1", "1.5", "10"],
+        {},
+        2,
+        "error: AMOUNT must be a whole number, got '1.5'",
+    ),
+    (
+        "price not a number",
+        ["--trade", "2", "1", "1", "ten"],
+        {},
+        2,
+        "error: PRICE must be a whole number, got 'ten'",
+    ),
+    (
+        "amount beyond INT",
+        ["--trade", "2", "1", "2147483648", "10"],
+        {},
+        2,
+        "error: amount must be a whole number from 1 to 2147483647, got 2147483648",
+    ),
+    (
+        "price huge",
+        ["--trade", "2", "1", "1", "99999999999999999999"],
+        {},
+        2,
+        "error: price must be a whole number from 1 to 2147483647, got 99999999999999999999",
+    ),
+    (
+        "seller is buyer",
+        ["--trade", "2", "2", "1", "10"],
+        {},
+        2,
+        "error: a player cannot trade with itself (sell_id == buy_id == '2')",
+    ),
+    (
+        "unknown seller",
+        ["--trade", "nobody", "1", "1", "10"],
+        {},
+        2,
+        "error: unknown player id 'nobody'",
+    ),
+    (
+        "unknown buyer",
+        ["--trade", "2", "nobody", "1", "10"],
+        {},
+        2,
+        "error: unknown player id 'nobody'",
+    ),
+    (
+        "seller id of 37 characters",
+        ["--trade", "x" * 37, "1", "1", "10"],
+        {},
+        2,
+        "error: sell_id must be a player id of 1 to 36 characters, got '%s'" % ("x" * 37),
+    ),
+    (
+        "buyer id of 37 characters",
+        ["--trade", "2", "y" * 37, "1", "10"],
+        {},
+        2,
+        "error: buy_id must be a player id of 1 to 36 characters, got '%s'" % ("y" * 37),
+    ),
+    (
+        "trade with 3 arguments",
+        ["--trade", "2", "1", "1"],
+        {},
+        2,
+        "peewee_example.py: error: argument --trade: expected 4 arguments",
+    ),
 ]
 
 
@@ -86,8 +222,9 @@ CASES = [
 def players(mysql_db):
     with Player.bind_ctx(mysql_db):
         mysql_db.create_tables([Player])
-        Player.insert_many([{"id": "1", "coins": 100, "goods": 0},
-                            {"id": "2", "coins": 114514, "goods": 20}]).execute()
+        Player.insert_many(
+            [{"id": "1", "coins": 100, "goods": 0}, {"id": "2", "coins": 114514, "goods": 20}]
+        ).execute()
     return mysql_db
 
 
@@ -115,12 +252,25 @@ def without_file_privileges():
 
 
 @pytest.mark.parametrize("name, args, changes, status, message", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_clearly(run_example, server, database_name, players, password_user,
-                                      files, tmp_path, monkeypatch, name, args, changes, status,
-                                      message):
+def test_bad_input_is_refused_clearly(
+    run_example,
+    server,
+    database_name,
+    players,
+    password_user,
+    files,
+    tmp_path,
+    monkeypatch,
+    name,
+    args,
+    changes,
+    status,
+    message,
+):
     if os.geteuid() == 0:  # as root, "unreadable" must mean unreadable to the program too
-        monkeypatch.setattr(subprocess, "run", functools.partial(
-            subprocess.run, preexec_fn=without_file_privileges))
+        monkeypatch.setattr(
+            subprocess, "run", functools.partial(subprocess.run, preexec_fn=without_file_privileges)
+        )
     fill = {"port": server.port, "db": database_name, "tmp": files, "user": password_user}
     environ = server_environ(server, database_name)
     environ.update((key, value.format(**fill)) for key, value in changes.items())
@@ -130,11 +280,12 @@ def test_bad_input_is_refused_clearly(run_example, server, database_name, player
 
     assert result.returncode == status, result.stderr
     message, lines = message.format(**fill), result.stderr.splitlines()
-    assert any(line.startswith(message) if message.endswith("(known: ") else line == message
-               for line in lines), result.stderr
+    assert any(
+        line.startswith(message) if message.endswith("(known: ") else line == message
+        for line in lines
+    ), result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert WRONG_PASSWORD not in result.stderr and SECRET_PASSWORD not in result.stderr
     assert table(players) == before
     assert not (tmp_path / "player.db").exists()
-

@@ -4,6 +4,7 @@ Figures of speed are not checked here; what is checked does not depend on
 the machine: the statements the server counted, the balances after the
 concurrent trades, and that the simulated network really delayed.
 """
+
 import json
 import math
 import os
@@ -15,11 +16,20 @@ from tidb_dialect.database import DRIVERS
 
 
 def run_quick_bench(server, database_name, json_path):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
+    }
     env.update(server_environ(server, database_name), CA_PATH=getattr(server, "ca_path", ""))
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(json_path)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(json_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return json.loads(json_path.read_text()), result.stdout
@@ -66,13 +76,18 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
         assert getattr(server, "ca_path", "")  # only a TLS server skips it
         return
     assert {w["driver"] for w in wan["figures"]} == set(drivers)
-    by_pattern = {(r["driver"], name): s for r in results["round_trips"]
-                  for name, s in r["statements"].items()}
+    by_pattern = {
+        (r["driver"], name): s
+        for r in results["round_trips"]
+        for name, s in r["statements"].items()
+    }
     for figure in wan["figures"]:
         for operation in ("walkthrough", "trade", "refused_trade"):
             measured = figure[operation]
             # Through the proxy the server counts what it counted without it...
-            assert measured["statements"] == by_pattern[figure["driver"], figure["pattern"]][operation]
+            assert (
+                measured["statements"] == by_pattern[figure["driver"], figure["pattern"]][operation]
+            )
             # ...and each statement waited for at least one simulated round trip.
             if measured["statements"]:
                 assert measured["wall_s"] >= measured["statements"] * wan["rtt_ms"] / 1000, figure

@@ -4,6 +4,7 @@ The faults are real: a duplicate primary key, and KILL of the loading
 connection from another session. Triggers choose the moment (a row of
 batch 10 of 17), so nothing depends on timing.
 """
+
 import threading
 import uuid
 
@@ -24,17 +25,20 @@ COUNT_INSERTS = [
     "CREATE TABLE inserts_seen (n INT NOT NULL) ENGINE=MEMORY",
     "INSERT INTO inserts_seen VALUES (0)",
 ]
-DUPLICATE_AT = ("CREATE TRIGGER duplicate_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
-                "UPDATE inserts_seen SET n = n + 1; "
-                "IF (SELECT n FROM inserts_seen) = %d THEN SET NEW.id = 'test'; END IF; END"
-                % BATCH_10_ROW)
+DUPLICATE_AT = (
+    "CREATE TRIGGER duplicate_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
+    "UPDATE inserts_seen SET n = n + 1; "
+    "IF (SELECT n FROM inserts_seen) = %d THEN SET NEW.id = 'test'; END IF; END" % BATCH_10_ROW
+)
 # At that row the loader takes the user lock 'reached' (so IS_USED_LOCK names its
 # connection) and then waits for 'gate', which the test holds. User locks, not
 # tables: a trigger keeps every table it uses locked until its statement ends.
-WAIT_AT = ("CREATE TRIGGER wait_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
-           "UPDATE inserts_seen SET n = n + 1; "
-           "IF (SELECT n FROM inserts_seen) = %d THEN "
-           "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF; END" % BATCH_10_ROW)
+WAIT_AT = (
+    "CREATE TRIGGER wait_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
+    "UPDATE inserts_seen SET n = n + 1; "
+    "IF (SELECT n FROM inserts_seen) = %d THEN "
+    "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF; END" % BATCH_10_ROW
+)
 EXPECTED_FAILURE = "loading %d players failed at batch 10 of 17 (" % BULK_PLAYERS
 NONE_ADDED = "the transaction was not committed, so none of them was added"
 
@@ -65,29 +69,38 @@ def test_duplicate_id_in_batch_10_adds_none(player_db):
     assert [p.id for p in Player.select()] == ["test"]
 
 
-def test_walkthrough_fails_clearly_on_a_duplicate_in_batch_10(trigger_db, run_example, server,
-                                                                database_name):
+def test_walkthrough_fails_clearly_on_a_duplicate_in_batch_10(
+    trigger_db, run_example, server, database_name
+):
     trigger_db.execute_sql(DUPLICATE_AT)
     result = run_example(environ=server_environ(server, database_name))
     assert result.returncode == 1
     assert result.stdout == "id:test, coins:1, goods:1\n"  # and no count, no trade
-    assert result.stderr == "error: %s(1062, \"Duplicate entry 'test' for key 'PRIMARY'\")); %s\n" % (
-        EXPECTED_FAILURE, NONE_ADDED)
+    assert (
+        result.stderr
+        == "error: %s(1062, \"Duplicate entry 'test' for key 'PRIMARY'\")); %s\n"
+        % (EXPECTED_FAILURE, NONE_ADDED)
+    )
     assert player_ids(trigger_db) == ["test"]
 
 
-def test_walkthrough_fails_clearly_when_its_connection_is_killed(trigger_db, run_example, server,
-                                                                   database_name, driver):
+def test_walkthrough_fails_clearly_when_its_connection_is_killed(
+    trigger_db, run_example, server, database_name, driver
+):
     trigger_db.execute_sql(WAIT_AT)
     holder = TiDBDatabase(database_name, **trigger_db.connect_params)
     holder.execute_sql("DO GET_LOCK('gate', 0)")
     results = []
-    loader = threading.Thread(target=lambda: results.append(run_example(
-        "--driver", driver, environ=server_environ(server, database_name))))
+    loader = threading.Thread(
+        target=lambda: results.append(
+            run_example("--driver", driver, environ=server_environ(server, database_name))
+        )
+    )
     loader.start()
     try:
-        connection_id = poll(lambda: trigger_db.execute_sql(
-            "SELECT IS_USED_LOCK('reached')").fetchone()[0])
+        connection_id = poll(
+            lambda: trigger_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0]
+        )
         trigger_db.execute_sql("KILL %d" % connection_id)
     finally:
         holder.close()  # releases the gate, whatever happened
@@ -126,6 +139,6 @@ def test_lost_commit_is_not_reported_as_done(mysql_db, database_name):
         database.close()
     assert str(failed.value).startswith("loading 228 players failed at COMMIT (")
     assert str(failed.value).endswith(
-        "whether they were added is unknown: count them before loading again")
+        "whether they were added is unknown: count them before loading again"
+    )
     assert player_ids(mysql_db) == []  # killed before COMMIT: the server rolled back
-

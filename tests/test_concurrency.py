@@ -7,6 +7,7 @@ server's own ledger (a trigger) agrees with the trades reported as done.
 On MariaDB a second trigger makes some UPDATEs fail with TiDB's retryable
 errors, so run_transaction() must retry them without a trade failing.
 """
+
 import logging
 import random
 import threading
@@ -26,16 +27,20 @@ TRADES = 3200  # per run, shared out among the threads
 FAULT_EVERY = 40  # on MariaDB, every 40th UPDATE fails with 1213 or 9007
 
 LEDGER = {
-    "mysql": ["CREATE TABLE ledger (n INT AUTO_INCREMENT PRIMARY KEY, player_id VARCHAR(36) NOT NULL, "
-              "coins INT NOT NULL, goods INT NOT NULL)",
-              "CREATE TRIGGER ledger_entry AFTER UPDATE ON player FOR EACH ROW "
-              "INSERT INTO ledger (player_id, coins, goods) "
-              "VALUES (NEW.id, NEW.coins - OLD.coins, NEW.goods - OLD.goods)"],
-    "sqlite": ["CREATE TABLE ledger (n INTEGER PRIMARY KEY, player_id TEXT NOT NULL, "
-               "coins INTEGER NOT NULL, goods INTEGER NOT NULL)",
-               "CREATE TRIGGER ledger_entry AFTER UPDATE ON player BEGIN "
-               "INSERT INTO ledger (player_id, coins, goods) "
-               "VALUES (NEW.id, NEW.coins - OLD.coins, NEW.goods - OLD.goods); END"],
+    "mysql": [
+        "CREATE TABLE ledger (n INT AUTO_INCREMENT PRIMARY KEY, player_id VARCHAR(36) NOT NULL, "
+        "coins INT NOT NULL, goods INT NOT NULL)",
+        "CREATE TRIGGER ledger_entry AFTER UPDATE ON player FOR EACH ROW "
+        "INSERT INTO ledger (player_id, coins, goods) "
+        "VALUES (NEW.id, NEW.coins - OLD.coins, NEW.goods - OLD.goods)",
+    ],
+    "sqlite": [
+        "CREATE TABLE ledger (n INTEGER PRIMARY KEY, player_id TEXT NOT NULL, "
+        "coins INTEGER NOT NULL, goods INTEGER NOT NULL)",
+        "CREATE TRIGGER ledger_entry AFTER UPDATE ON player BEGIN "
+        "INSERT INTO ledger (player_id, coins, goods) "
+        "VALUES (NEW.id, NEW.coins - OLD.coins, NEW.goods - OLD.goods); END",
+    ],
 }
 
 # A MEMORY table is not transactional: its counters survive the rollbacks they cause.
@@ -54,7 +59,8 @@ FAULTS = [
                MESSAGE_TEXT = 'Write conflict, txnStartTS=1, conflictStartTS=2, conflictCommitTS=3, key=injected';
            END IF;
          END IF;
-       END""" % {"every": FAULT_EVERY},
+       END"""
+    % {"every": FAULT_EVERY},
 ]
 
 
@@ -63,7 +69,9 @@ def hot_rows(player_db):
     backend = "sqlite" if isinstance(player_db, SqliteDatabase) else "mysql"
     for statement in LEDGER[backend] + (FAULTS if backend == "mysql" else []):
         player_db.execute_sql(statement)
-    Player.insert_many([{"id": pid, "coins": c, "goods": g} for pid, (c, g) in START.items()]).execute()
+    Player.insert_many(
+        [{"id": pid, "coins": c, "goods": g} for pid, (c, g) in START.items()]
+    ).execute()
     player_db.close()
     return player_db
 
@@ -108,7 +116,7 @@ def expected_balances(done):
 def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys):
     database = hot_rows
     backend = "sqlite" if isinstance(database, SqliteDatabase) else "mysql"
-    seed = random.randrange(10 ** 6)
+    seed = random.randrange(10**6)
     started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="tidb_dialect.transactions"):
         done, refused, errors = trade_from_threads(database, threads, TRADES // threads, seed)
@@ -131,8 +139,11 @@ def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys):
     for player_id, coins, goods in ledger:
         moved[player_id, "coins"] += coins
         moved[player_id, "goods"] += goods
-    assert all(moved[pid, "coins"] == balances[pid][0] - START[pid][0]
-               and moved[pid, "goods"] == balances[pid][1] - START[pid][1] for pid in START)
+    assert all(
+        moved[pid, "coins"] == balances[pid][0] - START[pid][0]
+        and moved[pid, "goods"] == balances[pid][1] - START[pid][1]
+        for pid in START
+    )
 
     if backend == "mysql":
         fired = database.execute_sql("SELECT fired FROM fault_plan").fetchone()[0]
@@ -140,6 +151,8 @@ def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys):
         assert len(retries) == fired  # ...and each was retried, none surfaced
         assert {r.args[2].args[0] for r in retries} == {1213, 9007}
     with capsys.disabled():
-        print("\n[concurrency] %s threads=%d attempted=%d succeeded=%d refused=%d retried=%d "
-              "seconds=%.1f seed=%d" % (backend, threads, TRADES, len(done), len(refused),
-                                        len(retries), seconds, seed))
+        print(
+            "\n[concurrency] %s threads=%d attempted=%d succeeded=%d refused=%d retried=%d "
+            "seconds=%.1f seed=%d"
+            % (backend, threads, TRADES, len(done), len(refused), len(retries), seconds, seed)
+        )

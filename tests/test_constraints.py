@@ -4,6 +4,7 @@ Both ways of creating the table are checked: the Player model's
 create_tables() and player_init.sql. Writes go straight to the table, as
 another program or a hand-typed UPDATE would, bypassing trade()'s checks.
 """
+
 import pytest
 from peewee import DatabaseError
 
@@ -33,14 +34,18 @@ def database(request):
     return request.getfixturevalue(request.param + "_db")
 
 
-@pytest.mark.parametrize("create", [create_from_model, create_from_script],
-                         ids=["model", "player_init.sql"])
-@pytest.mark.parametrize("write", [
-    "INSERT INTO player (id, coins, goods) VALUES ('new', -1, 5)",
-    "INSERT INTO player (id, coins, goods) VALUES ('new', 5, -1)",
-    "UPDATE player SET coins = coins - 11 WHERE id = 'p'",
-    "UPDATE player SET goods = -1 WHERE id = 'p'",
-])
+@pytest.mark.parametrize(
+    "create", [create_from_model, create_from_script], ids=["model", "player_init.sql"]
+)
+@pytest.mark.parametrize(
+    "write",
+    [
+        "INSERT INTO player (id, coins, goods) VALUES ('new', -1, 5)",
+        "INSERT INTO player (id, coins, goods) VALUES ('new', 5, -1)",
+        "UPDATE player SET coins = coins - 11 WHERE id = 'p'",
+        "UPDATE player SET goods = -1 WHERE id = 'p'",
+    ],
+)
 def test_negative_balance_is_refused_by_the_database(database, create, write):
     create(database)
     database.execute_sql("INSERT INTO player (id, coins, goods) VALUES ('p', 10, 3)")

@@ -1,4 +1,5 @@
 """The walkthrough prints exactly what Expected-Output.md shows, on MariaDB and on SQLite."""
+
 import re
 
 import pytest
@@ -12,8 +13,11 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 def expected(block):
     """The lines of every ```block``` in Expected-Output.md, in order."""
     text = (ROOT / "Expected-Output.md").read_text()
-    return [line for body in re.findall(r"```%s\n(.*?)```" % block, text, re.S)
-            for line in body.splitlines()]
+    return [
+        line
+        for body in re.findall(r"```%s\n(.*?)```" % block, text, re.S)
+        for line in body.splitlines()
+    ]
 
 
 def normalised(stdout):
@@ -22,8 +26,10 @@ def normalised(stdout):
 
 @pytest.fixture
 def embedded_only():
-    require(not port_open("127.0.0.1", 4000),
-            "something listens on 127.0.0.1:4000, so the walkthrough would not embed SQLite")
+    require(
+        not port_open("127.0.0.1", 4000),
+        "something listens on 127.0.0.1:4000, so the walkthrough would not embed SQLite",
+    )
 
 
 def test_mariadb_output_matches(run_example, server, database_name):
@@ -43,4 +49,4 @@ def test_embedded_output_matches_and_says_so_once(run_example, tmp_path, embedde
 
 def test_bulk_loaded_ids_are_uuids(run_example, embedded_only):
     listed = run_example().stdout.splitlines()[2:5]
-    assert all(UUID.fullmatch(line.split(",")[0][len("id:"):]) for line in listed)
+    assert all(UUID.fullmatch(line.split(",")[0][len("id:") :]) for line in listed)

@@ -3,6 +3,7 @@
 The expected DDL follows the forms in the TiDB docs (auto-random.md):
 ``BIGINT AUTO_RANDOM(5)``, ``BIGINT AUTO_RANDOM(5, 54)``, range only from v6.3.0.
 """
+
 import warnings
 
 import pytest
@@ -35,19 +36,43 @@ def create_sql(model):
     return model._schema._create_table(safe=False).query()[0]
 
 
-@pytest.mark.parametrize("raw_version, field_args, column", [
-    ("8.0.11-TiDB-v8.5.3", {}, "`id` BIGINT AUTO_RANDOM(5) NOT NULL PRIMARY KEY"),
-    ("8.0.11-TiDB-v8.5.3", {"shard_bits": 6}, "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY"),
-    ("8.0.11-TiDB-v8.5.3", {"range": 54}, "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY"),
-    ("8.0.11-TiDB-v6.3.0", {"shard_bits": 15, "range": 32},
-     "`id` BIGINT AUTO_RANDOM(15, 32) NOT NULL PRIMARY KEY"),
-    ("8.0.11-TiDB-v8.5.3", {"shard_bits": 1, "range": 64},
-     "`id` BIGINT AUTO_RANDOM(1) NOT NULL PRIMARY KEY"),
-    ("8.0.11-TiDB-CLOUD.202603.9", {"range": 54},  # unknown release: the current one
-     "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY"),
-    ("8.0.36", {"shard_bits": 6, "range": 54}, "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY"),
-    ("10.11.19-MariaDB-0+deb12u1", {}, "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY"),
-])
+@pytest.mark.parametrize(
+    "raw_version, field_args, column",
+    [
+        ("8.0.11-TiDB-v8.5.3", {}, "`id` BIGINT AUTO_RANDOM(5) NOT NULL PRIMARY KEY"),
+        (
+            "8.0.11-TiDB-v8.5.3",
+            {"shard_bits": 6},
+            "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY",
+        ),
+        (
+            "8.0.11-TiDB-v8.5.3",
+            {"range": 54},
+            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY",
+        ),
+        (
+            "8.0.11-TiDB-v6.3.0",
+            {"shard_bits": 15, "range": 32},
+            "`id` BIGINT AUTO_RANDOM(15, 32) NOT NULL PRIMARY KEY",
+        ),
+        (
+            "8.0.11-TiDB-v8.5.3",
+            {"shard_bits": 1, "range": 64},
+            "`id` BIGINT AUTO_RANDOM(1) NOT NULL PRIMARY KEY",
+        ),
+        (
+            "8.0.11-TiDB-CLOUD.202603.9",
+            {"range": 54},  # unknown release: the current one
+            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY",
+        ),
+        (
+            "8.0.36",
+            {"shard_bits": 6, "range": 54},
+            "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY",
+        ),
+        ("10.11.19-MariaDB-0+deb12u1", {}, "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY"),
+    ],
+)
 def test_ddl_per_server(raw_version, field_args, column):
     sql = create_sql(make_model(tidb_at(raw_version), **field_args))
     assert sql == "CREATE TABLE `event` (%s, `name` VARCHAR(255) NOT NULL)" % column
@@ -68,19 +93,22 @@ def test_default_range_needs_no_warning_on_old_tidb():
 
 def test_servers_that_are_not_tidb_get_their_own_auto_increment_key():
     assert "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY" in create_sql(
-        make_model(MySQLDatabase("test")))
-    assert '"id" INTEGER NOT NULL PRIMARY KEY' in create_sql(
-        make_model(SqliteDatabase(":memory:")))
+        make_model(MySQLDatabase("test"))
+    )
+    assert '"id" INTEGER NOT NULL PRIMARY KEY' in create_sql(make_model(SqliteDatabase(":memory:")))
 
 
-@pytest.mark.parametrize("field_args, message", [
-    ({"shard_bits": 0}, "shard_bits must be a whole number from 1 to 15, got 0"),
-    ({"shard_bits": 16}, "shard_bits must be a whole number from 1 to 15, got 16"),
-    ({"shard_bits": True}, "shard_bits .* got True"),
-    ({"range": 31}, "range must be a whole number from 32 to 64, got 31"),
-    ({"range": 65}, "range must be a whole number from 32 to 64, got 65"),
-    ({"range": "54"}, "range .* got '54'"),
-])
+@pytest.mark.parametrize(
+    "field_args, message",
+    [
+        ({"shard_bits": 0}, "shard_bits must be a whole number from 1 to 15, got 0"),
+        ({"shard_bits": 16}, "shard_bits must be a whole number from 1 to 15, got 16"),
+        ({"shard_bits": True}, "shard_bits .* got True"),
+        ({"range": 31}, "range must be a whole number from 32 to 64, got 31"),
+        ({"range": 65}, "range must be a whole number from 32 to 64, got 65"),
+        ({"range": "54"}, "range .* got '54'"),
+    ],
+)
 def test_bad_arguments_fail_at_model_definition(field_args, message):
     with pytest.raises(ValueError, match=message):
         make_model(SqliteDatabase(":memory:"), **field_args)
@@ -108,8 +136,8 @@ def test_create_reads_the_generated_id_back(mysql_db):
     if mysql_db.is_tidb:
         # Below 2**53: sign bit, 6 shard bits, then a 47-bit increment (auto-random.md).
         assert "AUTO_RANDOM(6, 54)" in table
-        assert all(i < 2 ** 53 for i in ids)
-        increments = [i & (2 ** 47 - 1) for i in ids]
+        assert all(i < 2**53 for i in ids)
+        increments = [i & (2**47 - 1) for i in ids]
         assert increments == sorted(increments) and len(set(increments)) == 3
     else:
         assert "AUTO_INCREMENT" in table

@@ -1,4 +1,5 @@
 """player_init.sql creates the same table as the Player model."""
+
 import shutil
 import subprocess
 
@@ -9,10 +10,14 @@ from tests.conftest import ROOT, require
 def describe(database, schema):
     columns = database.execute_sql(
         "SELECT column_name, column_type, is_nullable, column_key FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = 'player' ORDER BY ordinal_position", (schema,))
+        "WHERE table_schema = %s AND table_name = 'player' ORDER BY ordinal_position",
+        (schema,),
+    )
     checks = database.execute_sql(
         "SELECT check_clause FROM information_schema.check_constraints "
-        "WHERE constraint_schema = %s AND table_name = 'player' ORDER BY check_clause", (schema,))
+        "WHERE constraint_schema = %s AND table_name = 'player' ORDER BY check_clause",
+        (schema,),
+    )
     return list(columns), [row[0] for row in checks]
 
 
@@ -22,9 +27,22 @@ def test_init_sql_matches_model(mysql_db, server, database_name):
     mysql_db.execute_sql("CREATE DATABASE `%s_sql`" % database_name)
     try:
         with open(ROOT / "player_init.sql") as script:
-            subprocess.run([client, "-h", server.host, "-P", str(server.port), "-u", server.user,
-                            "--password=" + server.password, database_name + "_sql"],
-                           stdin=script, check=True, capture_output=True)
+            subprocess.run(
+                [
+                    client,
+                    "-h",
+                    server.host,
+                    "-P",
+                    str(server.port),
+                    "-u",
+                    server.user,
+                    "--password=" + server.password,
+                    database_name + "_sql",
+                ],
+                stdin=script,
+                check=True,
+                capture_output=True,
+            )
         with Player.bind_ctx(mysql_db):
             mysql_db.create_tables([Player])
         from_model = describe(mysql_db, database_name)
@@ -33,7 +51,10 @@ def test_init_sql_matches_model(mysql_db, server, database_name):
         mysql_db.execute_sql("DROP DATABASE `%s_sql`" % database_name)
     assert from_model == from_script
     assert [(name, null, key) for name, _, null, key in from_model[0]] == [
-        ("id", "NO", "PRI"), ("coins", "NO", ""), ("goods", "NO", "")]
+        ("id", "NO", "PRI"),
+        ("coins", "NO", ""),
+        ("goods", "NO", ""),
+    ]
     assert from_model[0][0][1] == "varchar(36)"
     assert len(from_model[1]) == 2
 

@@ -1,4 +1,5 @@
 """PooledTiDBDatabase and ReconnectingTiDBDatabase against the real server, through each driver."""
+
 import pytest
 from peewee import InterfaceError, OperationalError
 
@@ -15,8 +16,9 @@ def kill(admin, conn_id):
     """Kill a connection on the server and wait until the server has dropped it."""
     admin.execute_sql("KILL CONNECTION %d" % conn_id)
     for _ in range(KILL_WAIT_QUERIES):
-        if not admin.execute_sql("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s",
-                                 (conn_id,)).fetchone():
+        if not admin.execute_sql(
+            "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s", (conn_id,)
+        ).fetchone():
             return
     pytest.fail("connection %d was still there after %d checks" % (conn_id, KILL_WAIT_QUERIES))
 
@@ -31,8 +33,9 @@ def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
     pool.connect()
     first = connection_id(pool)
     pool.close()  # back to the pool, not closed
-    assert first in [row[0] for row in mysql_db.execute_sql(
-        "SELECT ID FROM information_schema.PROCESSLIST")]
+    assert first in [
+        row[0] for row in mysql_db.execute_sql("SELECT ID FROM information_schema.PROCESSLIST")
+    ]
     pool.connect()
     assert connection_id(pool) == first
     assert pool.version is not None and pool.server_version == pool.version.mysql
@@ -70,9 +73,8 @@ def test_never_reconnects_inside_a_transaction(server_settings, driver, mysql_db
     db = build(ReconnectingTiDBDatabase, server_settings, driver)
     seen = []
     # The statement fails (and so may the ROLLBACK after it, on a dead socket).
-    with pytest.raises((OperationalError, InterfaceError)):
-        with db.atomic():
-            kill(mysql_db, connection_id(db))
-            seen.append(connection_id(db))  # its transaction is gone: must fail, not reconnect
+    with pytest.raises((OperationalError, InterfaceError)), db.atomic():
+        kill(mysql_db, connection_id(db))
+        seen.append(connection_id(db))  # its transaction is gone: must fail, not reconnect
     assert seen == []
     db.close()

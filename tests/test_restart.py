@@ -4,6 +4,7 @@ The server here is the module's own private MariaDB (restartable_server),
 stopped, killed and started again for real. What must never happen: a
 step that reports success for a write the server did not keep.
 """
+
 import threading
 import uuid
 
@@ -19,9 +20,11 @@ pytestmark = pytest.mark.mariadb  # restarting a server needs a server of our ow
 
 # The successful trade's first UPDATE takes the user lock 'reached' (so the
 # test knows the trade is under way) and then waits for 'gate', held by the test.
-WAIT_IN_TRADE = ("CREATE TRIGGER wait_in_trade BEFORE UPDATE ON player FOR EACH ROW BEGIN "
-                 "IF NEW.id = '2' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); "
-                 "END IF; END")
+WAIT_IN_TRADE = (
+    "CREATE TRIGGER wait_in_trade BEFORE UPDATE ON player FOR EACH ROW BEGIN "
+    "IF NEW.id = '2' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); "
+    "END IF; END"
+)
 WALKTHROUGH_END = ["id:1, coins:0, goods:2", "id:2, coins:114614, goods:18"]
 
 
@@ -41,8 +44,9 @@ def connect(environ, database_class=TiDBDatabase):
 
 
 def balances(database):
-    return database.execute_sql("SELECT id, coins, goods FROM player WHERE id IN ('1', '2') "
-                                "ORDER BY id").fetchall()
+    return database.execute_sql(
+        "SELECT id, coins, goods FROM player WHERE id IN ('1', '2') ORDER BY id"
+    ).fetchall()
 
 
 def test_next_step_after_a_restart_connects_and_works(run_example, restartable_server, restart_env):
@@ -94,9 +98,11 @@ def bound(restart_env):
         databases.append(database)
         peewee_example.db.initialize(database)
         database.create_tables([Player])
-        Player.insert_many([{"id": "1", "coins": 100, "goods": 0},
-                            {"id": "2", "coins": 500, "goods": 20}]).execute()
+        Player.insert_many(
+            [{"id": "1", "coins": 100, "goods": 0}, {"id": "2", "coins": 500, "goods": 20}]
+        ).execute()
         return database
+
     yield bind
     peewee_example.db.initialize(None)
     for database in databases:

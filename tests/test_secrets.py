@@ -4,6 +4,7 @@ Every run here uses a user whose password is SECRET_PASSWORD, a string
 that cannot appear by chance, and searches everything the program and the
 library let out for it.
 """
+
 import logging
 import traceback
 
@@ -17,13 +18,21 @@ from tidb_dialect import Settings, load_settings
 
 @pytest.fixture
 def secret_environ(server, database_name, password_user):
-    return dict(server_environ(server, database_name), TIDB_USER=password_user,
-                TIDB_PASSWORD=SECRET_PASSWORD)
+    return dict(
+        server_environ(server, database_name),
+        TIDB_USER=password_user,
+        TIDB_PASSWORD=SECRET_PASSWORD,
+    )
 
 
 def url(environ, password):
-    return "tidb://%s:%s@%s:%s/%s" % (environ["TIDB_USER"], password, environ["TIDB_HOST"],
-                                      environ["TIDB_PORT"], environ["TIDB_DB_NAME"])
+    return "tidb://%s:%s@%s:%s/%s" % (
+        environ["TIDB_USER"],
+        password,
+        environ["TIDB_HOST"],
+        environ["TIDB_PORT"],
+        environ["TIDB_DB_NAME"],
+    )
 
 
 def assert_hidden(*texts, password=SECRET_PASSWORD):
@@ -49,8 +58,11 @@ def test_verbose_walkthrough_from_a_url_shows_no_password(run_example, secret_en
 @pytest.mark.parametrize("how", ["settings", "url"])
 def test_wrong_password_names_user_and_host_only(run_example, secret_environ, driver, how):
     wrong = "Wrong-" + SECRET_PASSWORD
-    environ = (dict(secret_environ, TIDB_PASSWORD=wrong) if how == "settings"
-               else {"DATABASE_URL": url(secret_environ, wrong)})
+    environ = (
+        dict(secret_environ, TIDB_PASSWORD=wrong)
+        if how == "settings"
+        else {"DATABASE_URL": url(secret_environ, wrong)}
+    )
     result = run_example("-v", "--driver", driver, environ=environ)
     assert result.returncode == 1
     user = secret_environ["TIDB_USER"]
@@ -64,8 +76,14 @@ def test_reprs_and_exceptions_hide_the_password(secret_environ):
     settings = Settings.from_mapping(secret_environ)
     database = settings.build_database()
     from_url = Settings.from_mapping({"DATABASE_URL": url(secret_environ, SECRET_PASSWORD)})
-    assert_hidden(repr(settings), str(settings), repr(database), str(database),
-                  repr(from_url), repr(from_url.build_database()))
+    assert_hidden(
+        repr(settings),
+        str(settings),
+        repr(database),
+        str(database),
+        repr(from_url),
+        repr(from_url.build_database()),
+    )
     wrong = Settings.from_mapping(dict(secret_environ, TIDB_PASSWORD="x" + SECRET_PASSWORD))
     with pytest.raises(PeeweeException) as raised:
         wrong.build_database().connect()

@@ -1,10 +1,21 @@
 """Stale reads (AS OF TIMESTAMP): SQL text as in TiDB's as-of-timestamp.md, refusal elsewhere."""
+
 import datetime
 import logging
 
 import pytest
-from peewee import (SQL, CharField, DatabaseError, IntegerField, Model, MySQLDatabase,
-                    NotSupportedError, ProgrammingError, SqliteDatabase, fn)
+from peewee import (
+    SQL,
+    CharField,
+    DatabaseError,
+    IntegerField,
+    Model,
+    MySQLDatabase,
+    NotSupportedError,
+    ProgrammingError,
+    SqliteDatabase,
+    fn,
+)
 
 from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
 
@@ -31,18 +42,24 @@ def models(database):
     return Team, Player
 
 
-@pytest.mark.parametrize("as_of, clause", [
-    (FIVE_SECONDS, "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"),
-    (datetime.timedelta(milliseconds=1500), "AS OF TIMESTAMP NOW() - INTERVAL 1.500000 SECOND"),
-    (datetime.datetime(2024, 1, 1, 10, 0, 0), "AS OF TIMESTAMP %s"),
-    (SQL("TIDB_BOUNDED_STALENESS(NOW() - INTERVAL 10 SECOND, NOW())"),
-     "AS OF TIMESTAMP TIDB_BOUNDED_STALENESS(NOW() - INTERVAL 10 SECOND, NOW())"),
-])
+@pytest.mark.parametrize(
+    "as_of, clause",
+    [
+        (FIVE_SECONDS, "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"),
+        (datetime.timedelta(milliseconds=1500), "AS OF TIMESTAMP NOW() - INTERVAL 1.500000 SECOND"),
+        (datetime.datetime(2024, 1, 1, 10, 0, 0), "AS OF TIMESTAMP %s"),
+        (
+            SQL("TIDB_BOUNDED_STALENESS(NOW() - INTERVAL 10 SECOND, NOW())"),
+            "AS OF TIMESTAMP TIDB_BOUNDED_STALENESS(NOW() - INTERVAL 10 SECOND, NOW())",
+        ),
+    ],
+)
 def test_select_as_of(as_of, clause):
     _, player = models(tidb_at())
     sql, params = stale_select(player.select(player.name).where(player.coins > 1), as_of).sql()
-    assert sql == ("SELECT `t1`.`name` FROM `player` AS `t1` %s WHERE (`t1`.`coins` > %%s)"
-                   % clause)
+    assert sql == (
+        "SELECT `t1`.`name` FROM `player` AS `t1` %s WHERE (`t1`.`coins` > %%s)" % clause
+    )
     assert params == ([as_of, 1] if isinstance(as_of, datetime.datetime) else [1])
 
 
@@ -53,8 +70,11 @@ def test_every_table_of_a_join_reads_as_of_the_same_time():
     fresh, _ = query.sql()
     stale, _ = stale_select(query, FIVE_SECONDS).sql()
     assert fresh.startswith("SELECT `t1`.`name` FROM `player` AS `t1` INNER JOIN `team` AS `t2` ON")
-    assert stale == (fresh.replace("`t1` INNER", "`t1`%s INNER" % clause)
-                     .replace("`t2` ON", "`t2`%s ON" % clause))
+    assert stale == (
+        fresh.replace("`t1` INNER", "`t1`%s INNER" % clause).replace(
+            "`t2` ON", "`t2`%s ON" % clause
+        )
+    )
 
 
 def test_the_original_query_is_left_fresh():
@@ -64,23 +84,29 @@ def test_the_original_query_is_left_fresh():
     assert "AS OF" not in query.sql()[0]
 
 
-@pytest.mark.parametrize("database, named", [
-    (tidb_at("8.0.36"), "8.0.36"),
-    (tidb_at("10.11.19-MariaDB-0+deb12u1"), "MariaDB"),
-    (MySQLDatabase("test"), "not a TiDBDatabase"),
-    (SqliteDatabase(":memory:"), "not a TiDBDatabase"),
-])
+@pytest.mark.parametrize(
+    "database, named",
+    [
+        (tidb_at("8.0.36"), "8.0.36"),
+        (tidb_at("10.11.19-MariaDB-0+deb12u1"), "MariaDB"),
+        (MySQLDatabase("test"), "not a TiDBDatabase"),
+        (SqliteDatabase(":memory:"), "not a TiDBDatabase"),
+    ],
+)
 def test_servers_that_are_not_tidb_refuse_clearly(database, named):
     _, player = models(database)
     with pytest.raises(NotSupportedError, match="stale reads .*need TiDB.*" + named):
         stale_select(player.select(), FIVE_SECONDS).sql()
 
 
-@pytest.mark.parametrize("as_of, error", [
-    (datetime.timedelta(seconds=-1), ValueError),
-    (5, TypeError),
-    ("2024-01-01 10:00:00", TypeError),
-])
+@pytest.mark.parametrize(
+    "as_of, error",
+    [
+        (datetime.timedelta(seconds=-1), ValueError),
+        (5, TypeError),
+        ("2024-01-01 10:00:00", TypeError),
+    ],
+)
 def test_bad_as_of_is_refused(as_of, error):
     with pytest.raises(error, match="as_of"):
         stale_read(tidb_at(), as_of)
@@ -105,20 +131,17 @@ def test_transaction_statement_reaches_the_server(mysql_db, caplog):
     mysql_db.connect()
     mysql_db.version = parse_version("8.0.11-TiDB-v7.5.1")
     caplog.set_level(logging.DEBUG, logger="peewee")
-    with pytest.raises(ProgrammingError) as raised:
-        with stale_read(mysql_db, FIVE_SECONDS):
-            pass
+    with pytest.raises(ProgrammingError) as raised, stale_read(mysql_db, FIVE_SECONDS):
+        pass
     assert raised.value.orig.args[0] == 1064
-    assert ("START TRANSACTION READ ONLY AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"
-            in caplog.text)
+    assert "START TRANSACTION READ ONLY AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND" in caplog.text
     assert not mysql_db.in_transaction()
 
 
 def test_refused_inside_an_open_transaction(mysql_db):
-    with mysql_db.atomic():
-        with pytest.raises(DatabaseError, match="outside any atomic"):
-            with stale_read(mysql_db, FIVE_SECONDS):
-                pass
+    with mysql_db.atomic(), pytest.raises(DatabaseError, match="outside any atomic"):
+        with stale_read(mysql_db, FIVE_SECONDS):
+            pass
 
 
 @pytest.mark.tidb

@@ -3,6 +3,7 @@
 The server's certificate comes from a CA made by trustme for this session
 and names 127.0.0.1 only; the server also listens on 127.0.0.2.
 """
+
 import os
 import pwd
 import re
@@ -28,8 +29,10 @@ HOST_MISMATCH = {
 # "access denied" (TiDB Cloud says 1105 "insecure transport" instead).
 ACCESS_DENIED = 1045
 
-TIDB_CLOUD_HOSTS = ["gateway01.us-west-2.prod.aws.tidbcloud.com",
-                    "GATEWAY01.EU-CENTRAL-1.PROD.AWS.TIDBCLOUD.COM."]
+TIDB_CLOUD_HOSTS = [
+    "gateway01.us-west-2.prod.aws.tidbcloud.com",
+    "GATEWAY01.EU-CENTRAL-1.PROD.AWS.TIDBCLOUD.COM.",
+]
 
 
 @pytest.fixture
@@ -48,15 +51,17 @@ def untrusted_ca_path(tmp_path):
 
 def connect(tls_server, driver, **given):
     """A connected TiDBDatabase on the TLS server, from settings as a user writes them."""
-    database = Settings.from_mapping(dict(server_environ(tls_server, "mysql"),
-                                          TIDB_DRIVER=driver, **given)).build_database()
+    database = Settings.from_mapping(
+        dict(server_environ(tls_server, "mysql"), TIDB_DRIVER=driver, **given)
+    ).build_database()
     database.connect()
     return database
 
 
 def session_tls(database):
-    rows = database.execute_sql("SHOW SESSION STATUS WHERE Variable_name IN "
-                                "('Ssl_cipher', 'Ssl_version')").fetchall()
+    rows = database.execute_sql(
+        "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version')"
+    ).fetchall()
     return dict(rows)
 
 
@@ -105,21 +110,27 @@ def test_walkthrough_runs_over_tls(run_example, tls_server, database_name, drive
     assert "trade success" in result.stdout.splitlines()
 
 
-def test_walkthrough_with_wrong_ca_fails_clearly(run_example, tls_server, database_name, driver,
-                                                 untrusted_ca_path):
+def test_walkthrough_with_wrong_ca_fails_clearly(
+    run_example, tls_server, database_name, driver, untrusted_ca_path
+):
     environ = dict(server_environ(tls_server, database_name), CA_PATH=untrusted_ca_path)
     result = run_example("--driver", driver, environ=environ)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: cannot connect to %s:%d" % (tls_server.host, tls_server.port))
+    assert result.stderr.startswith(
+        "error: cannot connect to %s:%d" % (tls_server.host, tls_server.port)
+    )
     assert re.search(UNTRUSTED, result.stderr)
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("driver_name, expected", [
-    ("pymysql", {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": True}),
-    ("mysqlclient", {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": "/ca.pem"}}),
-])
+@pytest.mark.parametrize(
+    "driver_name, expected",
+    [
+        ("pymysql", {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": True}),
+        ("mysqlclient", {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": "/ca.pem"}}),
+    ],
+)
 def test_tls_params_verify_certificate_and_host_name(driver_name, expected):
     assert tls_params(driver_name, "/ca.pem") == expected
 
@@ -157,7 +168,10 @@ def test_ca_path_wins_over_the_default_bundle(tmp_path):
 def test_other_hosts_without_ca_path_get_no_tls_settings(host, driver_name):
     settings = Settings.from_mapping({"TIDB_HOST": host, "TIDB_DRIVER": driver_name})
     assert not settings.uses_tls
-    assert not settings.build_database().connect_params.keys() & tls_params(driver_name, "/ca.pem").keys()
+    assert (
+        not settings.build_database().connect_params.keys()
+        & tls_params(driver_name, "/ca.pem").keys()
+    )
 
 
 def written(path, data):
@@ -229,7 +243,9 @@ def rejection(path):
 
 
 def test_bad_ca_path_stops_the_walkthrough_before_connecting(run_example, tmp_path):
-    result = run_example(environ={"TIDB_HOST": "127.0.0.1", "CA_PATH": str(tmp_path / "absent.pem")})
+    result = run_example(
+        environ={"TIDB_HOST": "127.0.0.1", "CA_PATH": str(tmp_path / "absent.pem")}
+    )
     assert result.returncode == 2
     assert result.stderr == "error: CA_PATH: no such file: %s\n" % (tmp_path / "absent.pem")
     assert not (tmp_path / "player.db").exists()

@@ -4,22 +4,24 @@ TiDB's own conflict codes (8002, 8022, 8028, 9007) are raised by MariaDB on
 demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO), from a
 statement or from a trigger on a real UPDATE; the deadlock (1213) is a real one.
 """
+
 import logging
 import threading
 
 import pytest
 from peewee import DatabaseError, IntegrityError
 
-from tidb_dialect import (RETRYABLE_ERRORS, ExceededMaxAttempts, TiDBDatabase,
-                          run_transaction)
+from tidb_dialect import RETRYABLE_ERRORS, ExceededMaxAttempts, TiDBDatabase, run_transaction
 from tidb_dialect.transactions import error_code, exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
 
 
 def signal(code):
-    return ("SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, "
-            "MESSAGE_TEXT = 'raised by the test as TiDB would'" % code)
+    return (
+        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, "
+        "MESSAGE_TEXT = 'raised by the test as TiDB would'" % code
+    )
 
 
 class Recorder:
@@ -40,7 +42,7 @@ def make_accounts(db, *balances):
 
 
 def balances(db):
-    return [b for b, in db.execute_sql("SELECT balance FROM account ORDER BY id")]
+    return [b for (b,) in db.execute_sql("SELECT balance FROM account ORDER BY id")]
 
 
 def test_deadlock_is_retried_until_both_transactions_commit(driver_db, caplog):
@@ -52,12 +54,14 @@ def test_deadlock_is_retried_until_both_transactions_commit(driver_db, caplog):
     def transfer(name, first, second, amount):
         def callback(db):
             calls[name] += 1
-            db.execute_sql("UPDATE account SET balance = balance - %s WHERE id = %s",
-                           (amount, first))
+            db.execute_sql(
+                "UPDATE account SET balance = balance - %s WHERE id = %s", (amount, first)
+            )
             if calls[name] == 1:
                 barrier.wait()  # each holds one row and now asks for the other's
-            db.execute_sql("UPDATE account SET balance = balance + %s WHERE id = %s",
-                           (amount, second))
+            db.execute_sql(
+                "UPDATE account SET balance = balance + %s WHERE id = %s", (amount, second)
+            )
 
         try:
             run_transaction(driver_db, callback, backoff=Recorder())
@@ -67,8 +71,10 @@ def test_deadlock_is_retried_until_both_transactions_commit(driver_db, caplog):
             driver_db.close()  # this thread's connection
 
     caplog.set_level(logging.INFO, logger="tidb_dialect.transactions")
-    threads = [threading.Thread(target=transfer, args=("first", 1, 2, 10)),
-               threading.Thread(target=transfer, args=("second", 2, 1, 1))]
+    threads = [
+        threading.Thread(target=transfer, args=("first", 1, 2, 10)),
+        threading.Thread(target=transfer, args=("second", 2, 1, 1)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -154,7 +160,8 @@ def test_write_conflict_from_a_trigger_on_a_real_update(driver_db):
     driver_db.execute_sql(
         "CREATE TRIGGER conflict_on_update BEFORE UPDATE ON account FOR EACH ROW "
         "BEGIN IF (SELECT remaining FROM conflicts) > 0 THEN "
-        "UPDATE conflicts SET remaining = remaining - 1; %s; END IF; END" % signal(9007))
+        "UPDATE conflicts SET remaining = remaining - 1; %s; END IF; END" % signal(9007)
+    )
     backoff, calls = Recorder(), []
 
     def callback(db):
@@ -220,9 +227,8 @@ def test_optimistic_write_conflict_at_commit_on_tidb(server_settings):
 
 
 def test_refused_inside_an_open_transaction(mysql_db):
-    with mysql_db.atomic():
-        with pytest.raises(DatabaseError, match="outside any atomic"):
-            run_transaction(mysql_db, lambda db: None)
+    with mysql_db.atomic(), pytest.raises(DatabaseError, match="outside any atomic"):
+        run_transaction(mysql_db, lambda db: None)
 
 
 @pytest.mark.parametrize("max_attempts", [0, -1, 1.5, True, "3"])
@@ -235,14 +241,15 @@ def test_max_attempts_must_be_a_positive_whole_number(max_attempts):
 def test_database_method_passes_its_arguments(driver_db):
     backoff = Recorder()
     with pytest.raises(ExceededMaxAttempts) as raised:
-        driver_db.run_transaction(lambda db: db.execute_sql(signal(8028)),
-                                  max_attempts=2, backoff=backoff)
+        driver_db.run_transaction(
+            lambda db: db.execute_sql(signal(8028)), max_attempts=2, backoff=backoff
+        )
     assert (raised.value.attempts, backoff.attempts) == (2, [1])
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 9])
 def test_backoff_grows_exponentially_with_jitter(attempt):
     waits = [exponential_backoff(attempt) for _ in range(200)]
-    low, high = 0.1 * 1.5 ** attempt, 0.1 * (1.5 ** attempt + 1)
+    low, high = 0.1 * 1.5**attempt, 0.1 * (1.5**attempt + 1)
     assert all(low <= wait < high for wait in waits)
     assert len(set(waits)) > 1  # jitter: concurrent retries do not collide again

@@ -1,4 +1,5 @@
 """The walkthrough as a program: re-runs, settings, failures; and trade() as a function."""
+
 import os
 import subprocess
 import sys
@@ -15,7 +16,10 @@ def test_runs_twice_in_a_row(run_example, server, database_name):
     first, second = run_example(environ=environ), run_example(environ=environ)
     assert (first.returncode, second.returncode) == (0, 0), second.stderr
     assert first.stdout.splitlines()[:2] == second.stdout.splitlines()[:2]
-    assert second.stdout.splitlines()[-2:] == ["id:1, coins:0, goods:2", "id:2, coins:114614, goods:18"]
+    assert second.stdout.splitlines()[-2:] == [
+        "id:1, coins:0, goods:2",
+        "id:2, coins:114614, goods:18",
+    ]
 
 
 def test_env_file_is_read_and_environment_wins(run_example, server, database_name):
@@ -44,7 +48,9 @@ def test_each_driver_runs_the_walkthrough(run_example, server, database_name, dr
 
 
 def test_database_url_wins(run_example, tmp_path, server, database_name):
-    result = run_example("--url", "sqlite:///other.db", environ=server_environ(server, database_name))
+    result = run_example(
+        "--url", "sqlite:///other.db", environ=server_environ(server, database_name)
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "other.db").is_file()
 
@@ -71,27 +77,33 @@ def test_trade_moves_goods_and_coins(players, capsys):
     assert capsys.readouterr().out == "trade success\n"
 
 
-@pytest.mark.parametrize("amount, price, message", [
-    (1, 51, "buy player buyer coins not enough"),
-    (6, 1, "sell player seller goods not enough"),
-])
+@pytest.mark.parametrize(
+    "amount, price, message",
+    [
+        (1, 51, "buy player buyer coins not enough"),
+        (6, 1, "sell player seller goods not enough"),
+    ],
+)
 def test_refused_trade_changes_nothing(players, capsys, amount, price, message):
     assert trade("seller", "buyer", amount, price) is False
     assert balances() == {"seller": (10, 5), "buyer": (50, 0)}
     assert capsys.readouterr().out == message + "\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (("seller", "buyer", 0, 1), "amount must be a whole number from 1"),
-    (("seller", "buyer", 1, -5), "price must be a whole number from 1"),
-    (("seller", "buyer", 1.5, 1), "amount must be a whole number"),
-    (("seller", "buyer", True, 1), "amount must be a whole number"),
-    (("seller", "buyer", 2 ** 31, 1), "amount must be a whole number from 1 to 2147483647"),
-    (("seller", "seller", 1, 1), "cannot trade with itself"),
-    (("seller", "nobody", 1, 1), "unknown player id 'nobody'"),
-    (("x" * 37, "buyer", 1, 1), "sell_id must be a player id of 1 to 36 characters"),
-    (("seller", "", 1, 1), "buy_id must be a player id of 1 to 36 characters"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("seller", "buyer", 0, 1), "amount must be a whole number from 1"),
+        (("seller", "buyer", 1, -5), "price must be a whole number from 1"),
+        (("seller", "buyer", 1.5, 1), "amount must be a whole number"),
+        (("seller", "buyer", True, 1), "amount must be a whole number"),
+        (("seller", "buyer", 2**31, 1), "amount must be a whole number from 1 to 2147483647"),
+        (("seller", "seller", 1, 1), "cannot trade with itself"),
+        (("seller", "nobody", 1, 1), "unknown player id 'nobody'"),
+        (("x" * 37, "buyer", 1, 1), "sell_id must be a player id of 1 to 36 characters"),
+        (("seller", "", 1, 1), "buy_id must be a player id of 1 to 36 characters"),
+    ],
+)
 def test_nonsense_trades_raise_value_error(players, args, message):
     with pytest.raises(ValueError, match=message):
         trade(*args)
@@ -99,7 +111,12 @@ def test_nonsense_trades_raise_value_error(players, args, message):
 
 
 def test_importing_runs_nothing(tmp_path):
-    result = subprocess.run([sys.executable, "-c", "import peewee_example"], cwd=tmp_path,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import peewee_example"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert list(tmp_path.iterdir()) == []

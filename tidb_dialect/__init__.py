@@ -2,6 +2,7 @@
 
 Importing it registers the tidb:// and tidb+pool:// database URLs.
 """
+
 from . import urls  # noqa: F401  (registers the URL schemes)
 from .database import TiDBDatabase
 from .errors import ConfigError, ExceededMaxAttempts
@@ -14,8 +15,22 @@ from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
 from .version import ServerVersion, parse_version
 
 __all__ = [
-    "AsOfTimestamp", "BigAutoRandomField", "ConfigError", "ExceededMaxAttempts",
-    "PooledTiDBDatabase", "RETRYABLE_ERRORS", "ReconnectingTiDBDatabase", "ServerVersion",
-    "Settings", "TiDBDatabase", "TiDBModel", "TiDBSchemaManager", "load_settings",
-    "locking_read", "parse_version", "run_transaction", "stale_read", "stale_select",
+    "RETRYABLE_ERRORS",
+    "AsOfTimestamp",
+    "BigAutoRandomField",
+    "ConfigError",
+    "ExceededMaxAttempts",
+    "PooledTiDBDatabase",
+    "ReconnectingTiDBDatabase",
+    "ServerVersion",
+    "Settings",
+    "TiDBDatabase",
+    "TiDBModel",
+    "TiDBSchemaManager",
+    "load_settings",
+    "locking_read",
+    "parse_version",
+    "run_transaction",
+    "stale_read",
+    "stale_select",
 ]

@@ -1,4 +1,5 @@
 """TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
+
 import importlib
 import warnings
 
@@ -29,8 +30,9 @@ class TiDBDatabase(MySQLDatabase):
     def init(self, database, driver=None, **kwargs):
         if driver is not None:
             if driver not in DRIVERS:
-                raise ConfigError("TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)"
-                                  % driver)
+                raise ConfigError(
+                    "TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)" % driver
+                )
             self.driver = driver
         kwargs.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
         super().init(database, **self._with_tls(kwargs))
@@ -52,9 +54,11 @@ class TiDBDatabase(MySQLDatabase):
         try:
             module = importlib.import_module(DRIVERS[self.driver])
         except ImportError:
-            raise ConfigError("TIDB_DRIVER=%s, but its module %s is not installed "
-                              "(pip install -r requirements-mysqlclient.txt)"
-                              % (self.driver, DRIVERS[self.driver])) from None
+            raise ConfigError(
+                "TIDB_DRIVER=%s, but its module %s is not installed "
+                "(pip install -r requirements-mysqlclient.txt)"
+                % (self.driver, DRIVERS[self.driver])
+            ) from None
         return module.connect(database=self.database, autocommit=True, **self.connect_params)
 
     def _set_server_version(self, conn):
@@ -102,22 +106,26 @@ class TiDBDatabase(MySQLDatabase):
             raise NotImplementedError(
                 "%s has no SAVEPOINT (added in TiDB v6.2.0), so atomic() blocks cannot "
                 "nest; use transaction(), which flattens nested blocks into the outer one"
-                % self.server())
+                % self.server()
+            )
         return super().savepoint()
 
     def create_tables(self, models, **options):
         for model in models:
-            if getattr(model._meta, "auto_id_cache", None) is not None \
-                    and not hasattr(model._schema, "table_options"):
-                raise ConfigError("%s: Meta.auto_id_cache needs TiDBModel as the base class "
-                                  "(or Meta.schema_manager_class = TiDBSchemaManager)"
-                                  % model.__name__)
+            if getattr(model._meta, "auto_id_cache", None) is not None and not hasattr(
+                model._schema, "table_options"
+            ):
+                raise ConfigError(
+                    "%s: Meta.auto_id_cache needs TiDBModel as the base class "
+                    "(or Meta.schema_manager_class = TiDBSchemaManager)" % model.__name__
+                )
             if not self.supports_foreign_keys:
                 warn_unenforced_foreign_keys(model, self.server())
         super().create_tables(models, **options)
 
-    def run_transaction(self, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
-                        backoff=exponential_backoff):
+    def run_transaction(
+        self, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exponential_backoff
+    ):
         return run_transaction(self, callback, max_attempts, backoff)
 
 
@@ -128,9 +136,13 @@ def context_server(ctx):
 
 
 def warn_unenforced_foreign_keys(model, version):
-    names = [field.name for field in model._meta.sorted_fields
-             if isinstance(field, ForeignKeyField)]
+    names = [
+        field.name for field in model._meta.sorted_fields if isinstance(field, ForeignKeyField)
+    ]
     if names:
-        warnings.warn("%s: %s parses but does not enforce FOREIGN KEY constraints (enforced "
-                      "from TiDB v6.6.0), so %s may point at missing rows"
-                      % (model.__name__, version, ", ".join(names)), stacklevel=3)
+        warnings.warn(
+            "%s: %s parses but does not enforce FOREIGN KEY constraints (enforced "
+            "from TiDB v6.6.0), so %s may point at missing rows"
+            % (model.__name__, version, ", ".join(names)),
+            stacklevel=3,
+        )

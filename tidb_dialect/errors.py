@@ -1,4 +1,5 @@
 """Errors the dialect raises itself."""
+
 from peewee import OperationalError
 
 

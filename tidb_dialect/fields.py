@@ -6,6 +6,7 @@ shard bits at the top of the id and spreads them. MySQL, MariaDB and SQLite
 have no AUTO_RANDOM; there the same model gets an ordinary auto-increment
 BIGINT key, so it runs unchanged in local development.
 """
+
 import warnings
 
 from peewee import SQL, BigAutoField
@@ -24,11 +25,15 @@ class BigAutoRandomField(BigAutoField):
     """
 
     def __init__(self, shard_bits=5, range=64, **kwargs):
-        for name, value, allowed in (("shard_bits", shard_bits, SHARD_BITS),
-                                     ("range", range, RANGE_BITS)):
+        for name, value, allowed in (
+            ("shard_bits", shard_bits, SHARD_BITS),
+            ("range", range, RANGE_BITS),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-                raise ValueError("BigAutoRandomField: %s must be a whole number from %d to %d, "
-                                 "got %r" % (name, allowed[0], allowed[-1], value))
+                raise ValueError(
+                    "BigAutoRandomField: %s must be a whole number from %d to %d, "
+                    "got %r" % (name, allowed[0], allowed[-1], value)
+                )
         self.shard_bits, self.range = shard_bits, range
         super().__init__(**kwargs)
 
@@ -43,7 +48,9 @@ class BigAutoRandomField(BigAutoField):
             return (self.shard_bits,)
         if version.at_least(*AUTO_RANDOM_RANGE_MIN_VERSION):
             return (self.shard_bits, self.range)
-        warnings.warn("%s.%s: %s has no AUTO_RANDOM range (added in v6.3.0), so its ids use "
-                      "all 64 bits, not %d" % (self.model.__name__, self.name, version, self.range),
-                      stacklevel=2)
+        warnings.warn(
+            "%s.%s: %s has no AUTO_RANDOM range (added in v6.3.0), so its ids use "
+            "all 64 bits, not %d" % (self.model.__name__, self.name, version, self.range),
+            stacklevel=2,
+        )
         return (self.shard_bits,)

@@ -6,6 +6,7 @@ region) for every request. ReconnectingTiDBDatabase opens a new connection
 when the old one was lost (server restart, idle timeout, a load balancer
 dropping it), but only outside a transaction, where nothing can be lost.
 """
+
 from playhouse.pool import PooledMySQLDatabase
 from playhouse.shortcuts import ReconnectMixin
 

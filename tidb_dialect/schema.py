@@ -7,6 +7,7 @@
 They are written in TiDB's executable-comment form (/*T![feature] ... */),
 which TiDB honours and MySQL and MariaDB read as a comment.
 """
+
 from peewee import DatabaseProxy, Model, MySQLDatabase, SchemaManager
 
 from .database import context_server
@@ -16,10 +17,13 @@ class TiDBSchemaManager(SchemaManager):
     def __init__(self, model, database=None, **context_options):
         super().__init__(model, database, **context_options)
         cache = getattr(model._meta, "auto_id_cache", None)
-        if cache is not None and (isinstance(cache, bool) or not isinstance(cache, int)
-                                  or cache < 1):
-            raise ValueError("%s: Meta.auto_id_cache must be a whole number of at least 1, "
-                             "got %r" % (model.__name__, cache))
+        if cache is not None and (
+            isinstance(cache, bool) or not isinstance(cache, int) or cache < 1
+        ):
+            raise ValueError(
+                "%s: Meta.auto_id_cache must be a whole number of at least 1, "
+                "got %r" % (model.__name__, cache)
+            )
 
     def _create_table(self, safe=True, **options):
         ctx = super()._create_table(safe=safe, **options)

@@ -4,6 +4,7 @@ Real environment variables win over `.env`, so a deployment can override a
 developer's file. Every value is checked here, before any connection is
 tried, and a wrong one raises ConfigError naming the setting.
 """
+
 import os
 import socket
 from dataclasses import dataclass, field
@@ -33,8 +34,9 @@ def load_settings(env_file=".env", environ=None, **overrides):
     environ = os.environ if environ is None else environ
     given = {}
     if env_file and os.path.isfile(env_file):
-        given.update((k, v) for k, v in dotenv_values(env_file).items()
-                     if k in DEFAULTS and v is not None)
+        given.update(
+            (k, v) for k, v in dotenv_values(env_file).items() if k in DEFAULTS and v is not None
+        )
     given.update((k, v) for k, v in environ.items() if k in DEFAULTS)
     given.update((k, v) for k, v in overrides.items() if v is not None)
     return Settings.from_mapping(given)
@@ -57,8 +59,10 @@ class Settings:
         values = dict(DEFAULTS, **given)
         driver = values["TIDB_DRIVER"].strip().lower()
         if driver not in DRIVERS:
-            raise ConfigError("TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)"
-                              % values["TIDB_DRIVER"])
+            raise ConfigError(
+                "TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)"
+                % values["TIDB_DRIVER"]
+            )
         for name in ("TIDB_HOST", "TIDB_USER", "TIDB_DB_NAME"):
             if not values[name].strip():
                 raise ConfigError("%s: must not be empty" % name)
@@ -68,11 +72,17 @@ class Settings:
         url = values["DATABASE_URL"].strip()
         if url:
             check_url(url)
-        return cls(host=values["TIDB_HOST"].strip(), port=parse_port(values["TIDB_PORT"]),
-                   user=values["TIDB_USER"], password=values["TIDB_PASSWORD"],
-                   database=values["TIDB_DB_NAME"].strip(),
-                   ca_path=os.path.expanduser(ca_path), driver=driver, url=url,
-                   configured=bool(given))
+        return cls(
+            host=values["TIDB_HOST"].strip(),
+            port=parse_port(values["TIDB_PORT"]),
+            user=values["TIDB_USER"],
+            password=values["TIDB_PASSWORD"],
+            database=values["TIDB_DB_NAME"].strip(),
+            ca_path=os.path.expanduser(ca_path),
+            driver=driver,
+            url=url,
+            configured=bool(given),
+        )
 
     @property
     def address(self):
@@ -86,8 +96,13 @@ class Settings:
         """Keywords for TiDBDatabase, which turns `ssl_ca` into the driver's TLS settings."""
         # mysqlclient takes "localhost" to mean its Unix socket: another server, or none.
         host = "127.0.0.1" if self.host == "localhost" else self.host
-        params = {"host": host, "port": self.port, "user": self.user,
-                  "password": self.password, "driver": self.driver}
+        params = {
+            "host": host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "driver": self.driver,
+        }
         if self.ca_path:
             params["ssl_ca"] = self.ca_path
         return params
@@ -125,11 +140,14 @@ def check_url(url):
 
     scheme = urlsplit(url).scheme
     if not scheme or "://" not in url:
-        raise ConfigError("DATABASE_URL: not a database URL: expected scheme://..., "
-                          "e.g. tidb://root@127.0.0.1:4000/test or sqlite:///player.db")
+        raise ConfigError(
+            "DATABASE_URL: not a database URL: expected scheme://..., "
+            "e.g. tidb://root@127.0.0.1:4000/test or sqlite:///player.db"
+        )
     if scheme not in schemes:
-        raise ConfigError("DATABASE_URL: unknown scheme %r (known: %s)"
-                          % (scheme, ", ".join(sorted(schemes))))
+        raise ConfigError(
+            "DATABASE_URL: unknown scheme %r (known: %s)" % (scheme, ", ".join(sorted(schemes)))
+        )
 
 
 def port_open(host, port, timeout=0.5):

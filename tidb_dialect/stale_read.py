@@ -5,6 +5,7 @@ replica may answer it; it trades freshness for latency. Only TiDB has it: on
 any other server these helpers raise NotSupportedError instead of running a
 fresh read that looks like a stale one.
 """
+
 import copy
 import datetime
 
@@ -23,8 +24,9 @@ class AsOfTimestamp(Node):
         elif isinstance(as_of, datetime.datetime):
             as_of = Value(as_of)
         elif not isinstance(as_of, Node):
-            raise TypeError("as_of must be a datetime, a timedelta or a SQL expression, "
-                            "got %r" % (as_of,))
+            raise TypeError(
+                "as_of must be a datetime, a timedelta or a SQL expression, got %r" % (as_of,)
+            )
         self.as_of = as_of
 
     def __sql__(self, ctx):
@@ -32,17 +34,21 @@ class AsOfTimestamp(Node):
         if version is None or not version.is_tidb:
             raise NotSupportedError(
                 "stale reads (AS OF TIMESTAMP) need TiDB, but this is %s"
-                % (version or "not a TiDBDatabase"))
+                % (version or "not a TiDBDatabase")
+            )
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
 
 
 def seconds_before_now(delta):
     seconds = delta.total_seconds()
     if seconds < 0:
-        raise ValueError("as_of: a timedelta must not be negative (it counts back from NOW()), "
-                         "got %r" % (delta,))
-    return SQL("NOW() - INTERVAL %s SECOND" % ("%d" % seconds if seconds.is_integer()
-                                              else "%.6f" % seconds))
+        raise ValueError(
+            "as_of: a timedelta must not be negative (it counts back from NOW()), got %r" % (delta,)
+        )
+    return SQL(
+        "NOW() - INTERVAL %s SECOND"
+        % ("%d" % seconds if seconds.is_integer() else "%.6f" % seconds)
+    )
 
 
 class _StaleSource(Node):
@@ -77,8 +83,10 @@ def stale_select(query, as_of):
 class _StaleReadTransaction(_transaction):
     def __enter__(self):
         if self.db.in_transaction():
-            raise DatabaseError("stale_read() starts its own read-only transaction; "
-                                "call it outside any atomic() or transaction() block")
+            raise DatabaseError(
+                "stale_read() starts its own read-only transaction; "
+                "call it outside any atomic() or transaction() block"
+            )
         return super().__enter__()
 
     def _begin(self):

@@ -4,6 +4,7 @@ TiDB Cloud Serverless refuses plain connections (error 1105, "insecure
 transport") and presents Let's Encrypt certificates, so a CA bundle that
 holds ISRG Root X1 is enough: the system's where there is one, else certifi's.
 """
+
 import os
 import ssl
 

@@ -4,6 +4,7 @@ TiDB reports conflicts between concurrent transactions as errors that are
 safe to retry: the whole transaction is rolled back before the next attempt,
 so nothing of a failed attempt survives.
 """
+
 import logging
 import random
 import time
@@ -44,11 +45,10 @@ def is_retryable(exc):
 
 def exponential_backoff(attempt):
     """Seconds to wait before attempt `attempt + 1`: the TiDB docs' formula."""
-    return ((1.5 ** attempt) + random.random()) * 0.1
+    return ((1.5**attempt) + random.random()) * 0.1
 
 
-def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
-                    backoff=exponential_backoff):
+def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exponential_backoff):
     """Run ``callback(db)`` in a transaction, retrying it on retryable errors.
 
     The callback must not commit or roll back, and may run more than once.
@@ -56,11 +56,13 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
     ExceededMaxAttempts carries the last error.
     """
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise ValueError("max_attempts must be a whole number of at least 1, got %r"
-                         % (max_attempts,))
+        raise ValueError(
+            "max_attempts must be a whole number of at least 1, got %r" % (max_attempts,)
+        )
     if db.in_transaction():
-        raise DatabaseError("run_transaction() opens its own transaction; "
-                            "call it outside any atomic() block")
+        raise DatabaseError(
+            "run_transaction() opens its own transaction; call it outside any atomic() block"
+        )
     last_error = None
     for attempt in range(1, max_attempts + 1):
         try:
@@ -71,8 +73,12 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS,
                 raise
             last_error = exc
         if attempt < max_attempts:
-            logger.info("transaction attempt %d of %d rolled back, retrying: %s",
-                        attempt, max_attempts, last_error)
+            logger.info(
+                "transaction attempt %d of %d rolled back, retrying: %s",
+                attempt,
+                max_attempts,
+                last_error,
+            )
             time.sleep(backoff(attempt))
     raise ExceededMaxAttempts(max_attempts, last_error)
 

@@ -7,6 +7,7 @@ parameters are connection keywords: ``?driver=mysqlclient``,
 driver), ``?max_connections=8`` (pool). TLS is on without asking for
 ``*.tidbcloud.com`` hosts.
 """
+
 from playhouse.db_url import register_database
 
 from .database import TiDBDatabase

@@ -5,9 +5,9 @@ for example ``8.0.11-TiDB-v7.5.1`` or ``5.7.25-TiDB-v6.3.0-serverless``.
 Some TiDB Cloud builds carry a date instead of a release
 (``8.0.11-TiDB-CLOUD.202603.9``); those run the current release.
 """
+
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 #: Assumed for TiDB builds that do not name their release (TiDB Cloud).
 CURRENT_TIDB_RELEASE = (8, 5, 0)
@@ -19,8 +19,8 @@ _TIDB_RELEASE = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 @dataclass(frozen=True)
 class ServerVersion:
     raw: str
-    mysql: Tuple[int, int, int]
-    tidb: Optional[Tuple[int, int, int]]
+    mysql: tuple[int, int, int]
+    tidb: tuple[int, int, int] | None
 
     @property
     def is_tidb(self):
