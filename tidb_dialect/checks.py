@@ -1,0 +1,30 @@
+"""Argument checks shared by the dialect: one wording for every bad value."""
+
+from .errors import ConfigError
+
+
+def whole_number(name, value, low, high):
+    """`value` if it is an int from `low` to `high`, else ConfigError naming `name`.
+
+    bool is refused although it is an int: `True` is never a count or a port.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            "%s: must be a whole number from %d to %d, got %r" % (name, low, high, value)
+        )
+    return value
+
+
+def parse_whole_number(name, text, low, high):
+    """whole_number() for a value that may arrive as text (a variable, a URL parameter)."""
+    if isinstance(text, str):
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise ConfigError(
+                "%s: must be a whole number from %d to %d, got %r" % (name, low, high, text)
+            )
+        return value
+    return whole_number(name, text, low, high)
