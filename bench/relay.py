@@ -14,13 +14,16 @@ import threading
 TIMEOUT_S = 10.0
 HEADER = 4
 LONGEST_PACKET = 0xFFFFFF  # a payload this long continues in the next packet
-COM_QUERY = 0x03
+COM_QUIT, COM_QUERY = 0x01, 0x03
 CLIENT_SSL = 0x800
 SSL_REQUEST_LENGTH = 32
 
 
 class Relay:
     """A TCP relay on 127.0.0.1 in front of target_host:target_port; a context manager.
+
+    round_trips: the commands clients sent (each waits for its reply; COM_QUIT
+    does not), over all connections; statements: the COM_QUERY texts, in order.
 
     rtt: seconds added to each round trip, half in each direction, order kept.
     cut_after: callable(statement) -> bool. When true for a COM_QUERY, the
@@ -110,8 +113,8 @@ class Relay:
         def from_client(chunk):
             nonlocal cutting
             for sequence, payload in messages.feed(chunk):
-                if sequence != 0:
-                    continue  # the handshake, or a later packet of a command
+                if sequence != 0 or payload[:1] == bytes([COM_QUIT]):
+                    continue  # the handshake, a later packet of a command, or a goodbye
                 statement = None
                 if payload[:1] == bytes([COM_QUERY]):
                     statement = payload[1:].decode("utf-8", "replace")
