@@ -82,7 +82,7 @@ def describe(db, origin, drivers):
             "platform": platform.platform(),
         },
         "versions": versions,
-        "server": {"version": db.server().raw, "origin": origin},
+        "server": {"version": db.detect_server_version().raw, "origin": origin},
     }
 
 

@@ -22,6 +22,7 @@ from bench.relay import Relay
 from tests.fake_server import FakeServer
 from tests.mariadb import PrivateServer, find_server_binary
 from tidb_dialect import Settings
+from tidb_dialect.database import forget_detected_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
@@ -143,6 +144,8 @@ def fake_server():
     yield start
     for fake in started:
         fake.stop()
+    # A later fake may get the same port and handshake but answer as another server.
+    forget_detected_servers()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from .database import TiDBDatabase
 from .errors import ConfigError, ExceededMaxAttempts
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
-from .schema import TiDBModel, TiDBSchemaManager
+from .schema import auto_id_cache
 from .settings import Settings, load_settings
 from .stale_read import AsOfTimestamp, stale_read, stale_select
 from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
@@ -25,8 +25,7 @@ __all__ = [
     "ServerVersion",
     "Settings",
     "TiDBDatabase",
-    "TiDBModel",
-    "TiDBSchemaManager",
+    "auto_id_cache",
     "load_settings",
     "locking_read",
     "parse_version",

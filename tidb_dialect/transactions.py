@@ -15,9 +15,11 @@ from .errors import ExceededMaxAttempts
 
 logger = logging.getLogger(__name__)
 
-#: Error codes after which the whole transaction may run again.
+#: Error codes after which the whole transaction may run again (TiDB's
+#: IsTxnRetryableError, and the transaction guide's list).
 RETRYABLE_ERRORS = {
     8002: "SELECT FOR UPDATE conflict (optimistic mode)",
+    8005: "write conflict in TiDB",
     8022: "KV error safe to retry",
     8028: "schema changed during the transaction",
     9007: "write conflict",
@@ -26,6 +28,9 @@ RETRYABLE_ERRORS = {
 # Not 1205 (lock wait timeout): each attempt may block for
 # innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a
 # caller should see.
+
+#: TiDB ends the message of every error it knows to be safe to retry with this.
+RETRYABLE_MARK = "[try again later]"
 
 DEFAULT_MAX_ATTEMPTS = 10
 
@@ -37,7 +42,7 @@ def error_code(exc):
 
 
 def is_retryable(exc):
-    if error_code(exc) in RETRYABLE_ERRORS:
+    if error_code(exc) in RETRYABLE_ERRORS or RETRYABLE_MARK in str(exc):
         return True
     # SQLite's busy timeout ran out: another writer held the lock throughout.
     return "database is locked" in str(exc)
@@ -91,5 +96,14 @@ def _begin_args(db):
 
 
 def locking_read(query):
-    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one."""
-    return query.for_update() if query.model._meta.database.for_update else query
+    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one.
+
+    Outside a transaction the lock would end with the statement, so it is refused.
+    """
+    database = query.model._meta.database
+    if not database.in_transaction():
+        raise DatabaseError(
+            "locking_read() outside a transaction locks nothing; "
+            "call it inside atomic() or run_transaction()"
+        )
+    return query.for_update() if database.for_update else query
