@@ -1,27 +1,27 @@
 """run_transaction against a real server: which errors are retried, how often, and what survives.
 
-TiDB's own conflict codes (8002, 8022, 8028, 9007) are raised by MariaDB on
-demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO), from a
-statement or from a trigger on a real UPDATE; the deadlock (1213) is a real one.
+TiDB's own conflict codes (8002, 8005, 8022, 8028, 9007) are raised by
+MariaDB on demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO),
+from a statement or from a trigger on a real UPDATE; the deadlock (1213) is
+a real one. The list is TiDB's: pkg/kv/error.go IsTxnRetryableError (8005,
+8022, 9007, and messages marked "[try again later]") and the transaction
+guide (8002, 8028, 9007, 1213).
 """
 
 import logging
 import threading
 
 import pytest
-from peewee import DatabaseError, IntegrityError
+from peewee import DatabaseError, IntegerField, IntegrityError, Model
 
-from tidb_dialect import RETRYABLE_ERRORS, ExceededMaxAttempts, TiDBDatabase, run_transaction
+from tidb_dialect import ExceededMaxAttempts, TiDBDatabase, locking_read, run_transaction
 from tidb_dialect.transactions import error_code, exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
 
 
-def signal(code):
-    return (
-        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, "
-        "MESSAGE_TEXT = 'raised by the test as TiDB would'" % code
-    )
+def signal(code, message="raised by the test as TiDB would"):
+    return "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, MESSAGE_TEXT = '%s'" % (code, message)
 
 
 class Recorder:
@@ -116,8 +116,19 @@ def test_application_exceptions_roll_back_and_propagate(driver_db):
 
 
 @pytest.mark.mariadb
-@pytest.mark.parametrize("code", sorted(RETRYABLE_ERRORS))
-def test_each_retryable_code_is_retried(driver_db, code):
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        (8002, "[1] can not retry select for update statement"),
+        (8005, "Write conflict, txnStartTS 42 is stale"),
+        (8022, "Error: KV error safe to retry"),
+        (8028, "Information schema is changed during the execution of the statement"),
+        (9007, "Write conflict, txnStartTS=1, conflictStartTS=2, conflictCommitTS=3, key=k"),
+        (1213, "Deadlock found when trying to get lock; try restarting transaction"),
+        (1105, "other error, TiDB marks it safe to retry [try again later]"),
+    ],
+)
+def test_each_retryable_error_is_retried(driver_db, code, message):
     make_accounts(driver_db, 100)
     backoff, calls = Recorder(), []
 
@@ -125,12 +136,38 @@ def test_each_retryable_code_is_retried(driver_db, code):
         calls.append(1)
         db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
         if len(calls) < 3:
-            db.execute_sql(signal(code))
+            db.execute_sql(signal(code, message))
         return "done"
 
     assert run_transaction(driver_db, callback, backoff=backoff) == "done"
     assert (len(calls), backoff.attempts) == (3, [1, 2])
     assert balances(driver_db) == [101]  # the failed attempts left nothing behind
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        # Deliberately not retried: each attempt may wait innodb_lock_wait_timeout.
+        (1205, "Lock wait timeout exceeded; try restarting transaction"),
+        (1105, "other error"),
+        (8027, "Information schema is out of date"),
+    ],
+)
+def test_other_server_errors_are_not_retried(driver_db, code, message):
+    make_accounts(driver_db, 100)
+    backoff, calls = Recorder(), []
+
+    def callback(db):
+        calls.append(1)
+        db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+        db.execute_sql(signal(code, message))
+
+    with pytest.raises(DatabaseError) as raised:
+        run_transaction(driver_db, callback, backoff=backoff)
+    assert error_code(raised.value) == code
+    assert (len(calls), backoff.attempts) == (1, [])
+    assert balances(driver_db) == [100]
 
 
 @pytest.mark.mariadb
@@ -253,3 +290,21 @@ def test_backoff_grows_exponentially_with_jitter(attempt):
     low, high = 0.1 * 1.5**attempt, 0.1 * (1.5**attempt + 1)
     assert all(low <= wait < high for wait in waits)
     assert len(set(waits)) > 1  # jitter: concurrent retries do not collide again
+
+
+def test_a_locking_read_outside_a_transaction_is_refused(mysql_db, sqlite_db):
+    for database in (mysql_db, sqlite_db):
+        database.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
+
+        class Account(Model):
+            balance = IntegerField()
+
+            class Meta:
+                table_name = "account"
+
+        Account._meta.set_database(database)
+        with pytest.raises(DatabaseError, match="outside a transaction locks nothing"):
+            locking_read(Account.select())
+        with database.atomic():
+            sql = locking_read(Account.select()).sql()[0]
+        assert sql.endswith(" FOR UPDATE") == (database is mysql_db)
