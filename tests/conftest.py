@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from peewee import PeeweeException
 
 import peewee_example
 from bench.relay import Relay
@@ -36,6 +37,27 @@ def pytest_configure(config):
         "markers",
         "mariadb: needs MariaDB (SIGNAL, triggers, status counters); does not run in TiDB mode",
     )
+
+
+def pytest_sessionstart(session):
+    """TiDB mode runs only against TiDB: anything else stops the run with one sentence."""
+    if TIDB_MODE:
+        problem = not_tidb(ClusterServer(os.environ))
+        if problem:
+            pytest.exit(problem + "; unset TIDB_HOST to test against a private MariaDB.", 2)
+
+
+def not_tidb(cluster):
+    """Why `cluster` cannot be tested in TiDB mode, or None when it is TiDB."""
+    where = "TIDB_HOST=%s, TIDB_PORT=%d" % (cluster.host, cluster.port)
+    database = Settings.from_mapping(server_environ(cluster, "mysql")).build_database()
+    try:
+        version = database.detect_server_version()
+    except PeeweeException as exc:
+        return "%s: no connection (%s)" % (where, exc)
+    finally:
+        database.close()
+    return None if version.is_tidb else "%s is %s, not TiDB" % (where, version)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,49 @@
+"""TiDB mode (TIDB_HOST set) first checks the server is TiDB, and says so plainly when not."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+COLLECT = [
+    "-m",
+    "pytest",
+    "-p",
+    "no:cacheprovider",
+    "--collect-only",
+    "-q",
+    "tests/test_version.py",
+]
+
+
+def run_tests_against(host, port):
+    environ = {"TIDB_HOST": host, "TIDB_PORT": str(port), "TIDB_USER": "root", "PATH": ""}
+    return subprocess.run(
+        [sys.executable, *COLLECT],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.mariadb
+def test_a_server_that_is_not_tidb_stops_the_run_with_one_sentence(server):
+    run = run_tests_against(server.host, server.port)
+    assert run.returncode == 2
+    assert "TIDB_HOST=%s, TIDB_PORT=%d is 10.11" % (server.host, server.port) in run.stdout, (
+        run.stdout
+    )
+    assert "not TiDB; unset TIDB_HOST to test against a private MariaDB." in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_tidb_server_is_tested(fake_server):
+    fake = fake_server()  # answers as TiDB v8.5.3
+    run = run_tests_against(fake.host, fake.port)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tests collected" in run.stdout
