@@ -7,7 +7,6 @@ import pytest
 
 from tests.conftest import ROOT
 
-
 COLLECT = [
     "-m",
     "pytest",
