@@ -55,6 +55,7 @@ def test_at_least_is_false_on_other_servers_and_true_on_builds_naming_no_release
     "version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints",
     [
         ("8.0.36", True, True, False, False, True),
+        ("5.7.44", True, True, False, False, False),
         ("10.11.19-MariaDB-0+deb12u1", True, True, False, False, True),
         ("5.7.25-TiDB-v6.1.0", False, False, True, False, False),
         ("8.0.11-TiDB-v6.3.0", True, False, True, True, False),

@@ -23,6 +23,7 @@ SAVEPOINTS = (6, 2, 0)
 AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
+MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class ServerVersion:
     @property
     def supports_check_constraints(self):
         """On TiDB v7.2+ only when tidb_enable_check_constraint=ON (off by default)."""
-        return not self.is_tidb or self.at_least(*CHECK_CONSTRAINTS)
+        if not self.is_tidb:
+            return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
+        return self.at_least(*CHECK_CONSTRAINTS)
 
     def __str__(self):
         if not self.is_tidb:
