@@ -21,6 +21,7 @@ from peewee import (
     ModelAlias,
     Node,
     NotSupportedError,
+    SelectBase,
     Table,
     Value,
     is_model,
@@ -110,14 +111,18 @@ class StaleReadContext(Context):
         self.read_as_of = set()  # the clause of each table read so far; None: a fresh read
 
     def sql(self, obj):
-        as_of = getattr(obj, AS_OF, None) if isinstance(obj, Node) else None
-        if as_of is not None and self.state.tidb_as_of is not as_of:
-            with self(tidb_as_of=as_of):
-                return super().sql(obj)
-        if self.scope != SCOPE_SOURCE or not (
+        if isinstance(obj, SelectBase):
+            as_of = obj.__dict__.get(AS_OF)
+            if as_of is not None and as_of is not self.state.tidb_as_of:
+                with self(tidb_as_of=as_of):
+                    return super().sql(obj)
+        elif self.state.scope == SCOPE_SOURCE and (
             is_model(obj) or isinstance(obj, (Table, ModelAlias))
         ):
-            return super().sql(obj)
+            return self.table_as_of(obj)
+        return super().sql(obj)
+
+    def table_as_of(self, table):
         as_of = self.state.tidb_as_of
         self.read_as_of.add(as_of)
         if len(self.read_as_of) > 1:
@@ -126,5 +131,5 @@ class StaleReadContext(Context):
                 "this one mixes a stale query with other reads: apply stale_select() to the "
                 "outermost query, which covers its joins and subqueries"
             )
-        super().sql(obj)
+        super().sql(table)
         return self if as_of is None else self.literal(" ").sql(as_of)
