@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.mariadb import free_port
 
 COLLECT = [
     "-m",
@@ -46,3 +47,12 @@ def test_a_tidb_server_is_tested(fake_server):
     run = run_tests_against(fake.host, fake.port)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "tests collected" in run.stdout
+
+
+def test_a_server_that_cannot_be_reached_stops_the_run_with_one_sentence():
+    port = free_port()  # nothing listens there
+    run = run_tests_against("127.0.0.1", port)
+    assert run.returncode == 2
+    assert "TIDB_HOST=127.0.0.1, TIDB_PORT=%d: no connection (" % port in run.stdout, run.stdout
+    assert "unset TIDB_HOST to test against a private MariaDB." in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
