@@ -44,7 +44,9 @@ def pytest_sessionstart(session):
     if TIDB_MODE:
         problem = not_tidb(ClusterServer(os.environ))
         if problem:
-            pytest.exit(problem + "; unset TIDB_HOST to test against a private MariaDB.", 2)
+            raise pytest.UsageError(
+                problem + "; unset TIDB_HOST to test against a private MariaDB."
+            )
 
 
 def not_tidb(cluster):
