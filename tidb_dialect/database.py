@@ -9,7 +9,7 @@ from .errors import ConfigError
 from .stale_read import StaleReadContext
 from .tls import check_ca_file, default_ca_bundle, tls_params, tls_required
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
-from .version import DETECT_SQL, parse_version
+from .version import DETECT_SQL, ServerVersion, parse_version
 
 #: Driver name (TIDB_DRIVER) -> module it imports.
 DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
@@ -140,7 +140,7 @@ def detect(conn, connect_params):
     return version
 
 
-_DETECTED = {}
+_DETECTED: dict[tuple, ServerVersion] = {}
 
 
 def forget_detected_servers():

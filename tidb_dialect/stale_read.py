@@ -18,13 +18,13 @@ from peewee import (
     SQL,
     Context,
     DatabaseError,
+    Model,
     ModelAlias,
     Node,
     NotSupportedError,
     SelectBase,
     Table,
     Value,
-    is_model,
 )
 
 #: The attribute of a stale query that holds its AsOfTimestamp (clone() copies it).
@@ -117,7 +117,8 @@ class StaleReadContext(Context):
                 with self(tidb_as_of=as_of):
                     return super().sql(obj)
         elif self.state.scope == SCOPE_SOURCE and (
-            is_model(obj) or isinstance(obj, (Table, ModelAlias))
+            isinstance(obj, (Table, ModelAlias))
+            or (isinstance(obj, type) and issubclass(obj, Model))
         ):
             return self.table_as_of(obj)
         return super().sql(obj)
