@@ -5,9 +5,11 @@ pkg/util/printer): VERSION() in TiDB's form, TIDB_VERSION() starting with
 "Release Version: v8.5.3"; TiDB X Cloud builds name no release.
 """
 
+import threading
+
 import pytest
 
-from tidb_dialect import TiDBDatabase, parse_version
+from tidb_dialect import PooledTiDBDatabase, TiDBDatabase, parse_version
 
 DETECT = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 RELEASE_853 = "Release Version: v8.5.3\nEdition: Community\nGit Commit Hash: 0123abc"
@@ -96,18 +98,23 @@ def test_one_statement_tells_tidb_from_mysql(fake_server, driver, version, tidb_
 
 def test_detection_costs_one_round_trip_per_process_and_server(fake_server, driver):
     fake = fake_server(version="8.0.11-TiDB-v7.5.1", tidb_version="Release Version: v7.5.1")
-    databases = [
-        TiDBDatabase("test", host=fake.host, port=fake.port, user="root", driver=driver)
-        for _ in range(3)
-    ]
+    params = {"host": fake.host, "port": fake.port, "user": "root", "driver": driver}
+    databases = [TiDBDatabase("test", **params), TiDBDatabase("test", **params)]
     for db in databases:
         db.connect()
         db.close()
         db.connect()  # a new connection of the same database
         assert db.detect_server_version().tidb_release == (7, 5, 1)
         db.close()
-    assert asked(fake) == [DETECT]
+    pool = PooledTiDBDatabase("test", max_connections=4, **params)
+    with pool.connection_context():
+        other = threading.Thread(target=lambda: pool.connect() and pool.close())
+        other.start()
+        other.join()  # a second pooled connection, from another thread
+        assert pool.detect_server_version().tidb_release == (7, 5, 1)
+    pool.close_all()
     assert len(fake.logins) == 6
+    assert asked(fake) == [DETECT]
 
 
 def test_an_upgraded_server_is_asked_again(fake_server):
