@@ -18,8 +18,8 @@ import pytest
 import trustme
 
 import peewee_example
+from peewee_example import Settings
 from tests.mariadb import PrivateServer, find_server_binary
-from tidb_dialect import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
