@@ -324,10 +324,9 @@ def database_from(settings, url=None, driver=None):
             raise ConfigError.of(sorted(keywords)[0], "has no meaning for a SQLite database")
         return database_class(name, **keywords)
     except ConfigError as exc:
-        name = names.get(exc.keyword)
-        if name:
-            raise SettingError("%s: %s" % (name, exc.problem)) from None
-        raise SettingError("%s: %s" % (names[None], exc) if None in names else exc) from None
+        if exc.keyword in names or exc.keyword == "url":  # the setting itself is wrong
+            raise SettingError("%s: %s" % (names.get(exc.keyword, source), exc.problem)) from None
+        raise SettingError("%s: %s" % (source, exc) if url else exc) from None
 
 
 def bind(args, environ=None):

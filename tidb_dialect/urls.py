@@ -60,9 +60,7 @@ def parse_url(url):
         )
     scheme = match.group(1).lower()
     if scheme not in SCHEMES:
-        raise ConfigError.of(
-            "scheme", "unknown scheme %r (known: %s)" % (scheme, ", ".join(SCHEMES))
-        )
+        raise ConfigError.of("url", "unknown scheme %r (known: %s)" % (scheme, ", ".join(SCHEMES)))
     rest = url[match.end() :]
     if "#" in rest:
         raise ConfigError.of("url", "holds '#': " + PERCENT_ENCODE)
