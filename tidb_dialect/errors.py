@@ -7,7 +7,7 @@ class ConfigError(ValueError):
     """A connection setting is wrong: "keyword: problem".
 
     ``keyword`` names the keyword argument or URL part (``port``, ``ssl_ca``),
-    so an application can say it in its own words (``TIDB_PORT: ...``).
+    so an application can say it in the words its user typed.
     """
 
     def __init__(self, message, keyword=None):
