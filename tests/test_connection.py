@@ -174,7 +174,7 @@ def test_the_tidb_docs_tls_keywords_are_accepted(ca_path, keywords):
     ],
 )
 def test_hosts_the_resolver_would_read_otherwise_are_refused(host, message):
-    with pytest.raises(ConfigError, match="^host: ") as refused:
+    with pytest.raises(ConfigError, match=r"^host: ") as refused:
         TiDBDatabase("test", host=host)
     assert message in str(refused.value)
 
@@ -187,14 +187,14 @@ def test_an_international_host_name_is_sent_as_idna():
 
 @pytest.mark.parametrize("port", [0, 65536, "4000", True, 4000.0])
 def test_port_must_be_a_whole_number_in_range(port):
-    with pytest.raises(ConfigError, match="^port: must be a whole number from 1 to 65535"):
+    with pytest.raises(ConfigError, match=r"^port: must be a whole number from 1 to 65535"):
         TiDBDatabase("test", port=port)
 
 
 def test_unknown_keywords_are_refused_by_name():
-    with pytest.raises(ConfigError, match="^bogus: unknown connection keyword"):
+    with pytest.raises(ConfigError, match=r"^bogus: unknown connection keyword"):
         TiDBDatabase("test", bogus=1)
-    with pytest.raises(ConfigError, match="^bogus: unknown connection keyword"):
+    with pytest.raises(ConfigError, match=r"^bogus: unknown connection keyword"):
         playhouse_connect("tidb://root@127.0.0.1:4000/test?bogus=1")
 
 
@@ -206,7 +206,7 @@ def test_unknown_driver_is_refused_by_name():
 def test_connect_timeout_has_a_default_and_can_be_changed():
     assert TiDBDatabase("test").connect_params["connect_timeout"] == 10
     assert TiDBDatabase("test", connect_timeout=3).connect_params["connect_timeout"] == 3
-    with pytest.raises(ConfigError, match="^connect_timeout: must be a whole number"):
+    with pytest.raises(ConfigError, match=r"^connect_timeout: must be a whole number"):
         TiDBDatabase("test", connect_timeout=0)
 
 
