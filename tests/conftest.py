@@ -260,10 +260,11 @@ def run_example(tmp_path):
     """Run peewee_example.py as a user would, in an empty directory, with `environ` only.
 
     The environment is cleared of every setting so that the machine's own
-    variables cannot leak in; pass the ones the test means.
+    variables cannot leak in; pass the ones the test means. `wrap` is a
+    command prefix (e.g. one that maps a host name for this process only).
     """
 
-    def run(*args, environ=None, env_file=None):
+    def run(*args, environ=None, env_file=None, wrap=()):
         env = {
             k: v
             for k, v in os.environ.items()
@@ -274,7 +275,7 @@ def run_example(tmp_path):
         if env_file is not None:
             (tmp_path / ".env").write_text(env_file)
         return subprocess.run(
-            [sys.executable, str(ROOT / "peewee_example.py"), *args],
+            [*wrap, sys.executable, str(ROOT / "peewee_example.py"), *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,
