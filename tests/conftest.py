@@ -216,14 +216,25 @@ SECRET_PASSWORD = "Pw-9tq4-recognisable-xyzzy"
 
 
 @pytest.fixture
-def password_user(mysql_db, database_name):
+def make_user(mysql_db, database_name):
+    """make_user(password, name=the database's): a user allowed into the test's database."""
+    made = []
+
+    def make(password, name=database_name):
+        mysql_db.execute_sql("CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % name, (password,))
+        made.append(name)
+        mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, name))
+        return name
+
+    yield make
+    for name in made:
+        mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % name)
+
+
+@pytest.fixture
+def password_user(make_user):
     """A user named like the test's database, with SECRET_PASSWORD, allowed into that database."""
-    mysql_db.execute_sql(
-        "CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % database_name, (SECRET_PASSWORD,)
-    )
-    mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, database_name))
-    yield database_name
-    mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % database_name)
+    return make_user(SECRET_PASSWORD)
 
 
 @pytest.fixture

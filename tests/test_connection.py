@@ -253,23 +253,19 @@ NON_ASCII_PASSWORDS = ["pässwörd-é", "€uro-price", "emoji-😀-key"]
 
 @pytest.mark.mariadb
 @pytest.mark.parametrize("password", NON_ASCII_PASSWORDS)
-def test_any_password_logs_in_with_either_driver(mysql_db, database_name, driver, password):
-    user = "u_" + database_name[2:10]
-    mysql_db.execute_sql("CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % user, (password,))
-    mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, user))
-    try:
-        db = TiDBDatabase(
-            database_name,
-            host=mysql_db.connect_params["host"],
-            port=mysql_db.connect_params["port"],
-            user=user,
-            password=password,
-            driver=driver,
-        )
-        assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0].startswith(user + "@")
-        db.close()
-    finally:
-        mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % user)
+def test_any_password_logs_in_with_either_driver(
+    make_user, mysql_db, database_name, driver, password
+):
+    db = TiDBDatabase(
+        database_name,
+        host=mysql_db.connect_params["host"],
+        port=mysql_db.connect_params["port"],
+        user=make_user(password),
+        password=password,
+        driver=driver,
+    )
+    assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0] == database_name + "@%"
+    db.close()
 
 
 def test_a_password_no_driver_can_send_is_refused_without_showing_it():
