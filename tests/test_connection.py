@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import trustme
@@ -308,3 +309,21 @@ def test_the_dialect_speaks_of_keywords_not_of_the_samples_settings():
     sources = "\n".join(path.read_text() for path in (ROOT / "tidb_dialect").glob("*.py"))
     for word in ("TIDB_PORT", "TIDB_DRIVER", "CA_PATH", "requirements", "dotenv"):
         assert word not in sources
+
+
+def test_the_program_gives_up_on_a_silent_server_within_the_default_10_s(run_example, fake_server):
+    """A port that accepts TCP and never speaks MySQL (a load balancer with nothing behind it)."""
+    silent = fake_server(silent=True)
+    url = "tidb://root@127.0.0.1:%d/test" % silent.port
+
+    def run(driver_name):
+        started = time.monotonic()
+        result = run_example("--url", url, "--driver", driver_name)
+        return result, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as pool:  # both drivers at once: one wait, not two
+        runs = list(pool.map(run, ["pymysql", "mysqlclient"]))
+    for result, seconds in runs:
+        assert result.returncode == 1, result.stderr
+        assert "(2013, " in result.stderr and "Traceback" not in result.stderr
+        assert 9 < seconds < 15
