@@ -327,3 +327,19 @@ def test_the_program_gives_up_on_a_silent_server_within_the_default_10_s(run_exa
         assert result.returncode == 1, result.stderr
         assert "(2013, " in result.stderr and "Traceback" not in result.stderr
         assert 9 < seconds < 15
+
+
+def test_spaces_around_the_host_do_not_matter():
+    assert TiDBDatabase("test", host=" 127.0.0.1 ").connect_params["host"] == "127.0.0.1"
+
+
+def test_the_mysqlclient_form_of_the_ca_is_accepted(ca_path):
+    params = TiDBDatabase("test", ssl={"ca": ca_path}, driver="mysqlclient").connect_params
+    assert params == dict(params, ssl={"ca": ca_path}, ssl_mode="VERIFY_IDENTITY")
+
+
+def test_a_driver_that_is_not_installed_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "MySQLdb", None)  # import MySQLdb now fails
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", driver="mysqlclient")
+    assert str(refused.value) == "driver: mysqlclient is not installed (no module named MySQLdb)"

@@ -4,11 +4,14 @@ The dialect checks the values (tests/test_connection.py); here, that the
 sample reads them as documented and names them as the user typed them.
 """
 
+import re
+
 import pytest
 import trustme
 
 from peewee_example import SettingError, database_from, port_open, read_settings
-from tests.conftest import require
+from tests.conftest import ROOT, require
+from tidb_dialect.tls import default_ca_bundle
 
 
 def test_nothing_set_means_a_local_tidb_playground():
@@ -150,3 +153,22 @@ def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, t
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("No TiDB configured and none at 127.0.0.1:4000")
     assert (tmp_path / "player.db").is_file()
+
+
+def test_ca_path_expands_the_home_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    db = database_from({"CA_PATH": "~/ca.pem"}, driver="mysqlclient")
+    assert db.connect_params["ssl"] == {"ca": str(tmp_path / "ca.pem")}
+
+
+def test_every_example_in_env_example_is_accepted(tmp_path):
+    """Each commented-out line of .env.example, uncommented, is a setting the sample accepts."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    examples = [line[2:].split("  #")[0].strip() for line in lines if re.match(r"# [A-Z_]+=", line)]
+    assert len(examples) > 10
+    for example in examples:
+        name, _, value = example.partition("=")
+        if name == "CA_PATH":
+            value = default_ca_bundle()
+        database_from(read_settings(environ={name: value}, env_file=None))
