@@ -103,7 +103,7 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
         ),
         ({"TIDB_HOST": " "}, {}, "TIDB_HOST: must not be empty"),
         ({"TIDB_HOST": "a..b"}, {}, "TIDB_HOST: has an empty label ('..'): 'a..b'"),
-        ({"TIDB_USER": " "}, {}, "TIDB_USER: must be non-empty text, got ' '"),
+        ({"TIDB_USER": " "}, {}, "TIDB_USER: must be non-empty text without NUL, got ' '"),
         ({"TIDB_DRIVER": "oracle"}, {}, "TIDB_DRIVER: unknown driver 'oracle' (use pymysql or"),
         ({}, {"driver": "oracle"}, "--driver: unknown driver 'oracle' (use pymysql or"),
         ({"CA_PATH": "/no/ca.pem"}, {}, "CA_PATH: no such file: /no/ca.pem"),

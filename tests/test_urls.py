@@ -113,6 +113,7 @@ MALFORMED = [
     ("tidb://root@h/test?ssl_disabled=yes", "ssl_disabled: must be true or false, got 'yes'"),
     ("tidb://root@h/test?driver=a&driver=b", "driver: given twice"),
     ("tidb://root@h/test?driver", "url: malformed query: write ?name=value&name=value"),
+    ("tidb://root@h/te%00st", "database: holds a NUL character (%00)"),
     ("sqlite://host/player.db", "url: a SQLite URL is sqlite:///FILE (three slashes)"),
     ("sqlite:///player.db?driver=pymysql", "driver: unknown URL parameter (known: none)"),
 ]
@@ -132,6 +133,7 @@ def test_malformed_urls_name_the_part_and_hide_the_password(url, message):
         ("mysql://root@h/test?driver=", "driver: unknown driver ''"),
         ("tidb://root@h/test?ssl_mode=REQUIRED", "ssl_mode: only VERIFY_IDENTITY is accepted"),
         ("tidb://root@a..b/test", "host: has an empty label ('..')"),
+        ("tidb://root@h/test?charset=bogus", "charset: must be one of utf8mb4, utf8, latin1,"),
         ("tidb://root@%s.b/test" % ("a" * 64), "host: has a label longer than 63 characters"),
     ],
 )

@@ -30,6 +30,8 @@ CONNECT_TIMEOUT = 10
 
 #: Text keywords the driver gets as they are.
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
+#: The character sets TiDB supports (utf8 is utf8mb3 in TiDB; utf8mb4 is the default here).
+CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "binary", "gbk")
 TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
 TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
@@ -95,8 +97,12 @@ def driver_keywords(driver, given):
 
 
 def text(name, value):
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
+    if name == "charset" and value.lower() not in CHARSETS:
+        raise ConfigError.of(
+            name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
+        )
     return value
 
 

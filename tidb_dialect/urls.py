@@ -123,9 +123,12 @@ def decoded(part, text):
     if re.search(r"%(?![0-9A-Fa-f]{2})", text):
         raise ConfigError.of(part, "holds '%' not followed by two hex digits: " + PERCENT_ENCODE)
     try:
-        return unquote_to_bytes(text).decode("utf-8")
+        value = unquote_to_bytes(text).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError.of(part, "is not UTF-8 once percent-decoded") from None
+    if "\0" in value:
+        raise ConfigError.of(part, "holds a NUL character (%00)")
+    return value
 
 
 def parse_query(query):
