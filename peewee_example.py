@@ -303,11 +303,11 @@ def database_from(settings, url=None, driver=None):
     A URL names host, port, user, password and database; CA_PATH and
     TIDB_DRIVER apply to it unless it says ?ssl_ca= or ?driver= itself.
     """
-    source = "--url" if url else "DATABASE_URL"
-    url = url or settings.get("DATABASE_URL")
+    source = "DATABASE_URL" if url is None else "--url"
+    url = settings.get("DATABASE_URL") if url is None else url
     names = {}  # keyword -> the setting or flag the user typed
     try:
-        if url:
+        if url is not None:
             names[None] = source
             database_class, name, keywords = parse_url(url)
             for variable, keyword in (("CA_PATH", "ssl_ca"), ("TIDB_DRIVER", "driver")):
@@ -326,7 +326,7 @@ def database_from(settings, url=None, driver=None):
     except ConfigError as exc:
         if exc.keyword in names or exc.keyword == "url":  # the setting itself is wrong
             raise SettingError("%s: %s" % (names.get(exc.keyword, source), exc.problem)) from None
-        raise SettingError("%s: %s" % (source, exc) if url else exc) from None
+        raise SettingError("%s: %s" % (source, exc) if url is not None else exc) from None
 
 
 def bind(args, environ=None):
@@ -335,7 +335,8 @@ def bind(args, environ=None):
     Returns where it connects, for messages (never the password).
     """
     settings = read_settings(environ)
-    if not (settings or args.url or args.driver) and not port_open(DEFAULTS["TIDB_HOST"], 4000):
+    flags = (args.url, args.driver)
+    if not settings and flags == (None, None) and not port_open(DEFAULTS["TIDB_HOST"], 4000):
         db.initialize(SqliteDatabase(EMBEDDED_PATH))
         print(
             "No TiDB configured and none at 127.0.0.1:4000: using the embedded SQLite file %s "

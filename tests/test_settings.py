@@ -125,6 +125,7 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
             "TIDB_DRIVER: has no meaning for a SQLite database",
         ),
         ({}, {"url": "sqlite:///p.db", "driver": "pymysql"}, "--driver: has no meaning for a"),
+        ({"DATABASE_URL": URL}, {"url": ""}, "--url: not a database URL"),
     ],
 )
 def test_a_bad_setting_is_named_as_the_user_typed_it(settings, flags, message):
