@@ -1,25 +1,25 @@
 """TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
 
-import importlib
 import warnings
 
 from peewee import SQL, ForeignKeyField, MySQLDatabase, NodeList
 
-from .errors import ConfigError
+from .connection import driver_keywords, load_driver, open_connection
 from .stale_read import StaleReadContext
-from .tls import check_ca_file, default_ca_bundle, tls_params, tls_required
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import DETECT_SQL, ServerVersion, parse_version
 
-#: Driver name (TIDB_DRIVER) -> module it imports.
-DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
-
-#: Connection keywords that mean the caller configured TLS already, for either driver.
-TLS_KEYWORDS = ("ssl", "ssl_ca", "ssl_mode", "ssl_disabled")
+#: Keywords for peewee's MySQLDatabase itself, not for the connection.
+PEEWEE_KEYWORDS = ("mariadb",)
 
 
 class TiDBDatabase(MySQLDatabase):
-    """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient."""
+    """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient.
+
+    The connection keywords are checked when the database is made (see
+    connection.py): TLS verified whenever it is on, localhost as TCP, a
+    bounded wait for the server, unknown keywords refused.
+    """
 
     driver = "pymysql"
     version = None  # the ServerVersion, once detected
@@ -27,37 +27,13 @@ class TiDBDatabase(MySQLDatabase):
 
     def init(self, database, driver=None, **kwargs):
         if driver is not None:
-            if driver not in DRIVERS:
-                raise ConfigError(
-                    "TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)" % driver
-                )
             self.driver = driver
-        kwargs.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
-        super().init(database, **self._with_tls(kwargs))
-
-    def _with_tls(self, kwargs):
-        """`ssl_ca=` works with either driver; TiDB Cloud hosts get TLS unasked."""
-        if "ssl_ca" in kwargs:
-            ca_path = kwargs.pop("ssl_ca")
-            if not ca_path:
-                raise ConfigError("ssl_ca: must name a CA file, got an empty value")
-            check_ca_file(ca_path, "ssl_ca")
-        elif tls_required(kwargs.get("host") or "") and not any(k in kwargs for k in TLS_KEYWORDS):
-            ca_path = default_ca_bundle()
-        else:
-            return kwargs
-        return dict(kwargs, **tls_params(self.driver, ca_path))
+        self.driver_module = load_driver(self.driver)
+        options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
+        super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
     def _connect(self):
-        try:
-            module = importlib.import_module(DRIVERS[self.driver])
-        except ImportError:
-            raise ConfigError(
-                "TIDB_DRIVER=%s, but its module %s is not installed "
-                "(pip install -r requirements-mysqlclient.txt)"
-                % (self.driver, DRIVERS[self.driver])
-            ) from None
-        return module.connect(database=self.database, autocommit=True, **self.connect_params)
+        return open_connection(self.driver_module, self.database, self.connect_params)
 
     def _set_server_version(self, conn):
         super()._set_server_version(conn)  # peewee's own capabilities, as MySQLDatabase has them
@@ -127,7 +103,7 @@ def detect(conn, connect_params):
 
     A server that changes its handshake version (an upgrade) is asked again.
     """
-    key = tuple(connect_params.get(k) for k in ("host", "port", "unix_socket"))
+    key = (connect_params.get("host"), connect_params.get("port"))
     key += (conn.get_server_info(),)
     version = _DETECTED.get(key)
     if version is None:
