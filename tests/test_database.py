@@ -24,7 +24,7 @@ def test_connects_with_each_driver_and_reads_version(server, database_name, driv
 
 
 def test_unknown_driver_is_a_config_error():
-    with pytest.raises(ConfigError, match="^driver: unknown driver .mysql-connector. "):
+    with pytest.raises(ConfigError, match=r"^driver: unknown driver .mysql-connector. "):
         TiDBDatabase("test", driver="mysql-connector")
 
 
