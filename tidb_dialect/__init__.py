@@ -5,7 +5,7 @@ Importing it registers the tidb:// and tidb+pool:// database URLs.
 
 from . import urls  # noqa: F401  (registers the URL schemes)
 from .database import TiDBDatabase
-from .errors import ConfigError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import TiDBModel, TiDBSchemaManager
@@ -16,6 +16,7 @@ from .version import ServerVersion, parse_version
 
 __all__ = [
     "RETRYABLE_ERRORS",
+    "AmbiguousCommitError",
     "AsOfTimestamp",
     "BigAutoRandomField",
     "ConfigError",

@@ -9,9 +9,9 @@ import logging
 import random
 import time
 
-from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+from peewee import DatabaseError, DatabaseProxy, PeeweeException, SqliteDatabase
 
-from .errors import ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ExceededMaxAttempts
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ RETRYABLE_ERRORS = {
 
 DEFAULT_MAX_ATTEMPTS = 10
 
+#: Client errors for a connection lost while waiting for the server's reply.
+CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
+
 
 def error_code(exc):
     """The server's error number behind a peewee or driver exception, or None."""
@@ -43,6 +46,16 @@ def is_retryable(exc):
     return "database is locked" in str(exc)
 
 
+def connection_lost(exc):
+    """The lost-connection error behind `exc`, or None. After a failed COMMIT peewee sends
+    ROLLBACK, which fails too on a dead connection (PyMySQL: InterfaceError (0, ''))."""
+    while exc is not None:
+        if error_code(exc) in CONNECTION_LOST:
+            return exc
+        exc = exc.__context__
+    return None
+
+
 def exponential_backoff(attempt):
     """Seconds to wait before attempt `attempt + 1`: the TiDB docs' formula."""
     return ((1.5**attempt) + random.random()) * 0.1
@@ -53,7 +66,9 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
 
     The callback must not commit or roll back, and may run more than once.
     Other errors propagate unchanged; when every attempt failed,
-    ExceededMaxAttempts carries the last error.
+    ExceededMaxAttempts carries the last error. A connection lost at COMMIT
+    raises AmbiguousCommitError: the transaction may have committed, so it
+    is not run again.
     """
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ValueError(
@@ -65,11 +80,17 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
         )
     last_error = None
     for attempt in range(1, max_attempts + 1):
+        committing = False
         try:
             with db.atomic(**_begin_args(db)):
-                return callback(db)
-        except DatabaseError as exc:
-            if not is_retryable(exc):
+                result = callback(db)
+                committing = True  # the block's end sends COMMIT
+            return result
+        except PeeweeException as exc:
+            lost = connection_lost(exc) if committing else None
+            if lost is not None:
+                raise AmbiguousCommitError(lost) from exc
+            if not isinstance(exc, DatabaseError) or not is_retryable(exc):
                 raise
             last_error = exc
         if attempt < max_attempts:
