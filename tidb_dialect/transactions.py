@@ -47,13 +47,14 @@ def is_retryable(exc):
 
 
 def connection_lost(exc):
-    """The lost-connection error behind `exc`, or None. After a failed COMMIT peewee sends
-    ROLLBACK, which fails too on a dead connection (PyMySQL: InterfaceError (0, ''))."""
+    """COMMIT's lost-connection error behind `exc`, or None. After a failed COMMIT peewee
+    sends ROLLBACK, which fails too on a dead connection (2006, or PyMySQL's (0, ''))."""
+    lost = None
     while exc is not None:
         if error_code(exc) in CONNECTION_LOST:
-            return exc
+            lost = exc  # the deepest one: COMMIT's own
         exc = exc.__context__
-    return None
+    return lost
 
 
 def exponential_backoff(attempt):
