@@ -46,6 +46,10 @@ EXIT_STATUSES = """exit status:
   5    the connection was lost at COMMIT: the change may or may not have happened
   130  interrupted (Ctrl-C); the message says what became of the data"""
 REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
+UNKNOWN = (
+    "the connection was lost at COMMIT (%s), so %s may or may not have happened: "
+    "%s before trying again"
+)
 
 # Bound at run time (main() or a test), so the model does not fix one server.
 db = DatabaseProxy()
@@ -94,6 +98,10 @@ class Interrupted(Exception):
 
 class ResetFailed(Exception):
     """The walkthrough's reset and reload failed and was rolled back; the message says why."""
+
+
+class ResetUnknown(Exception):
+    """The connection was lost at the COMMIT of the reset and reload; args[0] is the cause."""
 
 
 def trade(sell_id, buy_id, amount, price):
@@ -357,8 +365,8 @@ def rolled_back_if_failed(outcome):
     with if_interrupted(outcome):
         try:
             yield
-        except AmbiguousCommitError:
-            raise
+        except AmbiguousCommitError as exc:
+            raise ResetUnknown(exc.cause) from exc
         except (LoadFailed, PeeweeException) as exc:
             if behind(exc, KeyboardInterrupt):
                 raise
@@ -455,16 +463,11 @@ def main(argv=None):
     except (ResetFailed, UnexpectedData, TableMismatch, AnotherRun) as exc:
         return fail(settings.scrub(exc), 1)
     except AmbiguousCommitError as exc:
-        return fail(
-            "the connection was lost at COMMIT (%s), so %s may or may not have happened: "
-            "%s before trying again"
-            % (
-                settings.scrub(exc.cause),
-                "the trade" if args.trade else "the reset and reload",
-                "look at both players' balances" if args.trade else "count the players",
-            ),
-            OUTCOME_UNKNOWN,
-        )
+        cause, what, check = exc.cause, "the trade", "look at both players"
+        return fail(UNKNOWN % (settings.scrub(cause), what, check), OUTCOME_UNKNOWN)
+    except ResetUnknown as exc:
+        cause, what, check = exc.args[0], "the reset and reload", "count the players"
+        return fail(UNKNOWN % (settings.scrub(cause), what, check), OUTCOME_UNKNOWN)
     except Interrupted as exc:
         return fail("interrupted (Ctrl-C): %s" % exc, INTERRUPTED)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ connection from another session. Triggers choose the moment (a row of
 batch 10 of 17), so nothing depends on timing.
 """
 
+import signal
 import threading
 import uuid
 
@@ -122,6 +123,41 @@ def test_walkthrough_fails_clearly_when_its_connection_is_killed(
     assert "Lost connection" in result.stderr
     assert result.stderr.endswith("%s; %s\n" % (NONE_ADDED, AS_BEFORE))
     assert "Traceback" not in result.stderr
+    assert player_ids(trigger_db) == EARLIER
+
+
+def test_ctrl_c_in_the_middle_of_the_load_changes_nothing(
+    trigger_db, start_example, server, database_name, driver
+):
+    """SIGINT while batch 10 waits in the server: PyMySQL stops reading at once, mysqlclient
+    when the statement returns (the test then lets it go on); the outcome is the same."""
+    keep_earlier_players(trigger_db)
+    trigger_db.execute_sql(WAIT_AT)
+    holder = TiDBDatabase(database_name, **trigger_db.connect_params)
+    holder.execute_sql("DO GET_LOCK('gate', 0)")
+    try:
+        walkthrough = start_example(
+            "--driver", driver, environ=server_environ(server, database_name)
+        )
+        connection_id = poll(
+            lambda: trigger_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0]
+        )
+        walkthrough.send_signal(signal.SIGINT)
+    finally:
+        holder.close()  # releases the gate
+    stdout, stderr = walkthrough.communicate(timeout=60)
+    assert (walkthrough.returncode, stdout, stderr) == (
+        130,
+        "",
+        "error: interrupted (Ctrl-C): the player table is as it was before the run\n",
+    )
+    poll(  # the server rolls back when it sees the connection gone
+        lambda: (
+            not trigger_db.execute_sql(
+                "SELECT 1 FROM information_schema.processlist WHERE id = %s", (connection_id,)
+            ).fetchone()
+        )
+    )
     assert player_ids(trigger_db) == EARLIER
 
 

@@ -18,12 +18,7 @@ START = [("1", 100, 0), ("2", 500, 20)]
 
 def through(relayed, server, database_name, driver):
     """A TiDBDatabase that reaches `server` through the relay."""
-    environ = dict(
-        server_environ(server, database_name),
-        TIDB_HOST=relayed.host,
-        TIDB_PORT=str(relayed.port),
-        TIDB_DRIVER=driver,
-    )
+    environ = relayed_environ(relayed, server, database_name, driver)
     return Settings.from_mapping(environ).build_database()
 
 
@@ -36,7 +31,9 @@ def players(mysql_db):
 
 
 def balances(database):
-    return database.execute_sql("SELECT id, coins, goods FROM player ORDER BY id").fetchall()
+    return database.execute_sql(
+        "SELECT id, coins, goods FROM player WHERE id IN ('1', '2') ORDER BY id"
+    ).fetchall()
 
 
 @pytest.fixture
@@ -82,29 +79,63 @@ def test_a_refused_trade_is_four_round_trips(relayed_trade, players, capsys, arg
 
 
 AMBIGUOUS = (
-    "error: the connection was lost at COMMIT ({cause}), so the trade may or may not have "
-    "happened: look at both players' balances before trying again\n"
+    "error: the connection was lost at COMMIT ({cause}), so {what} may or may not have "
+    "happened: {check} before trying again\n"
 )
+LOST = {
+    "pymysql": "(2013, 'Lost connection to MySQL server during query')",
+    "mysqlclient": "(2013, 'Lost connection to server during query')",
+}
+
+
+def relayed_environ(relayed, server, database_name, driver):
+    return dict(
+        server_environ(server, database_name),
+        TIDB_HOST=relayed.host,
+        TIDB_PORT=str(relayed.port),
+        TIDB_DRIVER=driver,
+    )
 
 
 def test_trade_whose_commit_reply_is_lost_may_have_happened(
     run_example, players, relay, server, database_name, driver
 ):
     relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
-    environ = dict(
-        server_environ(server, database_name),
-        TIDB_HOST=relayed.host,
-        TIDB_PORT=str(relayed.port),
-        TIDB_DRIVER=driver,
-    )
+    environ = relayed_environ(relayed, server, database_name, driver)
     result = run_example("--trade", "2", "1", "2", "100", environ=environ)
-    cause = {
-        "pymysql": "(2013, 'Lost connection to MySQL server during query')",
-        "mysqlclient": "(2013, 'Lost connection to server during query')",
-    }[driver]
-    assert (result.returncode, result.stdout, result.stderr) == (
-        5,
-        "",
-        AMBIGUOUS.format(cause=cause),
-    )
+    message = AMBIGUOUS.format(cause=LOST[driver], what="the trade", check="look at both players")
+    assert (result.returncode, result.stdout, result.stderr) == (5, "", message)
     assert balances(players) == (("1", 0, 2), ("2", 600, 18))  # it did happen, once
+
+
+def nth_commit(n):
+    seen = []
+
+    def cut(statement):
+        seen.extend([statement] if statement == "COMMIT" else [])
+        return len(seen) == n and statement == "COMMIT"
+
+    return cut
+
+
+def test_walkthrough_whose_reset_commit_reply_is_lost(
+    run_example, mysql_db, relay, server, database_name, driver
+):
+    relayed = relay(server, cut_after=nth_commit(1))
+    result = run_example(environ=relayed_environ(relayed, server, database_name, driver))
+    message = AMBIGUOUS.format(
+        cause=LOST[driver], what="the reset and reload", check="count the players"
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (5, "", message)
+    assert mysql_db.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0] == 1920
+
+
+def test_walkthrough_whose_trade_commit_reply_is_lost(
+    run_example, mysql_db, relay, server, database_name, driver
+):
+    relayed = relay(server, cut_after=nth_commit(2))
+    result = run_example(environ=relayed_environ(relayed, server, database_name, driver))
+    message = AMBIGUOUS.format(cause=LOST[driver], what="the trade", check="look at both players")
+    assert (result.returncode, result.stderr) == (5, message)
+    assert result.stdout.splitlines()[-1] == "buy player 1 coins not enough"
+    assert balances(mysql_db) == (("1", 0, 2), ("2", 114614, 18))
