@@ -119,23 +119,25 @@ def trade(sell_id, buy_id, amount, price):
                 run_transaction(db, lambda db: exchange(sell_id, buy_id, amount, price))
             except TradeRefused:
                 reason = refusal(sell_id, buy_id, amount, price)
-                # No reason left: another trade changed these players since; try again.
                 if reason:
                     print(reason)
                     return False
+                # No reason left: another trade changed these players since; try again.
             else:
                 print("trade success")
                 return True
 
 
-# [START trade]
 def exchange(sell_id, buy_id, amount, price):
     """Both players change in ONE conditional UPDATE, or the transaction rolls back.
 
     Each row is updated only when its side can afford the trade and no
-    balance would pass INT_MAX. The UPDATE reads the latest committed rows
-    and locks them, so no concurrent trade can spend the same coins; unless
-    it changed both rows, the trade is refused and nothing is kept.
+    balance would pass INT_MAX; unless both rows changed, the trade is
+    refused and nothing is kept. The UPDATE reads the latest committed rows
+    and locks them (InnoDB, TiDB's pessimistic mode), so no concurrent trade
+    can spend the same coins; in TiDB's optimistic mode a concurrent change
+    fails the COMMIT with write conflict 9007, and run_transaction() runs
+    the trade again. On SQLite the transaction holds the write lock from BEGIN.
     """
     is_seller = Player.id == sell_id
     changed = (
@@ -153,9 +155,6 @@ def exchange(sell_id, buy_id, amount, price):
         raise TradeRefused()
 
 
-# [END trade]
-
-
 def refusal(sell_id, buy_id, amount, price):
     """Why the trade cannot happen, read after the rollback; None if it could now."""
     query = Player.select(Player.id, Player.coins, Player.goods).where(
@@ -167,7 +166,7 @@ def refusal(sell_id, buy_id, amount, price):
             raise UnknownPlayer("unknown player id %r" % player_id)
         coins, goods = rows[player_id]
         for column, value in (("coins", coins), ("goods", goods)):
-            if value is None or isinstance(value, bool) or not isinstance(value, int):
+            if not isinstance(value, int):  # NULL, or text in a VARCHAR column
                 raise UnexpectedData(
                     "player %s has %s = %s, not a whole number: the model allows none "
                     "(nothing was changed)"
