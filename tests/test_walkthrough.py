@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import peewee_example
 from peewee_example import Player, UnknownPlayer, trade
 from tests.conftest import ROOT, server_environ
 from tests.mariadb import free_port
@@ -107,6 +108,23 @@ def test_nonsense_trades_raise_value_error(players, args, message):
     with pytest.raises(ValueError, match=message):
         trade(*args)
     assert balances() == {"seller": (10, 5), "buyer": (50, 0)}
+
+
+def test_refusal_that_no_longer_holds_is_tried_again(players, monkeypatch, capsys):
+    """Between the rolled-back UPDATE and the read that says why, another trade paid the buyer."""
+    explain, asked = peewee_example.refusal, []
+
+    def paid_in_between(*args):
+        if not asked:
+            Player.update(coins=Player.coins + 100).where(Player.id == "buyer").execute()
+        asked.append(args)
+        return explain(*args)
+
+    monkeypatch.setattr(peewee_example, "refusal", paid_in_between)
+    assert trade("seller", "buyer", amount=1, price=60) is True
+    assert capsys.readouterr().out == "trade success\n"
+    assert len(asked) == 1
+    assert balances() == {"seller": (70, 4), "buyer": (90, 1)}
 
 
 @pytest.mark.parametrize("args", [("seller", "nobody", 1, 1), ("nobody", "buyer", 1, 1)])
