@@ -46,10 +46,6 @@ EXIT_STATUSES = """exit status:
   5    the connection was lost at COMMIT: the change may or may not have happened
   130  interrupted (Ctrl-C); the message says what became of the data"""
 REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
-UNKNOWN = (
-    "the connection was lost at COMMIT (%s), so %s may or may not have happened: "
-    "%s before trying again"
-)
 
 # Bound at run time (main() or a test), so the model does not fix one server.
 db = DatabaseProxy()
@@ -352,6 +348,8 @@ def if_interrupted(outcome):
     """
     try:
         yield
+    except AmbiguousCommitError:
+        raise  # Ctrl-C during COMMIT: the outcome is not known
     except (KeyboardInterrupt, PeeweeException) as exc:
         if behind(exc, KeyboardInterrupt):
             raise Interrupted(outcome) from None
@@ -462,11 +460,9 @@ def main(argv=None):
     except (ResetFailed, UnexpectedData, TableMismatch, AnotherRun) as exc:
         return fail(settings.scrub(exc), 1)
     except AmbiguousCommitError as exc:
-        cause, what, check = exc.cause, "the trade", "look at both players"
-        return fail(UNKNOWN % (settings.scrub(cause), what, check), OUTCOME_UNKNOWN)
+        return outcome_unknown(exc.cause, "the trade", "look at both players", settings)
     except ResetUnknown as exc:
-        cause, what, check = exc.args[0], "the reset and reload", "count the players"
-        return fail(UNKNOWN % (settings.scrub(cause), what, check), OUTCOME_UNKNOWN)
+        return outcome_unknown(exc.args[0], "the reset and reload", "count the players", settings)
     except Interrupted as exc:
         return fail("interrupted (Ctrl-C): %s" % exc, INTERRUPTED)
     except KeyboardInterrupt:
@@ -475,6 +471,18 @@ def main(argv=None):
         return fail("the database failed: %s" % settings.scrub(first_error(exc)), 1)
     finally:
         db.close()
+
+
+def outcome_unknown(cause, what, check, settings):
+    if isinstance(cause, KeyboardInterrupt):
+        when, status = "interrupted (Ctrl-C) at COMMIT", INTERRUPTED
+    else:
+        when = "the connection was lost at COMMIT (%s)" % settings.scrub(cause)
+        status = OUTCOME_UNKNOWN
+    return fail(
+        "%s, so %s may or may not have happened: %s before trying again" % (when, what, check),
+        status,
+    )
 
 
 def trade_from_command_line(sell_id, buy_id, amount, price):

@@ -6,11 +6,14 @@ whose reply is lost may have happened: `--trade` says so, with its own exit
 status, and does not claim failure.
 """
 
+import signal
+import threading
+
 import pytest
 
 import peewee_example
 from peewee_example import Player, trade
-from tests.conftest import server_environ
+from tests.conftest import poll, server_environ
 from tidb_dialect import Settings
 
 START = [("1", 100, 0), ("2", 500, 20)]
@@ -139,3 +142,35 @@ def test_walkthrough_whose_trade_commit_reply_is_lost(
     assert (result.returncode, result.stderr) == (5, message)
     assert result.stdout.splitlines()[-1] == "buy player 1 coins not enough"
     assert balances(mysql_db) == (("1", 0, 2), ("2", 114614, 18))
+
+
+def test_ctrl_c_while_commit_is_under_way(
+    start_example, players, relay, server, database_name, driver
+):
+    """The relay holds COMMIT back until the program has been sent SIGINT, then passes it on."""
+    reached, go = threading.Event(), threading.Event()
+
+    def hold_commit(statement):
+        if statement == "COMMIT":
+            reached.set()
+            go.wait(30)
+        return False  # pass it on, reply included
+
+    relayed = relay(server, cut_after=hold_commit)
+    environ = relayed_environ(relayed, server, database_name, driver)
+    trading = start_example("--trade", "2", "1", "2", "100", environ=environ)
+    try:
+        poll(reached.is_set)
+        trading.send_signal(signal.SIGINT)
+        if driver == "pymysql":  # it stops reading at once; mysqlclient when COMMIT returns
+            trading.wait(30)
+    finally:
+        go.set()
+    stdout, stderr = trading.communicate(timeout=30)
+    assert (trading.returncode, stdout, stderr) == (
+        130,
+        "",
+        "error: interrupted (Ctrl-C) at COMMIT, so the trade may or may not have happened: "
+        "look at both players before trying again\n",
+    )
+    poll(lambda: balances(players) == (("1", 0, 2), ("2", 600, 18)))  # here it did happen

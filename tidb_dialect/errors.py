@@ -17,9 +17,9 @@ class ExceededMaxAttempts(OperationalError):
 
 
 class AmbiguousCommitError(OperationalError):
-    """The connection was lost after COMMIT was sent: the transaction may or may not have
-    committed (CockroachDB calls this an ambiguous result). Never retried; ``cause`` is
-    the error the driver raised."""
+    """The connection was lost (or Ctrl-C came) after COMMIT was sent: the transaction may
+    or may not have committed (CockroachDB calls this an ambiguous result). Never retried;
+    ``cause`` is the driver's error, or the KeyboardInterrupt."""
 
     def __init__(self, cause):
         super().__init__("the outcome of COMMIT is unknown: %s" % (cause,))

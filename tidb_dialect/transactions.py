@@ -67,9 +67,9 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
 
     The callback must not commit or roll back, and may run more than once.
     Other errors propagate unchanged; when every attempt failed,
-    ExceededMaxAttempts carries the last error. A connection lost at COMMIT
-    raises AmbiguousCommitError: the transaction may have committed, so it
-    is not run again.
+    ExceededMaxAttempts carries the last error. A connection lost at COMMIT,
+    or Ctrl-C while it is under way, raises AmbiguousCommitError: the
+    transaction may have committed, so it is not run again.
     """
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ValueError(
@@ -87,6 +87,10 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
                 result = callback(db)
                 committing = True  # the block's end sends COMMIT
             return result
+        except KeyboardInterrupt as exc:
+            if committing:  # Ctrl-C while COMMIT was under way
+                raise AmbiguousCommitError(exc) from exc
+            raise
         except PeeweeException as exc:
             lost = connection_lost(exc) if committing else None
             if lost is not None:
