@@ -46,15 +46,19 @@ def is_retryable(exc):
     return "database is locked" in str(exc)
 
 
-def connection_lost(exc):
-    """COMMIT's lost-connection error behind `exc`, or None. After a failed COMMIT peewee
-    sends ROLLBACK, which fails too on a dead connection (2006, or PyMySQL's (0, ''))."""
-    lost = None
+def commit_cut_off(exc):
+    """What cut COMMIT off before its reply came, behind `exc`: a lost connection or Ctrl-C.
+
+    None for an answer from the server (a write conflict, say). The deepest
+    one is COMMIT's own: after it, peewee sends ROLLBACK, which fails too on
+    a dead connection (2006, or PyMySQL's (0, '')).
+    """
+    cause = None
     while exc is not None:
-        if error_code(exc) in CONNECTION_LOST:
-            lost = exc  # the deepest one: COMMIT's own
+        if isinstance(exc, KeyboardInterrupt) or error_code(exc) in CONNECTION_LOST:
+            cause = exc
         exc = exc.__context__
-    return lost
+    return cause
 
 
 def exponential_backoff(attempt):
@@ -87,14 +91,10 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
                 result = callback(db)
                 committing = True  # the block's end sends COMMIT
             return result
-        except KeyboardInterrupt as exc:
-            if committing:  # Ctrl-C while COMMIT was under way
-                raise AmbiguousCommitError(exc) from exc
-            raise
-        except PeeweeException as exc:
-            lost = connection_lost(exc) if committing else None
-            if lost is not None:
-                raise AmbiguousCommitError(lost) from exc
+        except (KeyboardInterrupt, PeeweeException) as exc:
+            cut_off = commit_cut_off(exc) if committing else None
+            if cut_off is not None:
+                raise AmbiguousCommitError(cut_off) from exc
             if not isinstance(exc, DatabaseError) or not is_retryable(exc):
                 raise
             last_error = exc
