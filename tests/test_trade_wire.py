@@ -12,9 +12,8 @@ import threading
 import pytest
 
 import peewee_example
-from peewee_example import Player, trade
+from peewee_example import Player, Settings, trade
 from tests.conftest import poll, server_environ
-from tidb_dialect import Settings
 
 START = [("1", 100, 0), ("2", 500, 20)]
 

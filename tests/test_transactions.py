@@ -11,12 +11,12 @@ import threading
 import pytest
 from peewee import DatabaseError, IntegrityError, OperationalError, SqliteDatabase
 
+from peewee_example import Settings
 from tests.conftest import server_environ
 from tidb_dialect import (
     RETRYABLE_ERRORS,
     AmbiguousCommitError,
     ExceededMaxAttempts,
-    Settings,
     TiDBDatabase,
     run_transaction,
 )
