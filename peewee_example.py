@@ -634,7 +634,10 @@ def main(argv=None):
     except Interrupted as exc:
         return fail("interrupted (Ctrl-C): %s" % exc, INTERRUPTED)
     except KeyboardInterrupt:
-        return fail("interrupted (Ctrl-C) between two steps: no change was under way", INTERRUPTED)
+        return fail(
+            "interrupted (Ctrl-C) outside the transactions: what was committed so far stays",
+            INTERRUPTED,
+        )
     except PeeweeException as exc:
         return fail("the database failed: %s" % server_error(first_error(exc)), 1)
     finally:

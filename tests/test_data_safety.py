@@ -7,11 +7,14 @@ NULL balance, another walkthrough at the same time. Afterwards the table must
 be exactly as it was.
 """
 
+import signal
+
 import pytest
 
 from peewee_example import Player
-from tests.conftest import SECRET_PASSWORD, server_environ
+from tests.conftest import SECRET_PASSWORD, poll, server_environ
 from tests.test_expected_output import expected, normalised
+from tidb_dialect import TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # triggers, user locks, privileges of a private server
 
@@ -238,3 +241,29 @@ def test_exit_statuses_are_in_the_help(run_example):
         "130 interrupted (Ctrl-C)",
     ]:
         assert line in help_text
+
+
+def test_ctrl_c_outside_the_transactions(start_example, server, database_name, mysql_db, driver):
+    """SIGINT while step 4 creates player 1 (a statement of its own, not in a transaction)."""
+    make_table(mysql_db, None)
+    mysql_db.execute_sql(
+        "CREATE TRIGGER wait_at_player_1 BEFORE INSERT ON player FOR EACH ROW "
+        "IF NEW.id = '1' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF"
+    )
+    holder = TiDBDatabase(database_name, **mysql_db.connect_params)
+    holder.execute_sql("DO GET_LOCK('gate', 0)")
+    try:
+        walkthrough = start_example(
+            "--driver", driver, environ=server_environ(server, database_name)
+        )
+        poll(lambda: mysql_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0])
+        walkthrough.send_signal(signal.SIGINT)
+    finally:
+        holder.close()  # releases the gate
+    stdout, stderr = walkthrough.communicate(timeout=60)
+    assert walkthrough.returncode == 130
+    assert stderr == (
+        "error: interrupted (Ctrl-C) outside the transactions: what was committed so far stays\n"
+    )
+    assert stdout.splitlines()[:2] == ["id:test, coins:1, goods:1", "number of players: 1920"]
+    assert "trade success" not in stdout
