@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 import trustme
@@ -303,22 +304,42 @@ def run_example(tmp_path):
     """
 
     def run(*args, environ=None, env_file=None, wrap=()):
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
-        }
-        env.update(environ or {})
-        env["PYTHONPATH"] = str(ROOT)
         if env_file is not None:
             (tmp_path / ".env").write_text(env_file)
+        command, env = example_command(args, environ)
         return subprocess.run(
-            [*wrap, sys.executable, str(ROOT / "peewee_example.py"), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+            [*wrap, *command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
         )
 
     return run
+
+
+@pytest.fixture
+def start_example(tmp_path):
+    """Start peewee_example.py as run_example does, without waiting: returns the Popen."""
+    started = []
+
+    def start(*args, environ=None):
+        command, env = example_command(args, environ)
+        started.append(
+            subprocess.Popen(command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True)
+        )
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def example_command(args, environ):
+    """The command line and environment of a run: the machine's own settings left out."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
+    }
+    env.update(environ or {})
+    env["PYTHONPATH"] = str(ROOT)
+    return [sys.executable, str(ROOT / "peewee_example.py"), *args], env

@@ -59,7 +59,7 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
         assert figures["same_final_state"]
         ours, public = figures["statements"]["ours"], figures["statements"]["public sample"]
         if counted_by_server:
-            assert 0 < ours["trade"] <= 5 and 0 < ours["refused_trade"] <= 3
+            assert 0 < ours["trade"] <= 3 and 0 < ours["refused_trade"] <= 4
             for operation in ("walkthrough", "trade", "refused_trade"):
                 assert ours[operation] < public[operation]
         else:

@@ -18,11 +18,12 @@ from tidb_dialect import ReconnectingTiDBDatabase, TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # restarting a server needs a server of our own
 
-# The successful trade's first UPDATE takes the user lock 'reached' (so the
-# test knows the trade is under way) and then waits for 'gate', held by the test.
+# The successful trade's UPDATE, at player 2's row (left with 18 goods), takes the user
+# lock 'reached' (so the test knows the trade is under way) and then waits for 'gate',
+# held by the test.
 WAIT_IN_TRADE = (
     "CREATE TRIGGER wait_in_trade BEFORE UPDATE ON player FOR EACH ROW BEGIN "
-    "IF NEW.id = '2' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); "
+    "IF NEW.id = '2' AND NEW.goods = 18 THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); "
     "END IF; END"
 )
 WALKTHROUGH_END = ["id:1, coins:0, goods:2", "id:2, coins:114614, goods:18"]

@@ -12,9 +12,24 @@ import logging
 import threading
 
 import pytest
-from peewee import DatabaseError, IntegerField, IntegrityError, Model
+from peewee import (
+    DatabaseError,
+    IntegerField,
+    IntegrityError,
+    Model,
+    OperationalError,
+    SqliteDatabase,
+)
 
-from tidb_dialect import ExceededMaxAttempts, TiDBDatabase, locking_read, run_transaction
+from peewee_example import Settings
+from tests.conftest import server_environ
+from tidb_dialect import (
+    AmbiguousCommitError,
+    ExceededMaxAttempts,
+    TiDBDatabase,
+    locking_read,
+    run_transaction,
+)
 from tidb_dialect.transactions import error_code, exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
@@ -296,3 +311,54 @@ def test_a_locking_read_outside_a_transaction_is_refused(mysql_db, sqlite_db):
         with database.atomic():
             sql = locking_read(Account.select()).sql()[0]
         assert sql.endswith(" FOR UPDATE") == (database is mysql_db)
+
+
+def test_a_lost_commit_reply_is_ambiguous_and_not_retried(
+    server, database_name, driver_db, relay, driver
+):
+    """The relay passes COMMIT to the server, drops its reply and closes the connection."""
+    make_accounts(driver_db, 100)
+    relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
+    environ = dict(
+        server_environ(server, database_name),
+        TIDB_HOST=relayed.host,
+        TIDB_PORT=str(relayed.port),
+        TIDB_DRIVER=driver,
+    )
+    db = Settings.from_mapping(environ).build_database()
+    backoff, calls = Recorder(), []
+
+    def callback(d):
+        calls.append(1)
+        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+
+    with pytest.raises(AmbiguousCommitError) as raised:
+        run_transaction(db, callback, backoff=backoff)
+    assert (len(calls), backoff.attempts) == (1, [])
+    assert error_code(raised.value.cause) == 2013
+    assert isinstance(raised.value, DatabaseError)
+    assert balances(driver_db) == [101]  # committed, once
+    db.close()
+
+
+def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
+    """What a callback reads stays true until it commits: no other writer can start."""
+    path = str(tmp_path / "bank.db")
+    db, other = SqliteDatabase(path), SqliteDatabase(path, timeout=0)
+    db.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
+    db.execute_sql("INSERT INTO account VALUES (1, 100)")
+    refused = []
+
+    def callback(d):
+        balance = d.execute_sql("SELECT balance FROM account WHERE id = 1").fetchone()[0]
+        try:
+            other.execute_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            refused.append(str(exc))
+        else:
+            other.execute_sql("ROLLBACK")
+        d.execute_sql("UPDATE account SET balance = ? WHERE id = 1", (balance + 1,))
+
+    run_transaction(db, callback)
+    assert refused == ["database is locked"]
+    assert db.execute_sql("SELECT balance FROM account").fetchone()[0] == 101

@@ -5,7 +5,7 @@ Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse
 
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
-from .errors import ConfigError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import auto_id_cache
@@ -17,6 +17,7 @@ from .version import ServerVersion, parse_version
 __all__ = [
     "CONNECT_TIMEOUT",
     "RETRYABLE_ERRORS",
+    "AmbiguousCommitError",
     "AsOfTimestamp",
     "BigAutoRandomField",
     "ConfigError",
