@@ -18,13 +18,12 @@ from peewee import (
     Check,
     DatabaseProxy,
     IntegerField,
-    Model,
     PeeweeException,
     SqliteDatabase,
     chunked,
 )
 
-from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction
+from tidb_dialect import ConfigError, TiDBModel, load_settings, locking_read, run_transaction
 
 EMBEDDED_PATH = "player.db"
 BULK_PLAYERS = 1919
@@ -36,7 +35,7 @@ ID_LENGTH = 36
 db = DatabaseProxy()
 
 
-class Player(Model):
+class Player(TiDBModel):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
     goods = IntegerField(constraints=[Check("goods >= 0")])

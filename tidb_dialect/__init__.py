@@ -4,6 +4,7 @@ Importing it registers the tidb:// and tidb+pool:// database URLs.
 """
 
 from . import urls  # noqa: F401  (registers the URL schemes)
+from .bulk import FastBulkCreate
 from .database import TiDBDatabase
 from .errors import ConfigError, ExceededMaxAttempts
 from .fields import BigAutoRandomField
@@ -20,6 +21,7 @@ __all__ = [
     "BigAutoRandomField",
     "ConfigError",
     "ExceededMaxAttempts",
+    "FastBulkCreate",
     "PooledTiDBDatabase",
     "ReconnectingTiDBDatabase",
     "ServerVersion",
