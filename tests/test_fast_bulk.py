@@ -27,12 +27,13 @@ from peewee import (
     Model,
     MySQLDatabase,
     TextField,
+    chunked,
     fn,
 )
 
 import peewee_example
 from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
-from tidb_dialect import TiDBModel
+from tidb_dialect import TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import attr_names, insert_fields, insert_sql, parameters, row_reader
 
 
@@ -234,3 +235,47 @@ def test_empty_and_zero_sized_batches_send_nothing(player_db):
     Player.bulk_create([Player(id="a", coins=1, goods=1)], batch_size=0)
     Player.bulk_create(iter([]), batch_size=10)
     assert Player.select().count() == 0
+
+
+class PlainPlayer(Model):
+    """peewee_example.Player on peewee's own Model."""
+
+    id = CharField(max_length=36, primary_key=True)
+    coins = IntegerField()
+    goods = IntegerField()
+
+    class Meta:
+        table_name = "player"
+
+
+def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(
+    server, server_settings, driver, relay
+):
+    through = relay(server)
+    database = TiDBDatabase(
+        server_settings.database,
+        **dict(server_settings.connect_params(), driver=driver, port=through.port),
+    )
+    players = [("p%04d 😀" % n, n, BULK_PLAYERS - n) for n in range(BULK_PLAYERS)]
+    sent = []
+    peewee_example.db.initialize(database)
+    try:
+        database.create_tables([Player])
+        PlainPlayer.bind(database)
+        for model in (Player, PlainPlayer):
+            database.execute_sql("DELETE FROM player")
+            through.reset()
+            with database.atomic():
+                for batch in chunked(players, BATCH_SIZE):
+                    model.bulk_create([model(id=i, coins=c, goods=g) for i, c, g in batch])
+            sent.append((through.round_trips, list(through.statements)))
+    finally:
+        peewee_example.db.initialize(None)
+        database.close()
+    assert sent[0] == sent[1]  # byte for byte what peewee sends
+    round_trips, statements = sent[0]
+    assert round_trips == 19 and len(statements) == 19
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    head = "INSERT INTO `player` (`id`, `coins`, `goods`) VALUES ("
+    assert all(s.startswith(head) for s in statements[1:-1])
+    assert [s.count("), (") + 1 for s in statements[1:-1]] == [BATCH_SIZE] * 16 + [95]
