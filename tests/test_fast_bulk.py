@@ -116,8 +116,10 @@ def table_rows(model):
 def test_the_same_rows_as_peewee(two_models):
     fast, plain = two_models
     for model in (fast, plain):
+        rows = objects(model)
         with model._meta.database.atomic():
-            model.bulk_create(objects(model), batch_size=100)
+            model.bulk_create(rows, batch_size=100)
+        assert {row.id for row in rows} == {None}  # as peewee: no auto-increment ids set
     loaded = table_rows(fast)
     assert len(loaded) == 240
     assert loaded == table_rows(plain)
@@ -279,3 +281,37 @@ def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(
     head = "INSERT INTO `player` (`id`, `coins`, `goods`) VALUES ("
     assert all(s.startswith(head) for s in statements[1:-1])
     assert [s.count("), (") + 1 for s in statements[1:-1]] == [BATCH_SIZE] * 16 + [95]
+
+
+class ReturningDatabase(TiDBDatabase):
+    """MariaDB knows INSERT ... RETURNING; peewee uses it when a database says so."""
+
+    returning_clause = True
+
+    def last_insert_id(self, cursor, query_type=None):
+        return cursor  # the rows RETURNING gave (peewee 3.17 would ask for lastrowid)
+
+
+def test_a_database_with_returning_takes_peewees_path(server_settings):
+    database = ReturningDatabase(server_settings.database, **server_settings.connect_params())
+
+    class Numbered(TiDBModel):
+        id = AutoField()
+        name = CharField()
+
+    Numbered.bind(database)
+    database.create_tables([Numbered])
+    rows = [Numbered(name=name) for name in ("a", "b", "c")]
+    Numbered.bulk_create(rows)
+    assert [row.id for row in rows] == [1, 2, 3]  # peewee's RETURNING set them
+    database.close()
+
+
+def test_a_model_with_no_field_to_insert_takes_peewees_path(driver_db):
+    class Counter(TiDBModel):
+        id = AutoField()
+
+    Counter.bind(driver_db)
+    driver_db.create_tables([Counter])
+    Counter.bulk_create([Counter(), Counter()])
+    assert [c.id for c in Counter.select().order_by(Counter.id)] == [1, 2]

@@ -6,6 +6,7 @@ server (bench/relay.py): one per command the driver sends.
 
 import pytest
 from peewee import InterfaceError, OperationalError
+from playhouse.db_url import connect
 
 from tidb_dialect import ConfigError, PooledTiDBDatabase, ReconnectingTiDBDatabase, TiDBDatabase
 
@@ -108,6 +109,12 @@ def test_a_connection_returned_mid_transaction_is_rolled_back(relayed_pool, mysq
     pool.execute_sql("INSERT INTO t VALUES (2)")  # autocommit again
     assert mysql_db.execute_sql("SELECT n FROM t").fetchall() == ((2,),)
     pool.close()
+
+
+def test_ping_after_from_a_url():
+    pool = connect("tidb+pool://root@127.0.0.1:4000/test?ping_after=10")
+    assert isinstance(pool, PooledTiDBDatabase) and pool.ping_after == 10
+    assert PooledTiDBDatabase("test").ping_after == 30
 
 
 def test_ping_after_is_checked(server_settings):
