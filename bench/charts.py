@@ -118,8 +118,10 @@ def trades_by_threads(results, path):
     axes[0].set_ylabel("trades per second (done and refused)")
     axes[1].set_ylabel("latency of one trade (ms)")
     axes[1].set_yscale("log")
+    thread_counts = sorted({f["threads"] for f in figures})
     for axis in axes:
         axis.set_xscale("log", base=2)
+        axis.set_xticks(thread_counts, [str(n) for n in thread_counts])
         axis.set_xlabel("threads")
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize="small")

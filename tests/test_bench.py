@@ -47,7 +47,13 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
 
     loads = results["bulk_load"]["by_size"] + results["bulk_load"]["batch_sweep"]
     assert {e["driver"] for e in loads} == set(drivers)
-    assert {e["method"] for e in loads} == {"ours", "peewee bulk_create", "executemany", "execute"}
+    assert {e["method"] for e in loads} == {
+        "ours",
+        "ours, objects per batch",
+        "peewee bulk_create",
+        "executemany",
+        "execute",
+    }
     assert {e["batch"] for e in results["bulk_load"]["batch_sweep"]} == {1, 16, 114, 500, 2000}
     for entry in loads:
         assert entry["rows_per_s"] > 0 and entry["repetitions"] >= 1
