@@ -36,20 +36,29 @@ def build(database_class, server_settings, driver, **options):
 
 @pytest.fixture
 def relayed_pool(server, server_settings, driver, relay):
-    """(pool, relay): a PooledTiDBDatabase whose every round trip the relay counts."""
-    through = relay(server)
-    pool = build(
-        PooledTiDBDatabase,
-        server_settings,
-        driver,
-        host=through.host,
-        port=through.port,
-        max_connections=1,
-    )
-    pool.connect()  # the handshake and version detection, not counted below
-    pool.close()
-    yield pool, through
-    pool.close_all()
+    """(pool, relay): a warm PooledTiDBDatabase whose every round trip the relay counts."""
+    pools = []
+
+    def start(**options):
+        through = relay(server)
+        pools.append(
+            build(
+                PooledTiDBDatabase,
+                server_settings,
+                driver,
+                host=through.host,
+                port=through.port,
+                max_connections=1,
+                **options,
+            )
+        )
+        pools[-1].connect()  # the handshake and version detection, not counted below
+        pools[-1].close()
+        return pools[-1], through
+
+    yield start
+    for pool in pools:
+        pool.close_all()
 
 
 #: Round trips of a checkout and a return with no transaction open: PyMySQL reports
@@ -58,7 +67,7 @@ RETURN_ROUND_TRIPS = {"pymysql": 0, "mysqlclient": 1}
 
 
 def test_checkout_and_return_cost_no_round_trip(relayed_pool, driver):
-    pool, through = relayed_pool
+    pool, through = relayed_pool()
     through.reset()
     pool.connect()
     assert through.round_trips == 0
@@ -68,7 +77,7 @@ def test_checkout_and_return_cost_no_round_trip(relayed_pool, driver):
 
 
 def test_a_request_costs_its_statements_only(relayed_pool, driver):
-    pool, through = relayed_pool
+    pool, through = relayed_pool()
     through.reset()
     with pool.connection_context(), pool.atomic():
         pool.execute_sql("SELECT 1")
@@ -76,26 +85,15 @@ def test_a_request_costs_its_statements_only(relayed_pool, driver):
     assert through.round_trips == 3 + RETURN_ROUND_TRIPS[driver]
 
 
-def test_a_connection_idle_past_ping_after_is_pinged(server, server_settings, driver, relay):
-    through = relay(server)
-    pool = build(
-        PooledTiDBDatabase,
-        server_settings,
-        driver,
-        host=through.host,
-        port=through.port,
-        ping_after=0,  # every idle connection is past it
-    )
-    pool.connect()
-    pool.close()
+def test_a_connection_idle_past_ping_after_is_pinged(relayed_pool):
+    pool, through = relayed_pool(ping_after=0)  # every idle connection is past it
     through.reset()
     pool.connect()
     assert through.round_trips == 1 and through.statements == []  # a COM_PING, no statement
-    pool.close_all()
 
 
 def test_a_connection_returned_mid_transaction_is_rolled_back(relayed_pool, mysql_db):
-    pool, through = relayed_pool
+    pool, through = relayed_pool()
     mysql_db.execute_sql("CREATE TABLE t (n INT)")
     pool.connect()
     first = connection_id(pool)
@@ -138,7 +136,7 @@ def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
 
 
 def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
-    pool, through = relayed_pool
+    pool, through = relayed_pool()
     pool.connect()
     first = connection_id(pool)
     pool.close()
