@@ -139,7 +139,7 @@ def test_the_same_statement_and_values_as_peewee():
     )
     names = tuple(f.name for f in fields)
     params = parameters(fields, rows)
-    assert insert_sql(fast, names, len(rows), database) == expected_sql
+    assert insert_sql(fast, fast._meta.table, names, len(rows), database) == expected_sql
     assert params == expected_params
     assert [type(p) for p in params] == [type(p) for p in expected_params]
     assert expected_sql.count("%s") == BATCH_SIZE * 10  # all but the auto-increment key
@@ -315,3 +315,15 @@ def test_a_model_with_no_field_to_insert_takes_peewees_path(driver_db):
     driver_db.create_tables([Counter])
     Counter.bulk_create([Counter(), Counter()])
     assert [c.id for c in Counter.select().order_by(Counter.id)] == [1, 2]
+
+
+def test_a_renamed_table_gets_its_own_statement(player_db):
+    Player.bulk_create([Player(id="a", coins=1, goods=1)])
+    player_db.execute_sql("CREATE TABLE player_copy AS SELECT * FROM player WHERE 1 = 0")
+    Player._meta.set_table_name("player_copy")
+    try:
+        Player.bulk_create([Player(id="b", coins=2, goods=2)])
+        assert [p.id for p in Player.select()] == ["b"]
+    finally:
+        Player._meta.set_table_name("player")
+    assert [p.id for p in Player.select()] == ["a"]

@@ -46,7 +46,8 @@ class FastBulkCreate:
             rows = list(map(read, batch))
             if not rows:
                 continue
-            sql = insert_sql(cls, tuple(f.name for f in fields), len(rows), database)
+            names = tuple(f.name for f in fields)
+            sql = insert_sql(cls, cls._meta.table, names, len(rows), database)
             params = sql and parameters(fields, rows)
             if params is None:
                 cls.insert_many(rows, fields=fields).execute()
@@ -76,8 +77,12 @@ def row_reader(names):
 
 
 @functools.lru_cache(maxsize=256)
-def insert_sql(model, field_names, count, database):
-    """peewee's INSERT text for `count` rows, or None if it would not be one parameter per value."""
+def insert_sql(model, table, field_names, count, database):
+    """peewee's INSERT text for `count` rows, or None if it would not be one parameter per value.
+
+    `table` (model._meta.table) is part of the key only: peewee makes a new one when
+    the model's table name, schema or fields change.
+    """
     fields = [model._meta.fields[name] for name in field_names]
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
     sql, params = database.get_sql_context().sql(query).query()
