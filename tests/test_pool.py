@@ -8,7 +8,13 @@ import pytest
 from peewee import InterfaceError, OperationalError
 from playhouse.db_url import connect
 
-from tidb_dialect import ConfigError, PooledTiDBDatabase, ReconnectingTiDBDatabase, TiDBDatabase
+from tidb_dialect import (
+    ConfigError,
+    PooledTiDBDatabase,
+    ReconnectingTiDBDatabase,
+    TiDBDatabase,
+    connect_url,
+)
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
 
@@ -109,9 +115,10 @@ def test_a_connection_returned_mid_transaction_is_rolled_back(relayed_pool, mysq
     pool.close()
 
 
-def test_ping_after_from_a_url():
-    pool = connect("tidb+pool://root@127.0.0.1:4000/test?ping_after=10")
-    assert isinstance(pool, PooledTiDBDatabase) and pool.ping_after == 10
+@pytest.mark.parametrize("connect", [connect, connect_url], ids=["playhouse", "dialect"])
+def test_ping_after_from_a_url(connect):
+    pool = connect("tidb+pool://root@127.0.0.1:4000/test?ping_after=0")
+    assert isinstance(pool, PooledTiDBDatabase) and pool.ping_after == 0
     assert PooledTiDBDatabase("test").ping_after == 30
 
 
