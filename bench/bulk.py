@@ -138,6 +138,7 @@ def one_run(database, method, values, batch):
     return {
         "rows_per_s": len(values) / (build_seconds + load_seconds),
         "load_rows_per_s": len(values) / load_seconds,
+        "build_us_per_row": 1e6 * build_seconds / len(values),
         "statements": statements,
     }
 
@@ -158,6 +159,7 @@ def interleaved(database, values, batch, times):
             "rows": len(values),
             "batch": batch,
             "rows_per_s": round(median(rates)),
+            "build_us_per_row": round(median(r["build_us_per_row"] for r in runs[name]), 2),
             "repetitions": times,
             "statements": runs[name][0]["statements"],
         }

@@ -54,7 +54,8 @@ def render(results):
         table(
             "1. Bulk load at batch 114: rows/s (median), building the input included; ratios to "
             "the driver's executemany and to one multi-row execute per batch, taken within each "
-            "repetition: median [lowest-highest]; load only: objects built beforehand",
+            "repetition: median [lowest-highest]; load only: objects built beforehand; build: "
+            "making the objects or tuples",
             [
                 "driver",
                 "rows",
@@ -63,6 +64,7 @@ def render(results):
                 "x executemany",
                 "x execute",
                 "x executemany, load only",
+                "build us/row",
                 "statements",
                 "runs",
             ],
@@ -75,6 +77,7 @@ def render(results):
                     ratio(e["x_executemany"]),
                     ratio(e["x_execute"]),
                     ratio(e["x_executemany_load_only"]),
+                    e["build_us_per_row"],
                     e["statements"],
                     e["repetitions"],
                 ]
