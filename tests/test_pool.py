@@ -8,6 +8,7 @@ import pytest
 from peewee import InterfaceError, OperationalError
 from playhouse.db_url import connect
 
+from tests.conftest import poll
 from tidb_dialect import (
     ConfigError,
     PooledTiDBDatabase,
@@ -15,6 +16,7 @@ from tidb_dialect import (
     TiDBDatabase,
     connect_url,
 )
+from tidb_dialect.pool import has_data_waiting
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
 
@@ -145,9 +147,11 @@ def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
 def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
     pool, through = relayed_pool()
     pool.connect()
-    first = connection_id(pool)
+    first, idle = connection_id(pool), pool.connection()
     pool.close()
     kill(mysql_db, first)  # while it sits idle in the pool, well within ping_after
+    # The server's goodbye crosses the relay on its own time, as it would cross a network.
+    poll(lambda: has_data_waiting(idle))
     through.reset()
     pool.connect()
     assert connection_id(pool) != first
