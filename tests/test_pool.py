@@ -186,3 +186,25 @@ def test_never_reconnects_inside_a_transaction(server_settings, driver, mysql_db
         seen.append(connection_id(db))  # its transaction is gone: must fail, not reconnect
     assert seen == []
     db.close()
+
+
+def test_a_tls_connection_is_reused(tls_server, driver):
+    """Nothing waits on an idle TLS connection's socket (no stray TLS record): it is reused."""
+    params = dict(
+        host=tls_server.host,
+        port=tls_server.port,
+        user=tls_server.user,
+        password=tls_server.password,
+        ssl_ca=tls_server.ca_path,
+        driver=driver,
+    )
+    pool = PooledTiDBDatabase("mysql", **params)
+    seen = []
+    try:
+        for _ in range(3):
+            with pool.connection_context():
+                seen.append(connection_id(pool))
+                assert pool.execute_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'").fetchone()[1]
+    finally:
+        pool.close_all()
+    assert len(set(seen)) == 1
