@@ -25,7 +25,6 @@ from peewee import (
     Check,
     DatabaseProxy,
     IntegerField,
-    Model,
     MySQLDatabase,
     PeeweeException,
     SqliteDatabase,
@@ -36,6 +35,7 @@ from tidb_dialect import (
     AmbiguousCommitError,
     ConfigError,
     TiDBDatabase,
+    TiDBModel,
     parse_url,
     run_transaction,
 )
@@ -62,7 +62,7 @@ REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
 db = DatabaseProxy()
 
 
-class Player(Model):
+class Player(TiDBModel):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
     goods = IntegerField(constraints=[Check("goods >= 0")])

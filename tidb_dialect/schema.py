@@ -11,6 +11,9 @@ written in TiDB's executable-comment form (``/*T![feature] ... */``), which
 TiDB honours and MySQL, MariaDB and SQLite read as a comment.
 """
 
+from peewee import Model
+
+from .bulk import FastBulkCreate
 from .checks import whole_number
 
 AUTO_ID_CACHE = "AUTO_ID_CACHE"
@@ -30,3 +33,8 @@ def sets_auto_id_cache(meta):
     if isinstance(settings, str):
         settings = (settings,)
     return any(AUTO_ID_CACHE in str(setting).upper() for setting in settings)
+
+
+class TiDBModel(FastBulkCreate, Model):
+    """Base model whose bulk_create() sends each batch's INSERT without rebuilding its
+    text (tidb_dialect.bulk); table options go in Meta.table_settings as for any model."""
