@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from peewee_example import Player, trade
+from bench.testbed import free_port
 from tests.conftest import ROOT, server_environ
-from tests.mariadb import free_port
 
 
 def test_runs_twice_in_a_row(run_example, server, database_name):

@@ -1,16 +1,20 @@
-"""Private MariaDB (or MySQL) servers that the tests start, restart and stop themselves.
+"""What the tests and the benchmark both need: private MariaDB servers, and databases of their own.
 
-pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
+It lives in bench/ so that the benchmark does not import the tests; the tests import it from here.
+
+Private servers: pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
 (which may set `user = mysql`, a user that cannot write pytest's temporary
 directory) and has no place for TLS certificates made at test time.
 So the servers are started with --no-defaults, through mirakuru (the
 process manager pytest-mysql itself uses).
 """
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import uuid
 
 from mirakuru import TCPExecutor
 
@@ -92,3 +96,14 @@ class PrivateServer:
     def kill(self):
         """Stop the server without a clean shutdown, as a crash would."""
         self.executor.kill()
+
+
+@contextlib.contextmanager
+def throwaway_database(admin, prefix):
+    """Create a database named `prefix` and a random suffix through `admin`; drop it afterwards."""
+    name = prefix + uuid.uuid4().hex[:12]
+    admin.execute_sql("CREATE DATABASE `%s`" % name)
+    try:
+        yield name
+    finally:
+        admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
