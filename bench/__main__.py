@@ -45,8 +45,8 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Measure bulk loads, round trips, concurrent trades and WAN latency against a private "
-        "MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.",
+        description="Measure bulk loads, round trips, concurrent trades and WAN latency against "
+        "a private MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Bulk load: the walkthrough's load_players(), the driver's own multi-row INSERT, one INSERT per row.
+"""Bulk load: the walkthrough's load_players(), the driver's multi-row INSERT, one INSERT per row.
 
 Every method loads the same rows in one transaction. Each is given its input
 in the form its API takes, built before the clock starts: Player objects for
@@ -80,7 +80,7 @@ def measure(db, method, rows, batch, times):
 
 
 def run(db, driver, sizes, sweep_rows, sweep_batches, times):
-    """Each size at the walkthrough's batch, each batch size at `sweep_rows`; ratios to the raw driver."""
+    """Each size at the walkthrough's batch, each batch at `sweep_rows`; ratios to the raw one."""
     db.create_tables([Player])
     rows_by_size = {count: make_rows(count) for count in set(sizes) | {sweep_rows}}
     figures = {}

@@ -1,4 +1,4 @@
-"""Concurrent trades: throughput and latency of trade() on many threads, balances checked after each run.
+"""Concurrent trades: throughput and latency of trade() on many threads, balances checked after.
 
 Every thread has its own connection (peewee keeps one per thread) and trades
 between random pairs until the window closes: among 2 players ("hot", every
@@ -28,7 +28,7 @@ def seed(db, count):
 
 
 def worker(db, ids, seconds, barrier, rng, outcome):
-    """Trade until `seconds` after the start; record latencies and what each trade that happened moved."""
+    """Trade until `seconds` after the start; record latencies and what each trade made moved."""
     latencies, ledger, refused, errors = [], {}, 0, []
     try:
         db.connect(reuse_if_open=True)

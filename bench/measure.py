@@ -30,7 +30,7 @@ def questions(db):
 
 
 def counted(db, action):
-    """(seconds, result, statements): `action` timed, and the statements it sent as the server counts them.
+    """(seconds, result, statements): `action` timed, and its statements as the server counts them.
 
     The counter is read on the connection `action` uses (peewee keeps one per
     thread); the SHOW that reads it afterwards counts itself, so it is taken off.

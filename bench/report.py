@@ -8,7 +8,8 @@ def table(title, headers, rows):
     for n, row in enumerate(cells):
         lines.append(
             "  ".join(
-                c.rjust(w) if n and is_number(c) else c.ljust(w) for c, w in zip(row, widths)
+                c.rjust(w) if n and is_number(c) else c.ljust(w)
+                for c, w in zip(row, widths, strict=True)
             ).rstrip()
         )
         if n == 0:
@@ -51,7 +52,8 @@ def render(results):
     bulk = results["bulk_load"]
     parts.append(
         table(
-            "1. Bulk load: rows/s (median), and as a ratio to the raw driver at the same batch size",
+            "1. Bulk load: rows/s (median), and as a ratio to the raw driver "
+            "at the same batch size",
             ["driver", "rows", "method", "batch", "rows/s", "x raw", "statements", "runs"],
             [
                 [
@@ -82,7 +84,9 @@ def render(results):
                     ours["statements"],
                     "%d/%d" % (ours["repetitions"], raw["repetitions"]),
                 ]
-                for ours, raw in zip(bulk["batch_sweep"][::2], bulk["batch_sweep"][1::2])
+                for ours, raw in zip(
+                    bulk["batch_sweep"][::2], bulk["batch_sweep"][1::2], strict=True
+                )
             ],
         )
     )

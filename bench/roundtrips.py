@@ -24,7 +24,7 @@ def reset_traders():
 
 
 def trade_statements(db, trade_function):
-    """Statements of the refused trade and of the trade that happens, and the players' state after them."""
+    """Statements of the refused trade and of the trade that happens; the players' state after."""
     reset_traders()
     _, refused, refused_statements = counted(db, lambda: trade_function(**REFUSED))
     _, done, done_statements = counted(db, lambda: trade_function(**DONE))

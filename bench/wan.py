@@ -1,4 +1,4 @@
-"""WAN latency: the walkthrough and single trades through a loopback proxy that adds a round-trip time.
+"""WAN latency: the walkthrough and single trades through a loopback proxy adding a round-trip time.
 
 The proxy holds every chunk it forwards for half the round-trip time, in each
 direction, and keeps their order: a statement and its answer cost one RTT,
@@ -7,6 +7,7 @@ to the server under test.
 """
 
 import asyncio
+import functools
 import threading
 from statistics import median
 
@@ -128,11 +129,15 @@ def run(database, driver, rtt, times):
             with walkthrough_trades(trade_function):
                 walkthrough = timed_runs(database, peewee_example.walkthrough, times)
             trade = timed_runs(
-                database, lambda: trade_function(**DONE), times, expected=True, setup=reset_traders
+                database,
+                functools.partial(trade_function, **DONE),
+                times,
+                expected=True,
+                setup=reset_traders,
             )
             refused = timed_runs(
                 database,
-                lambda: trade_function(**REFUSED),
+                functools.partial(trade_function, **REFUSED),
                 times,
                 expected=False,
                 setup=reset_traders,

@@ -3,8 +3,8 @@
 import shutil
 import subprocess
 
-from peewee_example import Player
 from bench.testbed import throwaway_database
+from peewee_example import Player
 from tests.conftest import ROOT, player_init_statement, require
 
 

@@ -76,7 +76,7 @@ def test_bad_auto_id_cache_fails_at_model_definition(cache):
 
 def test_auto_id_cache_on_a_plain_model_is_refused_not_ignored():
     database = tidb_at("8.0.11-TiDB-v7.5.1")
-    with pytest.raises(ConfigError, match="Counter: Meta.auto_id_cache needs TiDBModel"):
+    with pytest.raises(ConfigError, match=r"Counter: Meta\.auto_id_cache needs TiDBModel"):
         database.create_tables([counter_model(database, base=Model)])
 
 

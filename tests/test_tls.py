@@ -131,7 +131,7 @@ def test_tls_params_verify_certificate_and_host_name(driver_name, expected):
 
 
 def test_tls_params_for_unknown_driver_name_the_setting():
-    with pytest.raises(ConfigError, match="^TIDB_DRIVER: unknown driver 'mysql-connector'"):
+    with pytest.raises(ConfigError, match=r"^TIDB_DRIVER: unknown driver 'mysql-connector'"):
         tls_params("mysql-connector", "/ca.pem")
 
 
@@ -187,7 +187,7 @@ BAD_CA_PATHS = {
 @pytest.mark.parametrize("case", BAD_CA_PATHS)
 def test_unusable_ca_path_is_a_config_error(tmp_path, case):
     path = str(BAD_CA_PATHS[case](tmp_path))
-    with pytest.raises(ConfigError, match="^CA_PATH: ") as rejected:
+    with pytest.raises(ConfigError, match=r"^CA_PATH: ") as rejected:
         Settings.from_mapping({"CA_PATH": path})
     assert str(rejected.value).endswith(": " + path)
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from peewee_example import Player, trade
 from bench.testbed import free_port
+from peewee_example import Player, trade
 from tests.conftest import ROOT, server_environ
 
 
