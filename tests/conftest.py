@@ -21,7 +21,9 @@ import pytest
 import trustme
 
 import peewee_example
+from bench.relay import Relay
 from bench.testbed import PrivateServer, find_server_binary, throwaway_database
+from tests.fake_server import FakeServer
 from tidb_dialect import ConfigError, Settings, TiDBDatabase, parse_version
 from tidb_dialect.checks import parse_whole_number
 
@@ -178,6 +180,35 @@ def can_listen_on(host):
     except OSError:
         return False
     return True
+
+
+@pytest.fixture
+def fake_server():
+    """fake_server(**kwargs): a started FakeServer (tests/fake_server.py), stopped at teardown."""
+    started = []
+
+    def start(**kwargs):
+        started.append(FakeServer(**kwargs).start())
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
+def relay():
+    """relay(server or (host, port), **kwargs): a started Relay (bench/relay.py), stopped after."""
+    started = []
+
+    def start(target, **kwargs):
+        host, port = (target.host, target.port) if hasattr(target, "port") else target
+        started.append(Relay(host, port, **kwargs).start())
+        return started[-1]
+
+    yield start
+    for relayed in started:
+        relayed.stop()
 
 
 def server_environ(server, database):
