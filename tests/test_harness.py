@@ -28,15 +28,28 @@ def test_draws(seed):
 """
 
 
-def run_pytest(tmp_path, ci, test_seed=None):
+HANGS = """
+import time
+
+import pytest
+
+
+@pytest.mark.timeout(1)
+def test_hangs():
+    while True:
+        time.sleep(0.05)
+"""
+
+
+def run_pytest(tmp_path, *args, ci="", test_seed=None, probe=PROBE):
     (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
-    (tmp_path / "test_probe.py").write_text(PROBE)
+    (tmp_path / "test_probe.py").write_text(probe)
     env = dict(scrubbed_environ(), PYTHONPATH=str(ROOT), CI=ci)
     env.pop("TEST_SEED", None)
     if test_seed is not None:
         env["TEST_SEED"] = test_seed
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -59,29 +72,37 @@ def test_a_skip_is_a_failure_under_ci(tmp_path):
 
 
 def test_a_skip_is_a_skip_elsewhere(tmp_path):
-    result = run_pytest(tmp_path, ci="")
+    result = run_pytest(tmp_path)
     assert "1 failed, 2 skipped in" in result.stdout
 
 
 def test_the_default_seed_is_fixed_and_a_failure_prints_it(tmp_path):
-    result = run_pytest(tmp_path, ci="")
+    result = run_pytest(tmp_path)
     assert "TEST_SEED=114514 (randomised tests; set TEST_SEED to replay or vary)" in result.stdout
     assert "assert 114514 == 1" in result.stdout
     assert "TEST_SEED=114514 python -m pytest 'test_probe.py::test_draws'" in result.stdout
 
 
 def test_test_seed_overrides_the_seed(tmp_path):
-    result = run_pytest(tmp_path, ci="", test_seed="1")
+    result = run_pytest(tmp_path, test_seed="1")
     assert "TEST_SEED=1 (randomised tests" in result.stdout
     assert "2 skipped in" in result.stdout and "failed" not in result.stdout
 
 
 def test_a_test_seed_that_is_no_number_is_a_usage_error(tmp_path):
-    result = run_pytest(tmp_path, ci="", test_seed="abc")
+    result = run_pytest(tmp_path, test_seed="abc")
     assert result.returncode == 4
     assert result.stderr.strip() == (
         "ERROR: TEST_SEED: must be a whole number from 0 to 4294967295, got 'abc'"
     )
+
+
+def test_every_test_has_a_time_limit(tmp_path):
+    config = ("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "test_probe.py")
+    result = run_pytest(tmp_path, *config, probe=HANGS)
+    assert "timeout: 60.0s" in result.stdout  # the default, from pyproject.toml
+    assert "Failed: Timeout (>1.0s) from pytest-timeout." in result.stdout  # a marker's own
+    assert result.returncode == 1
 
 
 def noxfile_constant(name):
