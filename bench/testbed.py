@@ -72,7 +72,7 @@ class PrivateServer:
         installer = shutil.which("mariadb-install-db", path=SEARCH_PATH) or shutil.which(
             "mysql_install_db", path=SEARCH_PATH
         )
-        subprocess.run(
+        installed = subprocess.run(
             [
                 installer,
                 "--no-defaults",
@@ -81,9 +81,14 @@ class PrivateServer:
                 "--datadir=" + self.datadir,
                 "--skip-test-db",
             ],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if installed.returncode:
+            raise RuntimeError(
+                "%s failed (exit status %d): %s"
+                % (installer, installed.returncode, (installed.stderr or installed.stdout)[-2000:])
+            )
         return self
 
     def start(self):

@@ -44,12 +44,15 @@ def test_hangs():
 def run_pytest(tmp_path, *args, ci="", test_seed=None, probe=PROBE):
     (tmp_path / "conftest.py").write_text("from tests.conftest import *  # noqa: F403\n")
     (tmp_path / "test_probe.py").write_text(probe)
+    basetemp = str(tmp_path / "basetemp")
     env = dict(scrubbed_environ(), PYTHONPATH=str(ROOT), CI=ci)
     env.pop("TEST_SEED", None)
     if test_seed is not None:
         env["TEST_SEED"] = test_seed
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        # A basetemp of its own: pytest would otherwise prune older runs' temporary directories,
+        # such as the one holding the data of this run's private MariaDB.
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--basetemp", basetemp, *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
