@@ -38,6 +38,9 @@ class PrivateServer:
         self.binary = find_server_binary()
         self.base_dir = base_dir
         self.datadir = os.path.join(base_dir, "data")
+        # A temporary directory of its own: servers sharing /tmp have been seen failing
+        # their bootstrap ("Error on delete of '/tmp/#sql-temptable-...'").
+        self.tmpdir = os.path.join(base_dir, "tmp")
         self.socket = os.path.join(base_dir, "mysqld.sock")
         self.host = bind[0]
         self.port = free_port()
@@ -46,6 +49,7 @@ class PrivateServer:
             self.binary,
             "--no-defaults",
             "--datadir=" + self.datadir,
+            "--tmpdir=" + self.tmpdir,
             "--port=%d" % self.port,
             "--bind-address=" + ",".join(bind),
             "--socket=" + self.socket,
@@ -69,6 +73,7 @@ class PrivateServer:
         )
 
     def install(self):
+        os.makedirs(self.tmpdir, exist_ok=True)
         installer = shutil.which("mariadb-install-db", path=SEARCH_PATH) or shutil.which(
             "mysql_install_db", path=SEARCH_PATH
         )
@@ -79,6 +84,7 @@ class PrivateServer:
                 "--auth-root-authentication-method=normal",
                 "--user=root",
                 "--datadir=" + self.datadir,
+                "--tmpdir=" + self.tmpdir,
                 "--skip-test-db",
             ],
             capture_output=True,
