@@ -9,8 +9,9 @@ import platform
 import sys
 import tempfile
 
-from tidb_dialect import ConfigError, Settings, load_settings
-from tidb_dialect.database import DRIVERS
+from peewee_example import Settings, read_settings
+from tidb_dialect import ConfigError
+from tidb_dialect.connection import DRIVERS
 
 from .testbed import PrivateServer, find_server_binary, throwaway_database
 
@@ -32,7 +33,7 @@ def bench_settings():
         admin = settings.build_database()
         try:
             with throwaway_database(admin, "bench_") as name:
-                yield dataclasses.replace(settings, database=name, url=""), origin
+                yield dataclasses.replace(settings, database=name), origin
         finally:
             admin.close()
 
@@ -41,7 +42,7 @@ def bench_settings():
 def server_settings():
     if os.environ.get("TIDB_HOST"):
         # DATABASE_URL is not used: the run needs a server it may create a database on.
-        yield dataclasses.replace(load_settings(), url=""), "TIDB_HOST"
+        yield Settings.from_mapping(read_settings()), "TIDB_HOST"
         return
     if not find_server_binary():
         raise ConfigError(
