@@ -4,7 +4,7 @@ import pytest
 from peewee import MySQLDatabase
 
 from peewee_example import Settings
-from tests.conftest import TIDB_MODE, server_environ
+from tests.conftest import DRIVER_MODULES, TIDB_MODE, server_environ
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 
 
@@ -16,10 +16,7 @@ def test_connects_with_each_driver_and_reads_version(server, database_name, driv
     assert database.execute_sql("SELECT 1 + 1").fetchone()[0] == 2
     assert database.version.is_tidb == TIDB_MODE
     assert database.server_version == database.version.mysql
-    assert (
-        type(database.connection()).__module__.split(".")[0]
-        == {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}[driver]
-    )
+    assert type(database.connection()).__module__.split(".")[0] == DRIVER_MODULES[driver]
     database.close()
 
 

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 import peewee_example
+from bench.testbed import free_port
 from peewee_example import Player, UnknownPlayer, trade
 from tests.conftest import ROOT, server_environ
-from tests.mariadb import free_port
 
 
 def test_runs_twice_in_a_row(run_example, server, database_name):
