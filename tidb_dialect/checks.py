@@ -3,7 +3,7 @@
 from .errors import ConfigError
 
 
-def whole_number(name, value, low, high):
+def whole_number(name: str, value: object, low: int, high: int) -> int:
     """`value` if it is an int from `low` to `high`, else ConfigError naming `name`.
 
     bool is refused although it is an int: `True` is never a count or a port.
@@ -13,7 +13,7 @@ def whole_number(name, value, low, high):
     return value
 
 
-def parse_whole_number(name, text, low, high):
+def parse_whole_number(name: str, text: object, low: int, high: int) -> int:
     """whole_number() for a value that may arrive as text (a variable, a URL parameter)."""
     if isinstance(text, str):
         try:
@@ -26,5 +26,5 @@ def parse_whole_number(name, text, low, high):
     return whole_number(name, text, low, high)
 
 
-def out_of_range(name, value, low, high):
+def out_of_range(name: str, value: object, low: int, high: int) -> ConfigError:
     return ConfigError.of(name, "must be a whole number from %d to %d, got %r" % (low, high, value))

@@ -1,5 +1,7 @@
 """Errors the dialect raises itself."""
 
+from __future__ import annotations
+
 from peewee import OperationalError
 
 
@@ -10,16 +12,16 @@ class ConfigError(ValueError):
     so an application can say it in the words its user typed.
     """
 
-    def __init__(self, message, keyword=None):
+    def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
         self.keyword = keyword
 
     @classmethod
-    def of(cls, keyword, problem):
+    def of(cls, keyword: str, problem: str) -> ConfigError:
         return cls("%s: %s" % (keyword, problem), keyword)
 
     @property
-    def problem(self):
+    def problem(self) -> str:
         """The message without its leading "keyword: "."""
         text = str(self)
         prefix = "%s: " % self.keyword
@@ -29,7 +31,7 @@ class ConfigError(ValueError):
 class ExceededMaxAttempts(OperationalError):
     """run_transaction() gave up; ``last_error`` is the error of the final attempt."""
 
-    def __init__(self, attempts, last_error):
+    def __init__(self, attempts: int, last_error: BaseException) -> None:
         super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
         self.attempts = attempts
         self.last_error = last_error
@@ -40,6 +42,6 @@ class AmbiguousCommitError(OperationalError):
     or may not have committed (CockroachDB calls this an ambiguous result). Never retried;
     ``cause`` is the driver's error, or the KeyboardInterrupt."""
 
-    def __init__(self, cause):
+    def __init__(self, cause: BaseException) -> None:
         super().__init__("the outcome of COMMIT is unknown: %s" % (cause,))
         self.cause = cause

@@ -11,7 +11,9 @@ written in TiDB's executable-comment form (``/*T![feature] ... */``), which
 TiDB honours and MySQL, MariaDB and SQLite read as a comment.
 """
 
-from peewee import Model
+from __future__ import annotations
+
+from peewee import Metadata, Model
 
 from .bulk import FastBulkCreate
 from .checks import whole_number
@@ -19,13 +21,13 @@ from .checks import whole_number
 AUTO_ID_CACHE = "AUTO_ID_CACHE"
 
 
-def auto_id_cache(size):
+def auto_id_cache(size: int) -> str:
     """The AUTO_ID_CACHE table option: 1 is TiDB's MySQL-compatible auto-increment (v6.4+)."""
     size = whole_number("auto_id_cache", size, 1, 2**63 - 1)  # TiDB refuses above int64
     return "/*T![auto_id_cache] %s=%d */" % (AUTO_ID_CACHE, size)
 
 
-def sets_auto_id_cache(meta):
+def sets_auto_id_cache(meta: Metadata) -> bool:
     """Whether a model's Meta.table_settings (a string or a list of them) set AUTO_ID_CACHE."""
     settings = meta.table_settings
     if settings is None:

@@ -5,6 +5,8 @@ presents Let's Encrypt certificates, so a CA bundle that holds ISRG Root X1
 is enough: the system's where there is one, else certifi's (if installed).
 """
 
+from __future__ import annotations
+
 import os
 import ssl
 
@@ -22,12 +24,12 @@ SYSTEM_CA_BUNDLES = (
 TLS_REQUIRED_DOMAIN = "tidbcloud.com"
 
 
-def tls_required(host):
+def tls_required(host: str) -> bool:
     """True for TiDB Cloud; `host` must already be normalised (see connection.resolver_host)."""
     return host == TLS_REQUIRED_DOMAIN or host.endswith("." + TLS_REQUIRED_DOMAIN)
 
 
-def default_ca_bundle():
+def default_ca_bundle() -> str:
     """The system CA bundle, or certifi's where the system has none (Windows)."""
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.cafile, paths.openssl_cafile, *SYSTEM_CA_BUNDLES):
@@ -44,7 +46,9 @@ def default_ca_bundle():
     return certifi.where()
 
 
-def verifying_context(ca_path, cert=None, key=None):
+def verifying_context(
+    ca_path: str, cert: str | None = None, key: str | None = None
+) -> ssl.SSLContext:
     """An SSLContext that checks the certificate against `ca_path` and the host name.
 
     Building it is also the check that the files can serve, so a bad file is
@@ -73,6 +77,6 @@ def verifying_context(ca_path, cert=None, key=None):
     return context
 
 
-def no_key_password():
+def no_key_password() -> bytes:
     """An encrypted key would make OpenSSL prompt on the terminal: fail instead."""
     return b""

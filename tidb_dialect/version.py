@@ -9,8 +9,15 @@ no release at all (``8.0.11-TiDB-X-CLOUD.202510.1``): those are kept on a
 current release, so every feature below is taken to be there.
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peewee import Context
 
 #: One round trip: TiDB runs the /*T! ... */ part, MySQL and MariaDB read it as a comment.
 DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
@@ -39,34 +46,34 @@ class ServerVersion:
     is_tidb: bool = False
     tidb_release: tuple[int, int, int] | None = None  # None: not TiDB, or a build with no number
 
-    def at_least(self, *release):
+    def at_least(self, *release: int) -> bool:
         """True on TiDB of this release or newer (or naming none); False on any other server."""
         return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
 
     @property
-    def supports_savepoints(self):
+    def supports_savepoints(self) -> bool:
         return not self.is_tidb or self.at_least(*SAVEPOINTS)
 
     @property
-    def enforces_foreign_keys(self):
+    def enforces_foreign_keys(self) -> bool:
         return not self.is_tidb or self.at_least(*ENFORCED_FOREIGN_KEYS)
 
     @property
-    def supports_auto_random(self):
+    def supports_auto_random(self) -> bool:
         return self.is_tidb
 
     @property
-    def supports_auto_random_range(self):
+    def supports_auto_random_range(self) -> bool:
         return self.at_least(*AUTO_RANDOM_RANGE)
 
     @property
-    def supports_check_constraints(self):
+    def supports_check_constraints(self) -> bool:
         """On TiDB v7.2+ only when tidb_enable_check_constraint=ON (off by default)."""
         if not self.is_tidb:
             return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
         return self.at_least(*CHECK_CONSTRAINTS)
 
-    def __str__(self):
+    def __str__(self) -> str:
         if not self.is_tidb:
             return self.raw
         if self.tidb_release is None:
@@ -74,32 +81,36 @@ class ServerVersion:
         return "TiDB v%d.%d.%d" % self.tidb_release
 
 
-def parse_version(version, tidb_version=None):
+def parse_version(version: str | bytes, tidb_version: str | bytes | None = None) -> ServerVersion:
     """A ServerVersion from the answers to VERSION() and, on TiDB, TIDB_VERSION().
 
     Without TIDB_VERSION()'s answer, a VERSION() in TiDB's own form still
     counts as TiDB (a proxy may strip the comment that asks for it).
     """
-    version, tidb_version = _text(version), _text(tidb_version)
-    mysql = _MYSQL_PART.match(version)
-    mysql = tuple(int(n) for n in mysql.groups()) if mysql else (0, 0, 0)
+    version = _text(version)
+    tidb_version = None if tidb_version is None else _text(tidb_version)
+    mysql_part = _MYSQL_PART.match(version)
+    mysql = _numbers(mysql_part) if mysql_part else (0, 0, 0)
     release = _RELEASE_IN_TIDB_VERSION.search(tidb_version or "") or _RELEASE_IN_VERSION.search(
         version
     )
     is_tidb = tidb_version is not None or "-tidb-" in version.lower()
     if not is_tidb:
         return ServerVersion(version, mysql)
-    return ServerVersion(
-        version, mysql, True, tuple(int(n) for n in release.groups()) if release else None
-    )
+    return ServerVersion(version, mysql, True, _numbers(release) if release else None)
 
 
-def _text(value):
+def _numbers(match: re.Match[str]) -> tuple[int, int, int]:
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch)
+
+
+def _text(value: str | bytes) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def context_version(ctx):
+def context_version(ctx: Context) -> ServerVersion | None:
     """The ServerVersion behind a SQL context (detecting it if needed), or None if the
     context is not a TiDBDatabase's."""
-    detect = ctx.state.tidb_detect_server_version
+    detect: Callable[[], ServerVersion] | None = ctx.state.tidb_detect_server_version
     return detect() if detect else None
