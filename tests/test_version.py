@@ -8,6 +8,7 @@ pkg/util/printer): VERSION() in TiDB's form, TIDB_VERSION() starting with
 import threading
 
 import pytest
+from peewee import DatabaseError
 
 from tidb_dialect import PooledTiDBDatabase, TiDBDatabase, parse_version
 
@@ -130,3 +131,25 @@ def test_an_upgraded_server_is_asked_again(fake_server):
 def asked(fake):
     """The statements that asked the fake for its version (drivers send SET NAMES too)."""
     return [s for s in fake.statements if "VERSION()" in s.upper()]
+
+
+@pytest.mark.parametrize("reconnect", [False, True], ids=["same connection", "new connection"])
+def test_a_failed_detection_is_asked_again(fake_server, driver, reconnect):
+    """The first connection's question fails (a busy server, a dropped reply): the version is
+    asked again when next needed, never taken to be None."""
+    fake = fake_server(
+        version="8.0.11-TiDB-v7.5.1",
+        tidb_version="Release Version: v7.5.1",
+        answers={DETECT: (1105, "not now")},
+    )
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root", driver=driver)
+    with pytest.raises(DatabaseError, match="not now"):
+        db.connect()
+    del fake.answers[DETECT]
+    if reconnect:
+        db.close()
+        db.connect()
+    assert db.detect_server_version().tidb_release == (7, 5, 1)
+    assert db.is_tidb
+    assert asked(fake) == [DETECT, DETECT]
+    db.close()

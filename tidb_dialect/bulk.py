@@ -12,9 +12,13 @@ peewee's own bulk_create instead, so the rows, types and errors are the
 same either way.
 """
 
+from __future__ import annotations
+
 import functools
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from peewee import (
     CharField,
@@ -23,17 +27,25 @@ from peewee import (
     FloatField,
     ForeignKeyField,
     IntegerField,
+    Model,
     MySQLDatabase,
     Node,
     chunked,
 )
 
+if TYPE_CHECKING:
+    from peewee import Database, Table
 
-class FastBulkCreate:
+    _Model = Model  # to mypy the mixin is a Model, whose bulk_create it overrides
+else:
+    _Model = object
+
+
+class FastBulkCreate(_Model):
     """Mixin for a Model: bulk_create() sends one cached INSERT per batch."""
 
     @classmethod
-    def bulk_create(cls, model_list, batch_size=None):
+    def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
         database = cls._meta.database
         if isinstance(database, DatabaseProxy):
             database = database.obj
@@ -55,7 +67,7 @@ class FastBulkCreate:
                 database.execute_sql(sql, params)
 
 
-def insert_fields(model):
+def insert_fields(model: type[Model]) -> list[Field]:
     """The fields bulk_create inserts: all of them but an auto-increment primary key."""
     fields = list(model._meta.sorted_fields)
     if model._meta.auto_increment:
@@ -63,12 +75,12 @@ def insert_fields(model):
     return fields
 
 
-def attr_names(fields):
+def attr_names(fields: Iterable[Field]) -> list[str]:
     """The attributes bulk_create reads: a foreign key's id, not its row."""
     return [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
 
 
-def row_reader(names):
+def row_reader(names: Sequence[str]) -> Callable[[Model], tuple[Any, ...]]:
     """A function of a model instance giving the tuple of its `names` attributes."""
     if len(names) == 1:
         read_one = attrgetter(names[0])
@@ -77,7 +89,9 @@ def row_reader(names):
 
 
 @functools.lru_cache(maxsize=256)
-def insert_sql(model, table, field_names, count, database):
+def insert_sql(
+    model: type[Model], table: Table, field_names: tuple[str, ...], count: int, database: Database
+) -> str | None:
     """peewee's INSERT text for `count` rows, or None if it would not be one parameter per value.
 
     `table` (model._meta.table) is part of the key only: peewee makes a new one when
@@ -85,6 +99,7 @@ def insert_sql(model, table, field_names, count, database):
     """
     fields = [model._meta.fields[name] for name in field_names]
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
+    sql: str  # Context.sql() returns the context, which peewee's stubs leave untyped
     sql, params = database.get_sql_context().sql(query).query()
     if len(params) != count * len(fields) or any(p is not None for p in params):
         return None
@@ -95,7 +110,7 @@ def insert_sql(model, table, field_names, count, database):
 UNCHANGED_BY = ((IntegerField.adapt, int), (FloatField.adapt, float), (CharField.adapt, str))
 
 
-def unchanged_types(field):
+def unchanged_types(field: Field) -> frozenset[type]:
     """The types of value that field.db_value() returns untouched, so need no call."""
     kind = type(field)
     if kind.db_value is not Field.db_value:
@@ -103,9 +118,9 @@ def unchanged_types(field):
     return frozenset([type(None)] + [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt])
 
 
-def parameters(fields, rows):
+def parameters(fields: Sequence[Field], rows: Sequence[tuple[Any, ...]]) -> list[Any] | None:
     """The values peewee would send for `rows`, row by row, or None if one of them is SQL."""
-    columns = []
+    columns: list[Sequence[Any]] = []
     for field, raw in zip(fields, zip(*rows, strict=True), strict=True):
         types = set(map(type, raw))
         if types <= unchanged_types(field):

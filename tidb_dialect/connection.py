@@ -13,10 +13,15 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
 - an unknown keyword, or a value of the wrong kind, is refused by name.
 """
 
+from __future__ import annotations
+
 import importlib
 import ipaddress
 import os
 import unicodedata
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
 
 from .checks import whole_number
 from .errors import ConfigError
@@ -55,7 +60,7 @@ FULL_STOPS = str.maketrans("\u3002\uff0e\uff61", "...")
 HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def load_driver(driver):
+def load_driver(driver: str) -> ModuleType:
     """The module of `driver`, checked once, when the database is made."""
     if driver not in DRIVERS:
         raise ConfigError.of("driver", "unknown driver %r (use pymysql or mysqlclient)" % (driver,))
@@ -67,7 +72,7 @@ def load_driver(driver):
         ) from None
 
 
-def driver_keywords(driver, given):
+def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords for `driver`'s connect(), from TiDBDatabase's connection keywords."""
     given = dict(given)
     if "passwd" in given:  # MySQLdb's old name
@@ -80,7 +85,7 @@ def driver_keywords(driver, given):
             unknown[0],
             "unknown connection keyword (known: %s)" % ", ".join(sorted(KNOWN_KEYWORDS)),
         )
-    params = {"host": resolver_host(given.get("host", "127.0.0.1"))}
+    params: dict[str, Any] = {"host": resolver_host(given.get("host", "127.0.0.1"))}
     if "port" in given:
         params["port"] = whole_number("port", given["port"], 1, 65535)
     if given.get("password"):
@@ -101,7 +106,7 @@ def driver_keywords(driver, given):
     return params
 
 
-def text(name, value):
+def text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
     if name == "charset" and value.lower() not in CHARSETS:
@@ -111,7 +116,7 @@ def text(name, value):
     return value
 
 
-def resolver_host(host):
+def resolver_host(host: object) -> str:
     """`host` as the resolver will see it; refused when it cannot be a host name.
 
     Copying from a web page can bring a zero-width space, and a CJK input
@@ -157,7 +162,7 @@ def resolver_host(host):
     return name
 
 
-def sendable_password(driver, password):
+def sendable_password(driver: str, password: object) -> str | bytes:
     """The password as `driver` sends it: UTF-8, as the mysql client does.
 
     PyMySQL encodes a text password as latin-1 (refusing "€", sending "é" as
@@ -179,7 +184,7 @@ def sendable_password(driver, password):
     return encoded if driver == "pymysql" else password
 
 
-def tls_keywords(driver, host, given):
+def tls_keywords(driver: str, host: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """The driver's TLS keywords, or {} when TLS is off; refuses any weakening keyword."""
     files = tls_files(given)
     if given.get("ssl_disabled") not in (None, False):
@@ -222,7 +227,7 @@ def tls_keywords(driver, host, given):
     return {"ssl_mode": "VERIFY_IDENTITY", "ssl": ssl}
 
 
-def tls_files(given):
+def tls_files(given: Mapping[str, Any]) -> dict[str, str]:
     """{keyword: path} of the CA and client certificate files, from ssl_* and ssl={...}."""
     files = {name: given[name] for name in TLS_FILE_KEYWORDS if name in given}
     if "ssl" in given:
@@ -243,7 +248,7 @@ def tls_files(given):
     return files
 
 
-def open_connection(module, database, params):
+def open_connection(module: ModuleType, database: str | None, params: Mapping[str, Any]) -> Any:
     """module.connect(...), the server's greeting bounded by connect_timeout with either driver.
 
     mysqlclient's connect_timeout covers the handshake already. PyMySQL reads

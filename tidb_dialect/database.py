@@ -1,16 +1,26 @@
 """TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
 
-import warnings
+from __future__ import annotations
 
-from peewee import SQL, ForeignKeyField, MySQLDatabase, NodeList
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
 
 from .connection import driver_keywords, load_driver, open_connection
-from .stale_read import StaleReadContext
+from .stale_read import AsOfTimestamp, StaleReadContext
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import DETECT_SQL, ServerVersion, parse_version
 
+if TYPE_CHECKING:
+    from peewee import _savepoint
+
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
+
+T = TypeVar("T")
 
 
 class TiDBDatabase(MySQLDatabase):
@@ -22,47 +32,58 @@ class TiDBDatabase(MySQLDatabase):
     """
 
     driver = "pymysql"
-    version = None  # the ServerVersion, once detected
+    driver_module: ModuleType
+    version: ServerVersion | None = None  # once detected
     context_class = StaleReadContext
 
-    def init(self, database, driver=None, **kwargs):
+    # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
+    def init(  # type: ignore[override]
+        self, database: str | None, *, driver: str | None = None, **kwargs: Any
+    ) -> None:
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver)
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
-    def _connect(self):
+    def _connect(self) -> Any:
         return open_connection(self.driver_module, self.database, self.connect_params)
 
-    def _set_server_version(self, conn):
-        super()._set_server_version(conn)  # peewee's own capabilities, as MySQLDatabase has them
+    def _set_server_version(self, conn: Any) -> None:
+        # peewee's own capabilities, as MySQLDatabase has them (missing from peewee's stubs)
+        super()._set_server_version(conn)  # type: ignore[misc]
         self.version = detect(conn, self.connect_params)
 
-    def detect_server_version(self):
-        """The server's ServerVersion; connects first if this database never has."""
+    def detect_server_version(self) -> ServerVersion:
+        """The server's ServerVersion; connects first if this database never has.
+
+        If the question failed on the first connection, it is asked again here: peewee
+        calls _set_server_version() on a database's first connection only.
+        """
         if self.version is None:
-            self.connect(reuse_if_open=True)
+            self.connect(reuse_if_open=True)  # a first connection asks (_set_server_version)
+        if self.version is None:
+            self.version = detect(self.connection(), self.connect_params)
         return self.version
 
     @property
-    def is_tidb(self):
+    def is_tidb(self) -> bool:
         return self.detect_server_version().is_tidb
 
-    def get_context_options(self):
+    def get_context_options(self) -> dict[str, Any]:
         # DDL and stale reads detect the server (connecting first) only when they depend on it.
         return dict(
             super().get_context_options(), tidb_detect_server_version=self.detect_server_version
         )
 
-    def begin(self, *args, as_of=None, **kwargs):
+    def begin(self, *args: Any, as_of: AsOfTimestamp | None = None, **kwargs: Any) -> None:
         """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction."""
         if as_of is None:
             return super().begin(*args, **kwargs)
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
         self.execute_sql(*ctx.query())
 
-    def savepoint(self):
+    def savepoint(self) -> _savepoint:
         version = self.detect_server_version()
         if not version.supports_savepoints:
             raise NotImplementedError(
@@ -71,7 +92,7 @@ class TiDBDatabase(MySQLDatabase):
             )
         return super().savepoint()
 
-    def create_tables(self, models, **options):
+    def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
         version = self.detect_server_version()
         for model in models:
             if not version.enforces_foreign_keys:
@@ -82,7 +103,7 @@ class TiDBDatabase(MySQLDatabase):
                 warn_unenforced(model, version, "CHECK", enforced_from, checks)
         super().create_tables(models, **options)
 
-    def enforces_check_constraints(self):
+    def enforces_check_constraints(self) -> bool:
         """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
         version = self.detect_server_version()
         if not version.supports_check_constraints:
@@ -93,18 +114,20 @@ class TiDBDatabase(MySQLDatabase):
         return str(cursor.fetchone()[0]).upper() in ("1", "ON")
 
     def run_transaction(
-        self, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exponential_backoff
-    ):
+        self,
+        callback: Callable[[TiDBDatabase], T],
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: Callable[[int], float] = exponential_backoff,
+    ) -> T:
         return run_transaction(self, callback, max_attempts, backoff)
 
 
-def detect(conn, connect_params):
+def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
     """The ServerVersion of the server behind `conn`: asked once per process and address.
 
     A server that changes its handshake version (an upgrade) is asked again.
     """
-    key = (connect_params.get("host"), connect_params.get("port"))
-    key += (conn.get_server_info(),)
+    key = (connect_params.get("host"), connect_params.get("port"), conn.get_server_info())
     version = _DETECTED.get(key)
     if version is None:
         cursor = conn.cursor()
@@ -116,19 +139,20 @@ def detect(conn, connect_params):
     return version
 
 
-_DETECTED: dict[tuple, ServerVersion] = {}
+#: (host, port, handshake version) -> what that server said.
+_DETECTED: dict[tuple[object, ...], ServerVersion] = {}
 
 
-def forget_detected_servers():
+def forget_detected_servers() -> None:
     """Ask every server again on its next new connection (for tests that swap servers)."""
     _DETECTED.clear()
 
 
-def foreign_key_fields(model):
+def foreign_key_fields(model: type[Model]) -> list[str]:
     return [field.name for field in model._meta.sorted_fields if isinstance(field, ForeignKeyField)]
 
 
-def check_constrained(model):
+def check_constrained(model: type[Model]) -> list[str]:
     """Names of the fields (and Meta.constraints) of `model` that carry a CHECK."""
     names = [
         field.name
@@ -140,14 +164,17 @@ def check_constrained(model):
     return names
 
 
-def is_check(node):
+def is_check(node: object) -> bool:
     """True for peewee's Check(...) (SQL, or NodeList when named)."""
     if isinstance(node, SQL):
-        return node.sql.lstrip().upper().startswith("CHECK")
+        text: str = node.sql
+        return text.lstrip().upper().startswith("CHECK")
     return isinstance(node, NodeList) and any(map(is_check, node.nodes))
 
 
-def warn_unenforced(model, version, kind, enforced_from, names):
+def warn_unenforced(
+    model: type[Model], version: ServerVersion, kind: str, enforced_from: str, names: list[str]
+) -> None:
     if names:
         warnings.warn(
             "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing "

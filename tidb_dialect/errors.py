@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import OperationalError
+from peewee import DatabaseError, OperationalError
 
 
 class ConfigError(ValueError):
@@ -31,7 +31,7 @@ class ConfigError(ValueError):
 class ExceededMaxAttempts(OperationalError):
     """run_transaction() gave up; ``last_error`` is the error of the final attempt."""
 
-    def __init__(self, attempts: int, last_error: BaseException) -> None:
+    def __init__(self, attempts: int, last_error: DatabaseError) -> None:
         super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
         self.attempts = attempts
         self.last_error = last_error

@@ -5,15 +5,26 @@ safe to retry: the whole transaction is rolled back before the next attempt,
 so nothing of a failed attempt survives.
 """
 
+from __future__ import annotations
+
 import logging
 import random
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import DatabaseError, DatabaseProxy, PeeweeException, SqliteDatabase
 
 from .errors import AmbiguousCommitError, ExceededMaxAttempts
 
+if TYPE_CHECKING:
+    from peewee import Database, ModelSelect
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DB = TypeVar("DB", bound="Database | DatabaseProxy")
+Query = TypeVar("Query", bound="ModelSelect[Any]")
 
 #: Error codes after which the whole transaction may run again (TiDB's
 #: IsTxnRetryableError, and the transaction guide's list).
@@ -38,20 +49,20 @@ DEFAULT_MAX_ATTEMPTS = 10
 CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
 
 
-def error_code(exc):
+def error_code(exc: BaseException) -> int | None:
     """The server's error number behind a peewee or driver exception, or None."""
     args = getattr(getattr(exc, "orig", exc), "args", ())
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def is_retryable(exc):
+def is_retryable(exc: BaseException) -> bool:
     if error_code(exc) in RETRYABLE_ERRORS or RETRYABLE_MARK in str(exc):
         return True
     # SQLite's busy timeout ran out: another writer held the lock throughout.
     return "database is locked" in str(exc)
 
 
-def commit_cut_off(exc):
+def commit_cut_off(exc: BaseException | None) -> BaseException | None:
     """What cut COMMIT off before its reply came, behind `exc`: a lost connection or Ctrl-C.
 
     None for an answer from the server (a write conflict, say). The deepest
@@ -66,12 +77,17 @@ def commit_cut_off(exc):
     return cause
 
 
-def exponential_backoff(attempt):
+def exponential_backoff(attempt: int) -> float:
     """Seconds to wait before attempt `attempt + 1`: the TiDB docs' formula."""
     return ((1.5**attempt) + random.random()) * 0.1
 
 
-def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exponential_backoff):
+def run_transaction(
+    db: DB,
+    callback: Callable[[DB], T],
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff: Callable[[int], float] = exponential_backoff,
+) -> T:
     """Run ``callback(db)`` in a transaction, retrying it on retryable errors.
 
     The callback must not commit or roll back, and may run more than once.
@@ -111,17 +127,18 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
                 last_error,
             )
             time.sleep(backoff(attempt))
+    assert last_error is not None  # max_attempts >= 1, and each attempt set it or left
     raise ExceededMaxAttempts(max_attempts, last_error)
 
 
-def _begin_args(db):
+def _begin_args(db: Database | DatabaseProxy) -> dict[str, str]:
     # SQLite has no locking reads; taking the write lock at BEGIN serialises
     # writers before they read, as SELECT ... FOR UPDATE does on TiDB.
     target = db.obj if isinstance(db, DatabaseProxy) else db
     return {"lock_type": "IMMEDIATE"} if isinstance(target, SqliteDatabase) else {}
 
 
-def locking_read(query):
+def locking_read(query: Query) -> Query:
     """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one.
 
     Outside a transaction the lock would end with the statement, so it is refused.
