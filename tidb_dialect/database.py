@@ -63,7 +63,8 @@ class TiDBDatabase(MySQLDatabase):
         if self.version is None:
             self.connect(reuse_if_open=True)  # a first connection asks (_set_server_version)
         if self.version is None:
-            self.version = detect(self.connection(), self.connect_params)
+            conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
+            self.version = detect(conn, self.connect_params)
         return self.version
 
     @property
@@ -81,7 +82,7 @@ class TiDBDatabase(MySQLDatabase):
         if as_of is None:
             return super().begin(*args, **kwargs)
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
-        self.execute_sql(*ctx.query())
+        self.execute_sql(*ctx.query())  # type: ignore[no-untyped-call]  # untyped in peewee
 
     def savepoint(self) -> _savepoint:
         version = self.detect_server_version()
@@ -110,7 +111,8 @@ class TiDBDatabase(MySQLDatabase):
             return False
         if not version.is_tidb:
             return True
-        cursor = self.execute_sql("SELECT @@GLOBAL.tidb_enable_check_constraint")
+        query = "SELECT @@GLOBAL.tidb_enable_check_constraint"
+        cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
         return str(cursor.fetchone()[0]).upper() in ("1", "ON")
 
     def run_transaction(

@@ -7,7 +7,10 @@ have no AUTO_RANDOM; there the same model gets an ordinary auto-increment
 BIGINT key, so it runs unchanged in local development.
 """
 
+from __future__ import annotations
+
 import warnings
+from typing import TYPE_CHECKING, Any
 
 from peewee import SQL, BigAutoField
 
@@ -15,6 +18,11 @@ from .checks import whole_number
 from .errors import ConfigError
 from .schema import sets_auto_id_cache
 from .version import context_version
+
+if TYPE_CHECKING:
+    from peewee import Context, Model, NodeList
+
+    from .version import ServerVersion
 
 #: TiDB refuses an AUTO_RANDOM column that leaves fewer bits to the increment (error 8216).
 MIN_INCREMENT_BITS = 27
@@ -32,7 +40,7 @@ class BigAutoRandomField(BigAutoField):
     JavaScript numbers. TiDB before v6.3.0 has no range and uses 64 bits.
     """
 
-    def __init__(self, shard_bits=5, range=64, **kwargs):
+    def __init__(self, shard_bits: int = 5, range: int = 64, **kwargs: Any) -> None:
         self.shard_bits = whole_number("shard_bits", shard_bits, 1, 15)
         self.range = whole_number("range", range, 32, 64)
         increment_bits = range - shard_bits - SIGN_BITS
@@ -52,7 +60,7 @@ class BigAutoRandomField(BigAutoField):
             )
         super().__init__(**kwargs)
 
-    def bind(self, model, name, set_attribute=True):
+    def bind(self, model: type[Model], name: str, set_attribute: bool = True) -> None:
         if sets_auto_id_cache(model._meta):
             raise ConfigError(
                 "%s: AUTO_ID_CACHE does not apply to an AUTO_RANDOM key (%s) and would cost "
@@ -61,19 +69,19 @@ class BigAutoRandomField(BigAutoField):
             )
         super().bind(model, name, set_attribute)
 
-    def ddl_datatype(self, ctx):
+    def ddl_datatype(self, ctx: Context) -> SQL:
         version = context_version(ctx)
         if version is None or not version.supports_auto_random:
             return super().ddl_datatype(ctx)
         return SQL("BIGINT AUTO_RANDOM(%s)" % ", ".join(map(str, self.auto_random_args(version))))
 
-    def ddl(self, ctx):
+    def ddl(self, ctx: Context) -> NodeList:
         column = super().ddl(ctx)
         key = [isinstance(node, SQL) and node.sql == "PRIMARY KEY" for node in column.nodes]
         column.nodes.insert(key.index(True) + 1, SQL(CLUSTERED))
         return column
 
-    def auto_random_args(self, version):
+    def auto_random_args(self, version: ServerVersion) -> tuple[int, ...]:
         if self.range == 64:
             return (self.shard_bits,)
         if version.supports_auto_random_range:

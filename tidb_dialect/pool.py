@@ -11,9 +11,12 @@ timeout, a load balancer dropping it), but only outside a transaction,
 where nothing can be lost.
 """
 
+from __future__ import annotations
+
 import select
 import time
 import weakref
+from typing import Any
 
 from playhouse.pool import PooledMySQLDatabase
 from playhouse.shortcuts import ReconnectMixin
@@ -34,16 +37,20 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
     ping_after = 30
 
-    def __init__(self, database, *args, **kwargs):
-        self._returned_at = weakref.WeakKeyDictionary()  # connection -> time.monotonic()
+    def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
+        # connection -> time.monotonic()
+        self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         super().__init__(database, *args, **kwargs)
 
-    def init(self, database, ping_after=None, **kwargs):
+    # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
+    def init(  # type: ignore[override]
+        self, database: str | None, *, ping_after: int | str | None = None, **kwargs: Any
+    ) -> None:
         if ping_after is not None:
             self.ping_after = parse_whole_number("ping_after", ping_after, 0, 86400)
         super().init(database, **kwargs)
 
-    def _is_closed(self, conn):
+    def _is_closed(self, conn: Any) -> bool:
         """On checkout: a connection the server closed has its goodbye (or EOF) waiting on
         the socket, seen without a round trip; one idle past ping_after is pinged too."""
         returned_at = self._returned_at.pop(conn, None)
@@ -60,7 +67,7 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return True
         return False
 
-    def _can_reuse(self, conn):
+    def _can_reuse(self, conn: Any) -> bool:
         """On return: roll back a transaction left open; PyMySQL says whether one is,
         mysqlclient cannot, so there the ROLLBACK is always sent."""
         try:
@@ -74,12 +81,12 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         return True
 
 
-def is_open(conn):
+def is_open(conn: Any) -> bool:
     """False when the driver knows its connection is closed (PyMySQL's `open`)."""
-    return getattr(conn, "open", True)
+    return bool(getattr(conn, "open", True))
 
 
-def has_data_waiting(conn):
+def has_data_waiting(conn: Any) -> bool:
     """True when an idle connection's socket is readable: the server closed it (KILL,
     restart, wait_timeout) and sent its error packet or end of stream unasked."""
     sock = getattr(conn, "_sock", None)  # PyMySQL; mysqlclient has fileno()

@@ -11,7 +11,10 @@ SQL context writes it after every table the statement reads: the query's
 own, tables joined later, and those of its subqueries.
 """
 
+from __future__ import annotations
+
 import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import (
     SCOPE_SOURCE,
@@ -27,6 +30,16 @@ from peewee import (
     Value,
 )
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from peewee import Database, ModelSelect, _transaction
+
+    #: A stale read's moment: a datetime, a timedelta before NOW(), or an SQL expression.
+    AsOf: TypeAlias = "datetime.datetime | datetime.timedelta | Node"
+
+Query = TypeVar("Query", bound="ModelSelect[Any]")
+
 #: The attribute of a stale query that holds its AsOfTimestamp (clone() copies it).
 AS_OF = "tidb_as_of"
 
@@ -35,7 +48,7 @@ class AsOfTimestamp(Node):
     """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's
     time zone), a timedelta meaning that long before NOW(), or a SQL expression."""
 
-    def __init__(self, as_of):
+    def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
             as_of = seconds_before_now(as_of)
         elif isinstance(as_of, datetime.datetime):
@@ -44,13 +57,13 @@ class AsOfTimestamp(Node):
             raise TypeError(
                 "as_of must be a datetime, a timedelta or a SQL expression, got %r" % (as_of,)
             )
-        self.as_of = as_of
+        self.as_of: Node = as_of
 
-    def __sql__(self, ctx):
+    def __sql__(self, ctx: Context) -> Any:
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
 
 
-def seconds_before_now(delta):
+def seconds_before_now(delta: datetime.timedelta) -> SQL:
     seconds = delta.total_seconds()
     if seconds < 0:
         raise ValueError(
@@ -62,7 +75,7 @@ def seconds_before_now(delta):
     )
 
 
-def require_tidb(database):
+def require_tidb(database: object) -> None:
     """Refuse, naming the server, unless `database` is a TiDBDatabase on TiDB."""
     detect = getattr(database, "detect_server_version", None)
     version = detect() if detect else None
@@ -73,7 +86,7 @@ def require_tidb(database):
         )
 
 
-def stale_select(query, as_of):
+def stale_select(query: Query, as_of: AsOf) -> Query:
     """A copy of the model SELECT `query` that reads every table as of `as_of`.
 
     Joins, filters and subqueries added to the copy are read as of the same
@@ -86,7 +99,7 @@ def stale_select(query, as_of):
     return stale
 
 
-def stale_read(db, as_of):
+def stale_read(db: Database, as_of: AsOf) -> _transaction:
     """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`.
 
     The transaction is read-only: TiDB refuses writes inside it.
@@ -106,24 +119,25 @@ class StaleReadContext(Context):
 
     __slots__ = ("read_as_of",)
 
-    def __init__(self, **settings):
+    def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.read_as_of = set()  # the clause of each table read so far; None: a fresh read
+        # The clause of each table read so far; None: a fresh read.
+        self.read_as_of: set[AsOfTimestamp | None] = set()
 
-    def sql(self, obj):
+    def sql(self, obj: Any) -> Any:
         if isinstance(obj, SelectBase):
             as_of = obj.__dict__.get(AS_OF)
             if as_of is not None and as_of is not self.state.tidb_as_of:
                 with self(tidb_as_of=as_of):
-                    return super().sql(obj)
+                    return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
         elif self.state.scope == SCOPE_SOURCE and (
             isinstance(obj, (Table, ModelAlias))
             or (isinstance(obj, type) and issubclass(obj, Model))
         ):
             return self.table_as_of(obj)
-        return super().sql(obj)
+        return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
 
-    def table_as_of(self, table):
+    def table_as_of(self, table: Any) -> Any:
         as_of = self.state.tidb_as_of
         self.read_as_of.add(as_of)
         if len(self.read_as_of) > 1:
@@ -132,5 +146,5 @@ class StaleReadContext(Context):
                 "this one mixes a stale query with other reads: apply stale_select() to the "
                 "outermost query, which covers its joins and subqueries"
             )
-        super().sql(table)
+        super().sql(table)  # type: ignore[no-untyped-call]  # untyped in peewee
         return self if as_of is None else self.literal(" ").sql(as_of)

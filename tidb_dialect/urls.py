@@ -10,10 +10,14 @@ playhouse.db_url, whose connect() then builds the same databases (it parses
 the URL its own way: use connect_url() to get the checks above).
 """
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from peewee import SqliteDatabase
+from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
 from .checks import parse_whole_number
@@ -47,13 +51,13 @@ PERCENT_ENCODE = "percent-encode / # ? @ : and % in the user and password (%2F f
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def connect_url(url):
+def connect_url(url: str) -> Database:
     """The database `url` names, not yet connected."""
     database_class, name, keywords = parse_url(url)
     return database_class(name, **keywords)
 
 
-def parse_url(url):
+def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
     """(database class, database name, keywords) from `url`; ConfigError naming the bad part."""
     if not isinstance(url, str):
         raise ConfigError.of("url", "must be text")
@@ -91,12 +95,12 @@ def parse_url(url):
     return MYSQL_SCHEMES[scheme], decoded("database", path), keywords
 
 
-def read_authority(authority):
+def read_authority(authority: str) -> dict[str, Any]:
     """user, password, host, port from `user:password@host:port`."""
     if authority.count("@") > 1:
         raise ConfigError.of("url", "more than one '@': " + PERCENT_ENCODE)
     userinfo, at, hostport = authority.rpartition("@")
-    keywords = {}
+    keywords: dict[str, Any] = {}
     if at:
         user, colon, password = userinfo.partition(":")
         if not user:
@@ -125,7 +129,7 @@ def read_authority(authority):
     return keywords
 
 
-def decoded(part, text):
+def decoded(part: str, text: str) -> str:
     """Percent-decoded `text`, which must be UTF-8 and may not be malformed."""
     if re.search(r"%(?![0-9A-Fa-f]{2})", text):
         raise ConfigError.of(part, "holds '%' not followed by two hex digits: " + PERCENT_ENCODE)
@@ -138,9 +142,9 @@ def decoded(part, text):
     return value
 
 
-def parse_query(query):
+def parse_query(query: str) -> dict[str, str]:
     """{name: text} of `a=1&b=2`; every name once."""
-    parameters = {}
+    parameters: dict[str, str] = {}
     for field in query.split("&") if query else ():
         name, equals, value = field.partition("=")
         if not equals or not name:
@@ -152,12 +156,12 @@ def parse_query(query):
     return parameters
 
 
-def read_parameters(scheme, parameters):
+def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any]:
     """Connection keywords from URL parameters (pool ones on pool schemes only)."""
     pool = scheme.endswith("+pool")
     numbers = dict(NUMBERS, **POOL_NUMBERS) if pool else NUMBERS
     refuse_unknown(parameters, tuple(numbers) + FLAGS + TEXTS, pool)
-    keywords = {}
+    keywords: dict[str, Any] = {}
     for name, value in parameters.items():
         if name in numbers:
             lowest = 0 if name in ZERO_ALLOWED else 1
@@ -171,7 +175,7 @@ def read_parameters(scheme, parameters):
     return keywords
 
 
-def refuse_unknown(parameters, known, pool=False):
+def refuse_unknown(parameters: Iterable[str], known: tuple[str, ...], pool: bool = False) -> None:
     for name in parameters:
         if name not in known:
             if name in POOL_NUMBERS and not pool:
