@@ -50,7 +50,8 @@ def lint(session):
 
 @nox.session
 def types(session):
-    """mypy --strict on tidb_dialect/ (settings in pyproject.toml), against peewee's own stubs."""
+    """mypy --strict on tidb_dialect/ and peewee_example.py (settings in pyproject.toml), against
+    peewee's own stubs."""
     session.install("-c", "requirements-dev.txt", "mypy", "-r", "requirements.txt")
     session.run("mypy")
 

@@ -8,6 +8,8 @@ between two players in a transaction that either happens whole or not at all.
     python3 peewee_example.py --help
 """
 
+from __future__ import annotations
+
 import argparse
 import io
 import logging
@@ -15,14 +17,17 @@ import os
 import socket
 import sys
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from dotenv import dotenv_values
 from peewee import (
     Case,
     CharField,
     Check,
+    Database,
     DatabaseProxy,
     IntegerField,
     MySQLDatabase,
@@ -61,6 +66,8 @@ REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
 # Bound at run time (main() or a test), so the model does not fix one server.
 db = DatabaseProxy()
 
+E = TypeVar("E", bound=BaseException)
+
 
 class Player(TiDBModel):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
@@ -71,7 +78,7 @@ class Player(TiDBModel):
         database = db
         table_name = "player"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "id:%s, coins:%d, goods:%d" % (self.id, self.coins, self.goods)
 
 
@@ -111,7 +118,7 @@ class ResetUnknown(Exception):
     """The connection was lost at the COMMIT of the reset and reload; args[0] is the cause."""
 
 
-def trade(sell_id, buy_id, amount, price):
+def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
     """The seller gives `amount` goods to the buyer for `price` coins in all.
 
     Returns True when the trade happened, False when one side could not
@@ -135,7 +142,7 @@ def trade(sell_id, buy_id, amount, price):
                 return True
 
 
-def exchange(sell_id, buy_id, amount, price):
+def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
     """Both players change in ONE conditional UPDATE, or the transaction rolls back.
 
     Each row is updated only when its side can afford the trade and no
@@ -162,7 +169,7 @@ def exchange(sell_id, buy_id, amount, price):
         raise TradeRefused()
 
 
-def refusal(sell_id, buy_id, amount, price):
+def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str | None:
     """Why the trade cannot happen, read after the rollback; None if it could now."""
     query = Player.select(Player.id, Player.coins, Player.goods).where(
         Player.id.in_([sell_id, buy_id])
@@ -191,7 +198,7 @@ def refusal(sell_id, buy_id, amount, price):
     return None
 
 
-def check_trade(sell_id, buy_id, amount, price):
+def check_trade(sell_id: str, buy_id: str, amount: int, price: int) -> None:
     for name, player_id in (("sell_id", sell_id), ("buy_id", buy_id)):
         if not isinstance(player_id, str) or not 0 < len(player_id) <= ID_LENGTH:
             raise ValueError(
@@ -207,7 +214,7 @@ def check_trade(sell_id, buy_id, amount, price):
             )
 
 
-def walkthrough():
+def walkthrough() -> None:
     with one_run_at_a_time():
         check_table(create=True)
         players = [
@@ -233,7 +240,7 @@ def walkthrough():
             print(player)
 
 
-def start_afresh(players):
+def start_afresh(players: Sequence[Player]) -> Player:
     """Steps 1 and 2 with the reset, in one transaction: a failure leaves the table as it was."""
     Player.delete().execute()  # start from an empty table on every run
 
@@ -246,7 +253,7 @@ def start_afresh(players):
     return first
 
 
-def load_players(players, batch_size=BATCH_SIZE):
+def load_players(players: Sequence[Player], batch_size: int = BATCH_SIZE) -> None:
     """Insert `players` with bulk_create, batch by batch, in one transaction: all or none.
 
     Inside an open transaction the batches join it (peewee's transaction()
@@ -280,7 +287,7 @@ def load_players(players, batch_size=BATCH_SIZE):
 SQL_TYPES = {"VARCHAR": ("varchar",), "INT": ("int", "integer")}
 
 
-def check_table(create):
+def check_table(create: bool) -> None:
     """Compare the player table with the model before anything is written.
 
     With `create`, a missing table is created and a table of another shape
@@ -309,7 +316,7 @@ def check_table(create):
     if create:
         differences += ["it has a column %s that the model lacks" % name for name in columns]
         key = db.get_primary_keys(table)
-        if key != [Player._meta.primary_key.column_name]:
+        if key != [Player.id.column_name]:
             differences.append("its primary key is (%s), not (id)" % ", ".join(key))
     if differences:
         raise TableMismatch(
@@ -319,13 +326,13 @@ def check_table(create):
         )
 
 
-def check_file():
+def check_file() -> None:
     """--trade on SQLite: connecting would leave an empty database file behind."""
     if isinstance(db.obj, SqliteDatabase) and not os.path.exists(db.obj.database):
         raise no_table()
 
 
-def no_table():
+def no_table() -> TableMismatch:
     return TableMismatch(
         "there is no player table in this database: run the walkthrough once "
         "(python3 peewee_example.py) or create it with player_init.sql"
@@ -337,7 +344,7 @@ RUN_LOCK = "LEFT(CONCAT('peewee_example walkthrough in ', DATABASE()), 64)"
 
 
 @contextmanager
-def one_run_at_a_time():
+def one_run_at_a_time() -> Iterator[None]:
     """Two walkthroughs at once would delete each other's players mid-run: the second stops."""
     if not isinstance(db.obj, MySQLDatabase):  # SQLite has no user locks
         yield
@@ -352,7 +359,7 @@ def one_run_at_a_time():
 
 
 @contextmanager
-def if_interrupted(outcome):
+def if_interrupted(outcome: str) -> Iterator[None]:
     """Ctrl-C in the block becomes Interrupted(outcome): what became of the data.
 
     PyMySQL closes the connection when interrupted, so the ROLLBACK that
@@ -369,7 +376,7 @@ def if_interrupted(outcome):
 
 
 @contextmanager
-def rolled_back_if_failed(outcome):
+def rolled_back_if_failed(outcome: str) -> Iterator[None]:
     """A failure or Ctrl-C in the block (a transaction) is reported with `outcome`."""
     with if_interrupted(outcome):
         try:
@@ -386,7 +393,7 @@ def rolled_back_if_failed(outcome):
             raise ResetFailed("%s; %s" % (cause, outcome)) from exc
 
 
-def behind(exc, kind):
+def behind(exc: BaseException | None, kind: type[E]) -> E | None:
     """The exception of `kind` that started `exc` (or is `exc`), or None."""
     while exc is not None:
         if isinstance(exc, kind):
@@ -429,7 +436,7 @@ class Settings:
     driver: str = "pymysql"
 
     @classmethod
-    def from_mapping(cls, variables):
+    def from_mapping(cls, variables: Mapping[str, str]) -> Settings:
         """Settings from TIDB_* variables as text (as in the environment); defaults for the rest."""
         values = dict(DEFAULTS, **variables)
         return cls(
@@ -442,7 +449,7 @@ class Settings:
             driver=values.get("TIDB_DRIVER", "pymysql"),
         )
 
-    def connect_params(self):
+    def connect_params(self) -> dict[str, Any]:
         """Keywords for TiDBDatabase (and its pooled and reconnecting kin)."""
         params = {"host": self.host, "port": self.port, "user": self.user}
         params.update(
@@ -452,11 +459,11 @@ class Settings:
         )
         return params
 
-    def build_database(self):
+    def build_database(self) -> TiDBDatabase:
         return TiDBDatabase(self.database, driver=self.driver, **self.connect_params())
 
     @property
-    def uses_tls(self):
+    def uses_tls(self) -> bool:
         return "ssl" in self.build_database().connect_params
 
 
@@ -464,7 +471,7 @@ class SettingError(Exception):
     """A setting or flag is wrong; the message names it as the user typed it."""
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="The TiDB Player walkthrough with peewee. Settings come from the "
         "environment or .env (see .env.example); a flag beats DATABASE_URL, which beats "
@@ -492,7 +499,9 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def read_settings(environ=None, env_file=".env"):
+def read_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+) -> dict[str, str]:
     """The settings that are set: `env_file`, then the real environment over it.
 
     An exported but empty variable counts as unset.
@@ -503,7 +512,7 @@ def read_settings(environ=None, env_file=".env"):
     return settings
 
 
-def read_env_file(path):
+def read_env_file(path: str) -> dict[str, str]:
     if not os.path.exists(path):
         return {}
     try:
@@ -516,10 +525,12 @@ def read_env_file(path):
             "%s: not UTF-8 text (at byte %d); save it as UTF-8" % (path, exc.start)
         ) from None
     values = dotenv_values(stream=io.StringIO(text))
-    return {name: values[name] for name in SETTINGS if values.get(name)}
+    return {name: value for name in SETTINGS if (value := values.get(name))}
 
 
-def database_from(settings, url=None, driver=None):
+def database_from(
+    settings: Mapping[str, str], url: str | None = None, driver: str | None = None
+) -> Database:
     """The database `settings` name, not connected: a flag beats the URL beats the variables.
 
     A URL names host, port, user, password and database; CA_PATH and
@@ -527,7 +538,7 @@ def database_from(settings, url=None, driver=None):
     """
     source = "DATABASE_URL" if url is None else "--url"
     url = settings.get("DATABASE_URL") if url is None else url
-    names = {}  # keyword -> the setting or flag the user typed
+    names: dict[str | None, str] = {}  # keyword -> the setting or flag the user typed
     try:
         if url is not None:
             names[None] = source
@@ -551,7 +562,7 @@ def database_from(settings, url=None, driver=None):
         raise SettingError("%s: %s" % (source, exc) if url is not None else exc) from None
 
 
-def bind(args, environ=None):
+def bind(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> str:
     """Bind the model to the configured database, or to SQLite when nothing is configured.
 
     Returns where it connects, for messages (never the password).
@@ -569,7 +580,7 @@ def bind(args, environ=None):
     database = database_from(settings, args.url, args.driver)
     db.initialize(database)
     if isinstance(database, SqliteDatabase):
-        return database.database
+        return str(database.database)
     params = database.connect_params
     return "%s:%d as user %r (database %r)" % (
         params["host"],
@@ -579,7 +590,7 @@ def bind(args, environ=None):
     )
 
 
-def port_open(host, port, timeout=0.5):
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -587,7 +598,7 @@ def port_open(host, port, timeout=0.5):
         return False
 
 
-def server_error(exc):
+def server_error(exc: BaseException) -> str:
     """`exc` as (code, 'message'): the server's words only, never the driver's own text,
     which can quote the arguments it was given (the password among them)."""
     if len(exc.args) == 2 and isinstance(exc.args[0], int) and isinstance(exc.args[1], str):
@@ -595,7 +606,7 @@ def server_error(exc):
     return "%s (the driver's message is not shown)" % type(exc).__name__
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.verbose:
         logging.basicConfig(format="%(name)s: %(message)s")
@@ -644,7 +655,7 @@ def main(argv=None):
         db.close()
 
 
-def outcome_unknown(cause, what, check):
+def outcome_unknown(cause: BaseException, what: str, check: str) -> int:
     if isinstance(cause, KeyboardInterrupt):
         when, status = "interrupted (Ctrl-C) at COMMIT", INTERRUPTED
     else:
@@ -656,19 +667,19 @@ def outcome_unknown(cause, what, check):
     )
 
 
-def trade_from_command_line(sell_id, buy_id, amount, price):
-    amount, price = parse_int(amount, "AMOUNT"), parse_int(price, "PRICE")
+def trade_from_command_line(sell_id: str, buy_id: str, amount_text: str, price_text: str) -> int:
+    amount, price = parse_int(amount_text, "AMOUNT"), parse_int(price_text, "PRICE")
     check_trade(sell_id, buy_id, amount, price)  # a usage error before any query
     check_table(create=False)
     return 0 if trade(sell_id, buy_id, amount, price) else REFUSED
 
 
-def fail(message, status):
+def fail(message: object, status: int) -> int:
     print("error: %s" % message, file=sys.stderr)
     return status
 
 
-def first_error(exc):
+def first_error(exc: BaseException) -> BaseException:
     """The database error that started `exc`: a ROLLBACK on a lost connection fails too,
     and its error would hide the one that matters."""
     first = exc
@@ -679,7 +690,7 @@ def first_error(exc):
     return first
 
 
-def parse_int(text, name):
+def parse_int(text: str, name: str) -> int:
     try:
         return int(text)
     except ValueError:
