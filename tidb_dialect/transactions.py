@@ -127,7 +127,7 @@ def run_transaction(
                 last_error,
             )
             time.sleep(backoff(attempt))
-    assert last_error is not None  # max_attempts >= 1, and each attempt set it or left
+    assert last_error is not None  # only an attempt that failed retryably gets here
     raise ExceededMaxAttempts(max_attempts, last_error)
 
 
