@@ -9,20 +9,14 @@ bench's own requirement (bench/requirements.txt), not the tests'.
 
 import json
 import math
-import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT, server_environ
-from tidb_dialect.connection import DRIVERS
+from tests.conftest import DRIVER_MODULES, ROOT, scrubbed_environ, server_environ
 
 
 def run_quick_bench(server, database_name, json_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
-    }
+    env = scrubbed_environ()
     env.update(server_environ(server, database_name), CA_PATH=getattr(server, "ca_path", ""))
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(json_path)],
@@ -40,7 +34,7 @@ def run_quick_bench(server, database_name, json_path):
 def test_quick_run_reports_every_section(server, database_name, tmp_path):
     results, table = run_quick_bench(server, database_name, tmp_path / "results.json")
     drivers = results["drivers"]
-    assert drivers and set(drivers) <= set(DRIVERS)
+    assert drivers and set(drivers) <= set(DRIVER_MODULES)
     for title in ("1. Bulk load", "2. Round trips", "3. Concurrent trades", "4. WAN latency"):
         assert title in table
     counted_by_server = "TiDB" not in results["about"]["server"]["version"]

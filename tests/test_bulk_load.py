@@ -13,7 +13,7 @@ import pytest
 
 import peewee_example
 from peewee_example import BATCH_SIZE, BULK_PLAYERS, LoadFailed, Player, load_players
-from tests.conftest import poll, server_environ
+from tests.conftest import WAIT_AT_GATE, gate, poll, reached_gate, server_environ
 from tidb_dialect import TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # the faults are placed by triggers, which TiDB lacks
@@ -31,14 +31,11 @@ DUPLICATE_AT = (
     "UPDATE inserts_seen SET n = n + 1; "
     "IF (SELECT n FROM inserts_seen) = %d THEN SET NEW.id = 'test'; END IF; END" % BATCH_10_ROW
 )
-# At that row the loader takes the user lock 'reached' (so IS_USED_LOCK names its
-# connection) and then waits for 'gate', which the test holds. User locks, not
-# tables: a trigger keeps every table it uses locked until its statement ends.
+# At that row the loader waits at the test's gate (conftest: WAIT_AT_GATE).
 WAIT_AT = (
     "CREATE TRIGGER wait_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
     "UPDATE inserts_seen SET n = n + 1; "
-    "IF (SELECT n FROM inserts_seen) = %d THEN "
-    "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF; END" % BATCH_10_ROW
+    "IF (SELECT n FROM inserts_seen) = %d THEN %s END IF; END" % (BATCH_10_ROW, WAIT_AT_GATE)
 )
 EXPECTED_FAILURE = "loading %d players failed at batch 10 of 17 (" % BULK_PLAYERS
 NONE_ADDED = "the transaction was not committed, so none of them was added"
@@ -99,22 +96,17 @@ def test_walkthrough_fails_clearly_when_its_connection_is_killed(
 ):
     keep_earlier_players(trigger_db)
     trigger_db.execute_sql(WAIT_AT)
-    holder = TiDBDatabase(database_name, **trigger_db.connect_params)
-    holder.execute_sql("DO GET_LOCK('gate', 0)")
     results = []
     loader = threading.Thread(
         target=lambda: results.append(
             run_example("--driver", driver, environ=server_environ(server, database_name))
         )
     )
-    loader.start()
     try:
-        connection_id = poll(
-            lambda: trigger_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0]
-        )
-        trigger_db.execute_sql("KILL %d" % connection_id)
+        with gate(TiDBDatabase(database_name, **trigger_db.connect_params)):
+            loader.start()
+            trigger_db.execute_sql("KILL %d" % reached_gate(trigger_db))
     finally:
-        holder.close()  # releases the gate, whatever happened
         loader.join()
     result = results[0]
     assert result.returncode == 1
@@ -133,18 +125,12 @@ def test_ctrl_c_in_the_middle_of_the_load_changes_nothing(
     when the statement returns (the test then lets it go on); the outcome is the same."""
     keep_earlier_players(trigger_db)
     trigger_db.execute_sql(WAIT_AT)
-    holder = TiDBDatabase(database_name, **trigger_db.connect_params)
-    holder.execute_sql("DO GET_LOCK('gate', 0)")
-    try:
+    with gate(TiDBDatabase(database_name, **trigger_db.connect_params)):
         walkthrough = start_example(
             "--driver", driver, environ=server_environ(server, database_name)
         )
-        connection_id = poll(
-            lambda: trigger_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0]
-        )
+        connection_id = reached_gate(trigger_db)
         walkthrough.send_signal(signal.SIGINT)
-    finally:
-        holder.close()  # releases the gate
     stdout, stderr = walkthrough.communicate(timeout=60)
     assert (walkthrough.returncode, stdout, stderr) == (
         130,

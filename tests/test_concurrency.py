@@ -9,7 +9,6 @@ errors, so run_transaction() must retry them without a trade failing.
 """
 
 import logging
-import os
 import random
 import threading
 import time
@@ -26,8 +25,6 @@ pytestmark = pytest.mark.mariadb
 START = {"p1": (100, 10), "p2": (100, 10), "p3": (100, 10), "p4": (100, 10)}
 TRADES = 3200  # per run, shared out among the threads
 FAULT_EVERY = 40  # on MariaDB, every 40th UPDATE fails with 1213 or 9007
-# The same trades on every run unless TEST_SEED says otherwise; each failure names it.
-SEED = int(os.environ.get("TEST_SEED", "9"))
 
 LEDGER = {
     "mysql": [
@@ -116,29 +113,27 @@ def expected_balances(done):
 
 
 @pytest.mark.parametrize("threads", [8, 32])
-def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys):
+def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys, seed):
     database = hot_rows
     backend = "sqlite" if isinstance(database, SqliteDatabase) else "mysql"
-    seed = SEED
     started = time.monotonic()
     with caplog.at_level(logging.INFO, logger="tidb_dialect.transactions"):
         done, refused, errors = trade_from_threads(database, threads, TRADES // threads, seed)
     seconds = time.monotonic() - started
     retries = [r for r in caplog.records if r.name == "tidb_dialect.transactions"]
 
-    seed_is = "TEST_SEED=%d" % seed
-    assert errors == [], "%s: trades failed: %r" % (seed_is, errors[:3])
-    assert len(done) + len(refused) == TRADES, seed_is
-    assert done and refused, "%s: the run must both refuse and make trades" % seed_is
+    assert errors == [], "trades failed: %r" % errors[:3]
+    assert len(done) + len(refused) == TRADES
+    assert done and refused, "the run must both refuse and make trades"
 
     balances = {p.id: (p.coins, p.goods) for p in Player.select()}
-    assert all(coins >= 0 and goods >= 0 for coins, goods in balances.values()), seed_is
-    assert sum(c for c, _ in balances.values()) == sum(c for c, _ in START.values()), seed_is
-    assert sum(g for _, g in balances.values()) == sum(g for _, g in START.values()), seed_is
+    assert all(coins >= 0 and goods >= 0 for coins, goods in balances.values())
+    assert sum(c for c, _ in balances.values()) == sum(c for c, _ in START.values())
+    assert sum(g for _, g in balances.values()) == sum(g for _, g in START.values())
     # Each trade reported as done is in the data, and nothing else is.
-    assert balances == expected_balances(done), seed_is
+    assert balances == expected_balances(done)
     ledger = database.execute_sql("SELECT player_id, coins, goods FROM ledger").fetchall()
-    assert len(ledger) == 2 * len(done), seed_is
+    assert len(ledger) == 2 * len(done)
     moved = Counter()
     for player_id, coins, goods in ledger:
         moved[player_id, "coins"] += coins
@@ -147,13 +142,13 @@ def test_trades_keep_every_invariant(hot_rows, threads, caplog, capsys):
         moved[pid, "coins"] == balances[pid][0] - START[pid][0]
         and moved[pid, "goods"] == balances[pid][1] - START[pid][1]
         for pid in START
-    ), seed_is
+    )
 
     if backend == "mysql":
         fired = database.execute_sql("SELECT fired FROM fault_plan").fetchone()[0]
-        assert fired >= TRADES // FAULT_EVERY // 2, seed_is  # the faults did happen...
-        assert len(retries) == fired, seed_is  # ...and each was retried, none surfaced
-        assert {r.args[2].args[0] for r in retries} == {1213, 9007}, seed_is
+        assert fired >= TRADES // FAULT_EVERY // 2  # the faults did happen...
+        assert len(retries) == fired  # ...and each was retried, none surfaced
+        assert {r.args[2].args[0] for r in retries} == {1213, 9007}
     with capsys.disabled():
         print(
             "\n[concurrency] %s threads=%d attempted=%d succeeded=%d refused=%d retried=%d "

@@ -12,7 +12,7 @@ import signal
 import pytest
 
 from peewee_example import Player
-from tests.conftest import SECRET_PASSWORD, poll, server_environ
+from tests.conftest import SECRET_PASSWORD, WAIT_AT_GATE, gate, reached_gate, server_environ
 from tests.test_expected_output import expected, normalised
 from tidb_dialect import TiDBDatabase
 
@@ -248,18 +248,14 @@ def test_ctrl_c_outside_the_transactions(start_example, server, database_name, m
     make_table(mysql_db, None)
     mysql_db.execute_sql(
         "CREATE TRIGGER wait_at_player_1 BEFORE INSERT ON player FOR EACH ROW "
-        "IF NEW.id = '1' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF"
+        "IF NEW.id = '1' THEN %s END IF" % WAIT_AT_GATE
     )
-    holder = TiDBDatabase(database_name, **mysql_db.connect_params)
-    holder.execute_sql("DO GET_LOCK('gate', 0)")
-    try:
+    with gate(TiDBDatabase(database_name, **mysql_db.connect_params)):
         walkthrough = start_example(
             "--driver", driver, environ=server_environ(server, database_name)
         )
-        poll(lambda: mysql_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0])
+        reached_gate(mysql_db)
         walkthrough.send_signal(signal.SIGINT)
-    finally:
-        holder.close()  # releases the gate
     stdout, stderr = walkthrough.communicate(timeout=60)
     assert walkthrough.returncode == 130
     assert stderr == (

@@ -12,8 +12,8 @@ import warnings
 import pytest
 from peewee import CharField, DatabaseError, Model, MySQLDatabase, SqliteDatabase
 
-from tests.conftest import TIDB_MODE
-from tidb_dialect import BigAutoRandomField, ConfigError, TiDBDatabase, auto_id_cache, parse_version
+from tests.conftest import TIDB_MODE, create_sql, tidb_at
+from tidb_dialect import BigAutoRandomField, ConfigError, auto_id_cache
 
 CLUSTERED = "/*T![clustered_index] CLUSTERED */"
 
@@ -28,17 +28,6 @@ def make_model(database, **field_args):
 
     Event._meta.set_database(database)
     return Event
-
-
-def tidb_at(raw_version):
-    """A TiDBDatabase that knows its server's version without connecting (SQL text only)."""
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
-
-
-def create_sql(model):
-    return model._schema._create_table(safe=False).query()[0]
 
 
 @pytest.mark.parametrize(

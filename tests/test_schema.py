@@ -19,16 +19,10 @@ from peewee import (
     SqliteDatabase,
 )
 
-from tests.conftest import TIDB_MODE
+from tests.conftest import TIDB_MODE, create_sql, tidb_at
 from tidb_dialect import ConfigError, TiDBDatabase, auto_id_cache, parse_version
 
 AUTO_ID_CACHE_1 = "/*T![auto_id_cache] AUTO_ID_CACHE=1 */"
-
-
-def tidb_at(raw_version):
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
 
 
 def counter_model(database, settings=(AUTO_ID_CACHE_1,)):
@@ -41,10 +35,6 @@ def counter_model(database, settings=(AUTO_ID_CACHE_1,)):
 
     Counter._meta.set_database(database)
     return Counter
-
-
-def create_sql(model):
-    return model._schema._create_table(safe=False).query()[0]
 
 
 @pytest.mark.parametrize("size, option", [(1, AUTO_ID_CACHE_1), (100, "AUTO_ID_CACHE=100 */")])

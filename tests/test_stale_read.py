@@ -22,15 +22,10 @@ from peewee import (
     fn,
 )
 
+from tests.conftest import tidb_at
 from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
-
-
-def tidb_at(raw_version="8.0.11-TiDB-v7.5.1"):
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
 
 
 def models(database):
