@@ -36,6 +36,7 @@ ID_LENGTH = 36
 db = DatabaseProxy()
 
 
+# [START model]
 class Player(Model):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
@@ -49,6 +50,9 @@ class Player(Model):
         return "id:%s, coins:%d, goods:%d" % (self.id, self.coins, self.goods)
 
 
+# [END model]
+
+
 class TradeRefused(Exception):
     """The trade cannot happen; raised inside the transaction so it rolls back."""
 
@@ -57,6 +61,7 @@ class LoadFailed(Exception):
     """The bulk load stopped; the message says where, and what became of the rows."""
 
 
+# [START trade]
 def trade(sell_id, buy_id, amount, price):
     """The seller gives `amount` goods to the buyer for `price` coins in all.
 
@@ -95,6 +100,9 @@ def trade(sell_id, buy_id, amount, price):
         return False
     print("trade success")
     return True
+
+
+# [END trade]
 
 
 def check_trade(sell_id, buy_id, amount, price):
@@ -142,6 +150,7 @@ def walkthrough():
         print(player)
 
 
+# [START bulk_load]
 def load_players(players, batch_size=BATCH_SIZE):
     """Insert `players` with bulk_create, batch by batch, in one transaction: all or none.
 
@@ -167,6 +176,9 @@ def load_players(players, batch_size=BATCH_SIZE):
             "loading %d players failed at %s (%s); %s"
             % (len(players), step, first_error(exc), outcome)
         ) from exc
+
+
+# [END bulk_load]
 
 
 def parse_args(argv):
