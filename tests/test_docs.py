@@ -12,6 +12,7 @@ import re
 import socket
 import sys
 import textwrap
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from peewee import Database
 
 import peewee_example
 from tests.conftest import ROOT, server_environ
-from tidb_dialect import Settings
+from tidb_dialect import Settings, TiDBDatabase
 
 #: Folders that hold no docs of this repository: virtualenvs, tool caches.
 SKIPPED = (".git", ".nox", ".pytest_cache", ".venv")
@@ -45,7 +46,7 @@ class Block:
     region: tuple | None  # (source path, region name) of an excerpt
 
     def __str__(self):
-        return "%s:%d" % (self.path.relative_to(ROOT).as_posix(), self.line)
+        return "%s:%d" % (Path(os.path.relpath(self.path, ROOT)).as_posix(), self.line)
 
 
 def markdown_files(root=ROOT):
@@ -142,14 +143,13 @@ def fixture_player(request):
 FIXTURES = {"db": fixture_db, "Player": fixture_player}
 
 
-@pytest.fixture
-def playground(request, monkeypatch):
-    """127.0.0.1:4000 reaches the test server, database `test`; tables the block made are dropped.
+@contextmanager
+def playground(server):
+    """127.0.0.1:4000 reaches `server`, database `test`; the tables made meanwhile are dropped.
 
     PyMySQL connects through socket.create_connection, so mapping that one
     address in this process lets blocks keep the tiup playground's address.
     """
-    server = request.getfixturevalue("server")
     real = socket.create_connection
 
     def create_connection(address, *args, **kwargs):
@@ -157,17 +157,23 @@ def playground(request, monkeypatch):
             address = (server.host, server.port)
         return real(address, *args, **kwargs)
 
-    monkeypatch.setattr(socket, "create_connection", create_connection)
     admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
     admin.execute_sql("CREATE DATABASE IF NOT EXISTS test")
-    list_tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
-    before = {row[0] for row in admin.execute_sql(list_tables)}
-    yield
-    admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
-    for (table,) in admin.execute_sql(list_tables).fetchall():
-        if table not in before:
+    before = playground_tables(admin)
+    socket.create_connection = create_connection
+    try:
+        yield
+    finally:
+        socket.create_connection = real
+        admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+        for table in playground_tables(admin) - before:
             admin.execute_sql("DROP TABLE `test`.`%s`" % table)
-    admin.close()
+        admin.close()
+
+
+def playground_tables(admin):
+    query = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
+    return {row[0] for row in admin.execute_sql(query)}
 
 
 def namespace_for(block, request):
@@ -197,13 +203,15 @@ def close_databases(namespace):
 
 @pytest.mark.parametrize("block", python_blocks(), ids=str)
 def test_python_block_runs(block, request):
-    if "4000" in block.code:
-        request.getfixturevalue("playground")
     namespace = namespace_for(block, request)
     # Padding keeps the Markdown file's line numbers in tracebacks.
     code = compile("\n" * block.line + block.code, str(block.path), "exec")
+    mapped = (
+        playground(request.getfixturevalue("server")) if "4000" in block.code else nullcontext()
+    )
     try:
-        exec(code, namespace)
+        with mapped:
+            exec(code, namespace)
     finally:
         close_databases(namespace)
 
@@ -211,10 +219,12 @@ def test_python_block_runs(block, request):
 @pytest.mark.parametrize("block", excerpts(), ids=str)
 def test_excerpt_is_its_region(block):
     expected = region(*block.region)
-    assert block.code == expected, (
-        "%s shows %s#%s, which now reads as below; `python -m tests.test_docs --sync` "
-        "copies it in:\n%s" % (block, block.region[0], block.region[1], expected)
-    )
+    if block.code != expected:  # the region as it is, unindented, ready to copy
+        pytest.fail(
+            "%s shows %s#%s, which now reads as below; `python -m tests.test_docs --sync` "
+            "copies it in:\n%s" % (block, block.region[0], block.region[1], expected),
+            pytrace=False,
+        )
 
 
 def test_every_fence_names_its_language():
@@ -258,6 +268,46 @@ def test_the_text_hands_names_to_blocks_below_it(tmp_path):
     ]
 
 
+def test_the_playground_address_reaches_the_test_server_and_is_left_clean(server):
+    real = socket.create_connection
+    with playground(server):
+        db = TiDBDatabase("test", host="127.0.0.1", port=4000, user="root")
+        assert db.execute_sql("SELECT @@port").fetchone()[0] == server.port
+        db.execute_sql("CREATE TABLE docs_probe (id INT)")
+        db.close()
+    assert socket.create_connection is real
+    admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
+    assert "docs_probe" not in playground_tables(admin)
+    admin.close()
+
+
+def test_a_name_the_tests_do_not_provide_fails(tmp_path, request):
+    page = tmp_path / "page.md"
+    page.write_text("`engine` below is a database.\n\n```python\nengine\n```\n")
+    (block,) = blocks_in(page)
+    with pytest.raises(
+        AssertionError, match="names `engine`, but the tests provide only Player, db"
+    ):
+        namespace_for(block, request)
+
+
+def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Intro\n\n<!-- region: peewee_example.py#model -->\n"
+        "```python\nclass Player:\n    pass\n```\n\nAfter\n"
+    )
+    (block,) = blocks_in(page)
+    model = region("peewee_example.py", "model")
+    assert model.startswith("class Player(Model):\n")
+    with pytest.raises(pytest.fail.Exception, match=re.escape("copies it in:\n" + model)):
+        test_excerpt_is_its_region(block)
+    sync(tmp_path)
+    assert page.read_text() == (
+        "Intro\n\n<!-- region: peewee_example.py#model -->\n```python\n%s```\n\nAfter\n" % model
+    )
+
+
 # --- claims in the READMEs that no other test covers ---------------------------------------------
 
 
@@ -267,9 +317,9 @@ def test_database_url_password_is_percent_decoded():
     assert settings.build_database().connect_params["password"] == "p@ss/word"
 
 
-def sync():
-    """Rewrite every excerpt in the Markdown files from its region."""
-    for path in markdown_files():
+def sync(root=ROOT):
+    """Rewrite every excerpt in the Markdown files under `root` from its region."""
+    for path in markdown_files(root):
         text = path.read_text()
         for block in reversed([b for b in blocks_in(path) if b.lang in PYTHON and b.region]):
             lines = text.splitlines(keepends=True)
@@ -278,7 +328,7 @@ def sync():
             text = "".join(lines)
         if text != path.read_text():
             path.write_text(text)
-            print("synced %s" % path.relative_to(ROOT))
+            print("synced %s" % path.relative_to(root))
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--sync"]:
