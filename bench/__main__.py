@@ -15,6 +15,7 @@ from tidb_dialect.database import DRIVERS
 
 from . import bulk, concurrency, report, roundtrips, wan
 from .measure import quiet
+from .relay import Relay
 from .server import bench_settings, database_for, describe, installed_drivers
 
 FULL = {
@@ -121,7 +122,7 @@ def measure_all(settings, origin, drivers, profile, progress):
             )
             continue
         progress("%s: WAN latency" % driver)
-        with wan.DelayProxy(settings.host, settings.port, profile["rtt_s"]) as proxy:
+        with Relay(settings.host, settings.port, rtt=profile["rtt_s"]) as proxy:
             delayed = database_for(settings, driver, host="127.0.0.1", port=proxy.port)
             results["wan"]["figures"] += wan.run(
                 delayed, driver, profile["rtt_s"], profile["wan_times"]

@@ -18,6 +18,8 @@ import pytest
 import trustme
 
 import peewee_example
+from bench.relay import Relay
+from tests.fake_server import FakeServer
 from tests.mariadb import PrivateServer, find_server_binary
 from tidb_dialect import Settings
 
@@ -127,6 +129,35 @@ def can_listen_on(host):
     except OSError:
         return False
     return True
+
+
+@pytest.fixture
+def fake_server():
+    """fake_server(**kwargs): a started FakeServer (tests/fake_server.py), stopped at teardown."""
+    started = []
+
+    def start(**kwargs):
+        started.append(FakeServer(**kwargs).start())
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
+def relay():
+    """relay(server or (host, port), **kwargs): a started Relay (bench/relay.py), stopped after."""
+    started = []
+
+    def start(target, **kwargs):
+        host, port = (target.host, target.port) if hasattr(target, "port") else target
+        started.append(Relay(host, port, **kwargs).start())
+        return started[-1]
+
+    yield start
+    for relayed in started:
+        relayed.stop()
 
 
 def server_environ(server, database):
