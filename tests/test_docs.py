@@ -12,7 +12,7 @@ import re
 import socket
 import sys
 import textwrap
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,31 +144,38 @@ FIXTURES = {"db": fixture_db, "Player": fixture_player}
 
 
 @contextmanager
-def playground(server):
-    """127.0.0.1:4000 reaches `server`, database `test`; the tables made meanwhile are dropped.
+def playground(get_server):
+    """127.0.0.1:4000 reaches get_server(), database `test`; the tables made meanwhile are dropped.
 
     PyMySQL connects through socket.create_connection, so mapping that one
     address in this process lets blocks keep the tiup playground's address.
+    The server is asked for on the first connection, so blocks that never
+    connect there need none.
     """
-    real = socket.create_connection
+    real, used = socket.create_connection, {}
 
     def create_connection(address, *args, **kwargs):
         if tuple(address) == PLAYGROUND:
-            address = (server.host, server.port)
+            if not used:
+                used["server"] = server = get_server()
+                admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
+                used["admin"] = admin
+                admin.execute_sql("CREATE DATABASE IF NOT EXISTS test")
+                used["before"] = playground_tables(admin)
+            address = (used["server"].host, used["server"].port)
         return real(address, *args, **kwargs)
 
-    admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
-    admin.execute_sql("CREATE DATABASE IF NOT EXISTS test")
-    before = playground_tables(admin)
     socket.create_connection = create_connection
     try:
         yield
     finally:
         socket.create_connection = real
-        admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
-        for table in playground_tables(admin) - before:
-            admin.execute_sql("DROP TABLE `test`.`%s`" % table)
-        admin.close()
+        if used:
+            admin = used["admin"]
+            admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+            for table in playground_tables(admin) - used["before"]:
+                admin.execute_sql("DROP TABLE `test`.`%s`" % table)
+            admin.close()
 
 
 def playground_tables(admin):
@@ -206,14 +213,11 @@ def test_python_block_runs(block, request):
     namespace = namespace_for(block, request)
     # Padding keeps the Markdown file's line numbers in tracebacks.
     code = compile("\n" * block.line + block.code, str(block.path), "exec")
-    mapped = (
-        playground(request.getfixturevalue("server")) if "4000" in block.code else nullcontext()
-    )
-    try:
-        with mapped:
+    with playground(lambda: request.getfixturevalue("server")):
+        try:
             exec(code, namespace)
-    finally:
-        close_databases(namespace)
+        finally:
+            close_databases(namespace)
 
 
 @pytest.mark.parametrize("block", excerpts(), ids=str)
@@ -270,7 +274,7 @@ def test_the_text_hands_names_to_blocks_below_it(tmp_path):
 
 def test_the_playground_address_reaches_the_test_server_and_is_left_clean(server):
     real = socket.create_connection
-    with playground(server):
+    with playground(lambda: server):
         db = TiDBDatabase("test", host="127.0.0.1", port=4000, user="root")
         assert db.execute_sql("SELECT @@port").fetchone()[0] == server.port
         db.execute_sql("CREATE TABLE docs_probe (id INT)")
