@@ -20,8 +20,8 @@ import pytest
 from peewee import Database
 
 import peewee_example
-from tests.conftest import ROOT, server_environ
-from tidb_dialect import Settings, TiDBDatabase
+from tests.conftest import ROOT
+from tidb_dialect import TiDBDatabase
 
 #: Folders that hold no docs of this repository: virtualenvs, tool caches.
 SKIPPED = (".git", ".nox", ".pytest_cache", ".venv")
@@ -144,24 +144,22 @@ FIXTURES = {"db": fixture_db, "Player": fixture_player}
 
 
 @contextmanager
-def playground(get_server):
-    """127.0.0.1:4000 reaches get_server(), database `test`; the tables made meanwhile are dropped.
+def playground(connect):
+    """127.0.0.1:4000 reaches the test server, database `test`; tables made meanwhile are dropped.
 
     PyMySQL connects through socket.create_connection, so mapping that one
     address in this process lets blocks keep the tiup playground's address.
-    The server is asked for on the first connection, so blocks that never
-    connect there need none.
+    connect() gives (server, a database connected to it), asked for on the
+    first connection, so blocks that never connect there need no server.
     """
     real, used = socket.create_connection, {}
 
     def create_connection(address, *args, **kwargs):
         if tuple(address) == PLAYGROUND:
             if not used:
-                used["server"] = server = get_server()
-                admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
-                used["admin"] = admin
-                admin.execute_sql("CREATE DATABASE IF NOT EXISTS test")
-                used["before"] = playground_tables(admin)
+                used["server"], used["admin"] = connect()
+                used["admin"].execute_sql("CREATE DATABASE IF NOT EXISTS test")
+                used["before"] = playground_tables(used["admin"])
             address = (used["server"].host, used["server"].port)
         return real(address, *args, **kwargs)
 
@@ -175,7 +173,7 @@ def playground(get_server):
             admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
             for table in playground_tables(admin) - used["before"]:
                 admin.execute_sql("DROP TABLE `test`.`%s`" % table)
-            admin.close()
+            admin.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
 
 
 def playground_tables(admin):
@@ -213,7 +211,9 @@ def test_python_block_runs(block, request):
     namespace = namespace_for(block, request)
     # Padding keeps the Markdown file's line numbers in tracebacks.
     code = compile("\n" * block.line + block.code, str(block.path), "exec")
-    with playground(lambda: request.getfixturevalue("server")):
+    with playground(
+        lambda: (request.getfixturevalue("server"), request.getfixturevalue("mysql_db"))
+    ):
         try:
             exec(code, namespace)
         finally:
@@ -272,17 +272,15 @@ def test_the_text_hands_names_to_blocks_below_it(tmp_path):
     ]
 
 
-def test_the_playground_address_reaches_the_test_server_and_is_left_clean(server):
+def test_the_playground_address_reaches_the_test_server_and_is_left_clean(server, mysql_db):
     real = socket.create_connection
-    with playground(lambda: server):
+    with playground(lambda: (server, mysql_db)):
         db = TiDBDatabase("test", host="127.0.0.1", port=4000, user="root")
         assert db.execute_sql("SELECT @@port").fetchone()[0] == server.port
         db.execute_sql("CREATE TABLE docs_probe (id INT)")
         db.close()
     assert socket.create_connection is real
-    admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
-    assert "docs_probe" not in playground_tables(admin)
-    admin.close()
+    assert "docs_probe" not in playground_tables(mysql_db)
 
 
 def test_a_name_the_tests_do_not_provide_fails(tmp_path, request):
@@ -310,15 +308,6 @@ def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
     assert page.read_text() == (
         "Intro\n\n<!-- region: peewee_example.py#model -->\n```python\n%s```\n\nAfter\n" % model
     )
-
-
-# --- claims in the READMEs that no other test covers ---------------------------------------------
-
-
-def test_database_url_password_is_percent_decoded():
-    """tidb_dialect/README.md: the walkthrough decodes a percent-encoded DATABASE_URL password."""
-    settings = Settings.from_mapping({"DATABASE_URL": "tidb://app:p%40ss%2Fword@h:4000/test"})
-    assert settings.build_database().connect_params["password"] == "p@ss/word"
 
 
 def sync(root=ROOT):
