@@ -9,10 +9,15 @@ between two players in a transaction that either happens whole or not at all.
 """
 
 import argparse
+import io
 import logging
+import os
+import socket
 import sys
 import uuid
+from dataclasses import dataclass, field
 
+from dotenv import dotenv_values
 from peewee import (
     CharField,
     Check,
@@ -24,7 +29,8 @@ from peewee import (
     chunked,
 )
 
-from tidb_dialect import ConfigError, load_settings, locking_read, run_transaction
+from tidb_dialect import ConfigError, TiDBDatabase, locking_read, parse_url, run_transaction
+from tidb_dialect.checks import parse_whole_number
 
 EMBEDDED_PATH = "player.db"
 BULK_PLAYERS = 1919
@@ -181,17 +187,89 @@ def load_players(players, batch_size=BATCH_SIZE):
 # [END bulk_load]
 
 
+# --- Settings: the environment, .env and the flags; the dialect checks every value --------
+
+#: Variable -> the TiDBDatabase keyword it sets (names as in the TiDB docs).
+VARIABLES = {
+    "TIDB_HOST": "host",
+    "TIDB_PORT": "port",
+    "TIDB_USER": "user",
+    "TIDB_PASSWORD": "password",
+    "TIDB_DB_NAME": "database",
+    "CA_PATH": "ssl_ca",
+    "TIDB_DRIVER": "driver",
+}
+DEFAULTS = {
+    "TIDB_HOST": "127.0.0.1",
+    "TIDB_PORT": "4000",
+    "TIDB_USER": "root",
+    "TIDB_DB_NAME": "test",
+}
+SETTINGS = (*VARIABLES, "DATABASE_URL")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A server and database as the TIDB_* variables name them; the dialect checks the values."""
+
+    host: str = DEFAULTS["TIDB_HOST"]
+    port: int = 4000
+    user: str = DEFAULTS["TIDB_USER"]
+    password: str = field(default="", repr=False)
+    database: str = DEFAULTS["TIDB_DB_NAME"]
+    ca_path: str = ""
+    driver: str = "pymysql"
+
+    @classmethod
+    def from_mapping(cls, variables):
+        """Settings from TIDB_* variables as text (as in the environment); defaults for the rest."""
+        values = dict(DEFAULTS, **variables)
+        return cls(
+            host=values["TIDB_HOST"],
+            port=parse_whole_number("port", values["TIDB_PORT"], 1, 65535),
+            user=values["TIDB_USER"],
+            password=values.get("TIDB_PASSWORD", ""),
+            database=values["TIDB_DB_NAME"],
+            ca_path=values.get("CA_PATH", ""),
+            driver=values.get("TIDB_DRIVER", "pymysql"),
+        )
+
+    def connect_params(self):
+        """Keywords for TiDBDatabase (and its pooled and reconnecting kin)."""
+        params = {"host": self.host, "port": self.port, "user": self.user}
+        params.update(
+            (name, value)
+            for name, value in (("password", self.password), ("ssl_ca", self.ca_path))
+            if value
+        )
+        return params
+
+    def build_database(self):
+        return TiDBDatabase(self.database, driver=self.driver, **self.connect_params())
+
+    @property
+    def uses_tls(self):
+        return "ssl" in self.build_database().connect_params
+
+
+class SettingError(Exception):
+    """A setting or flag is wrong; the message names it as the user typed it."""
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="The TiDB Player walkthrough with peewee. Settings come from the "
-        "environment or .env (see .env.example); the flags override them."
+        "environment or .env (see .env.example); a flag beats DATABASE_URL, which beats "
+        "the TIDB_* variables."
     )
     parser.add_argument(
         "--url",
         help="a database URL, overriding DATABASE_URL "
         "(e.g. tidb://root@127.0.0.1:4000/test, sqlite:///player.db)",
     )
-    parser.add_argument("--driver", help="pymysql (default) or mysqlclient, overriding TIDB_DRIVER")
+    parser.add_argument(
+        "--driver", help="pymysql (default) or mysqlclient, overriding TIDB_DRIVER and ?driver="
+    )
     parser.add_argument(
         "--trade",
         nargs=4,
@@ -204,19 +282,107 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def bind(args):
-    """Bind the model to the configured database, or to SQLite when nothing is configured."""
-    settings = load_settings(DATABASE_URL=args.url, TIDB_DRIVER=args.driver)
-    if settings.should_embed():
+def read_settings(environ=None, env_file=".env"):
+    """The settings that are set: `env_file`, then the real environment over it.
+
+    An exported but empty variable counts as unset.
+    """
+    environ = os.environ if environ is None else environ
+    settings = read_env_file(env_file) if env_file else {}
+    settings.update((name, environ[name]) for name in SETTINGS if environ.get(name))
+    return settings
+
+
+def read_env_file(path):
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, "rb") as file:
+            text = file.read().decode("utf-8")
+    except OSError as exc:
+        raise SettingError("%s: cannot be read (%s)" % (path, exc.strerror)) from None
+    except UnicodeDecodeError as exc:  # its message would show the byte
+        raise SettingError(
+            "%s: not UTF-8 text (at byte %d); save it as UTF-8" % (path, exc.start)
+        ) from None
+    values = dotenv_values(stream=io.StringIO(text))
+    return {name: values[name] for name in SETTINGS if values.get(name)}
+
+
+def database_from(settings, url=None, driver=None):
+    """The database `settings` name, not connected: a flag beats the URL beats the variables.
+
+    A URL names host, port, user, password and database; CA_PATH and
+    TIDB_DRIVER apply to it unless it says ?ssl_ca= or ?driver= itself.
+    """
+    source = "DATABASE_URL" if url is None else "--url"
+    url = settings.get("DATABASE_URL") if url is None else url
+    names = {}  # keyword -> the setting or flag the user typed
+    try:
+        if url is not None:
+            names[None] = source
+            database_class, name, keywords = parse_url(url)
+            for variable, keyword in (("CA_PATH", "ssl_ca"), ("TIDB_DRIVER", "driver")):
+                if variable in settings and keyword not in keywords:
+                    keywords[keyword], names[keyword] = settings[variable], variable
+        else:
+            names.update((keyword, variable) for variable, keyword in VARIABLES.items())
+            chosen = Settings.from_mapping(settings)
+            database_class, name = TiDBDatabase, chosen.database
+            keywords = dict(chosen.connect_params(), driver=chosen.driver)
+        if driver is not None:
+            keywords["driver"], names["driver"] = driver, "--driver"
+        if database_class is SqliteDatabase and keywords:
+            raise ConfigError.of(sorted(keywords)[0], "has no meaning for a SQLite database")
+        return database_class(name, **keywords)
+    except ConfigError as exc:
+        if exc.keyword in names or exc.keyword == "url":  # the setting itself is wrong
+            raise SettingError("%s: %s" % (names.get(exc.keyword, source), exc.problem)) from None
+        raise SettingError("%s: %s" % (source, exc) if url is not None else exc) from None
+
+
+def bind(args, environ=None):
+    """Bind the model to the configured database, or to SQLite when nothing is configured.
+
+    Returns where it connects, for messages (never the password).
+    """
+    settings = read_settings(environ)
+    flags = (args.url, args.driver)
+    if not settings and flags == (None, None) and not port_open(DEFAULTS["TIDB_HOST"], 4000):
         db.initialize(SqliteDatabase(EMBEDDED_PATH))
         print(
-            "No TiDB configured and none at %s: using the embedded SQLite file %s "
-            "(set TIDB_HOST or DATABASE_URL, see .env.example)" % (settings.address, EMBEDDED_PATH),
+            "No TiDB configured and none at 127.0.0.1:4000: using the embedded SQLite file %s "
+            "(set TIDB_HOST or DATABASE_URL, see .env.example)" % EMBEDDED_PATH,
             file=sys.stderr,
         )
-    else:
-        db.initialize(settings.build_database())
-    return settings
+        return EMBEDDED_PATH
+    database = database_from(settings, args.url, args.driver)
+    db.initialize(database)
+    if isinstance(database, SqliteDatabase):
+        return database.database
+    params = database.connect_params
+    return "%s:%d as user %r (database %r)" % (
+        params["host"],
+        params.get("port", 3306),
+        params.get("user", "root"),
+        database.database,
+    )
+
+
+def port_open(host, port, timeout=0.5):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def server_error(exc):
+    """`exc` as (code, 'message'): the server's words only, never the driver's own text,
+    which can quote the arguments it was given (the password among them)."""
+    if len(exc.args) == 2 and isinstance(exc.args[0], int) and isinstance(exc.args[1], str):
+        return str(exc.args)
+    return "%s (the driver's message is not shown)" % type(exc).__name__
 
 
 def main(argv=None):
@@ -225,21 +391,15 @@ def main(argv=None):
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("peewee").setLevel(logging.DEBUG)
     try:
-        settings = bind(args)
+        where = bind(args)
         db.connect()
-    except ConfigError as exc:
+    except SettingError as exc:
         return fail(exc, 2)
     except PeeweeException as exc:
-        where = (
-            "DATABASE_URL"
-            if settings.url
-            else "%s as user %r (database %r)"
-            % (settings.address, settings.user, settings.database)
-        )
         return fail(
             "cannot connect to %s: %s\nCheck that the server is running and the "
             "settings are right (.env.example, README: Troubleshooting)."
-            % (where, settings.scrub(exc)),
+            % (where, server_error(exc)),
             1,
         )
     try:
@@ -251,9 +411,9 @@ def main(argv=None):
     except ValueError as exc:
         return fail(exc, 2)
     except LoadFailed as exc:
-        return fail(settings.scrub(exc), 1)
+        return fail(exc, 1)
     except PeeweeException as exc:
-        return fail("the database failed: %s" % settings.scrub(first_error(exc)), 1)
+        return fail("the database failed: %s" % server_error(first_error(exc)), 1)
     finally:
         db.close()
     return 0

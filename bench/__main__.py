@@ -11,7 +11,7 @@ from peewee import PeeweeException
 
 import peewee_example
 from tidb_dialect import ConfigError
-from tidb_dialect.database import DRIVERS
+from tidb_dialect.connection import DRIVERS
 
 from . import bulk, concurrency, report, roundtrips, wan
 from .measure import quiet

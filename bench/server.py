@@ -10,9 +10,10 @@ import sys
 import tempfile
 import uuid
 
+from peewee_example import Settings, read_settings
 from tests.mariadb import PrivateServer, find_server_binary
-from tidb_dialect import ConfigError, Settings, load_settings
-from tidb_dialect.database import DRIVERS
+from tidb_dialect import ConfigError
+from tidb_dialect.connection import DRIVERS
 
 #: Distribution name of each driver, for its version.
 DISTRIBUTIONS = {"pymysql": "PyMySQL", "mysqlclient": "mysqlclient"}
@@ -30,7 +31,7 @@ def bench_settings():
         admin = settings.build_database()
         admin.execute_sql("CREATE DATABASE `%s`" % name)
         try:
-            yield dataclasses.replace(settings, database=name, url=""), origin
+            yield dataclasses.replace(settings, database=name), origin
         finally:
             admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
             admin.close()
@@ -40,7 +41,7 @@ def bench_settings():
 def server_settings():
     if os.environ.get("TIDB_HOST"):
         # DATABASE_URL is not used: the run needs a server it may create a database on.
-        yield dataclasses.replace(load_settings(), url=""), "TIDB_HOST"
+        yield Settings.from_mapping(read_settings()), "TIDB_HOST"
         return
     if not find_server_binary():
         raise ConfigError(

@@ -19,9 +19,9 @@ import trustme
 
 import peewee_example
 from bench.relay import Relay
+from peewee_example import Settings
 from tests.fake_server import FakeServer
 from tests.mariadb import PrivateServer, find_server_binary
-from tidb_dialect import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
@@ -216,14 +216,25 @@ SECRET_PASSWORD = "Pw-9tq4-recognisable-xyzzy"
 
 
 @pytest.fixture
-def password_user(mysql_db, database_name):
+def make_user(mysql_db, database_name):
+    """make_user(password, name=the database's): a user allowed into the test's database."""
+    made = []
+
+    def make(password, name=database_name):
+        mysql_db.execute_sql("CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % name, (password,))
+        made.append(name)
+        mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, name))
+        return name
+
+    yield make
+    for name in made:
+        mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % name)
+
+
+@pytest.fixture
+def password_user(make_user):
     """A user named like the test's database, with SECRET_PASSWORD, allowed into that database."""
-    mysql_db.execute_sql(
-        "CREATE USER '%s'@'%%%%' IDENTIFIED BY %%s" % database_name, (SECRET_PASSWORD,)
-    )
-    mysql_db.execute_sql("GRANT ALL ON `%s`.* TO '%s'@'%%%%'" % (database_name, database_name))
-    yield database_name
-    mysql_db.execute_sql("DROP USER '%s'@'%%%%'" % database_name)
+    return make_user(SECRET_PASSWORD)
 
 
 @pytest.fixture
@@ -260,10 +271,11 @@ def run_example(tmp_path):
     """Run peewee_example.py as a user would, in an empty directory, with `environ` only.
 
     The environment is cleared of every setting so that the machine's own
-    variables cannot leak in; pass the ones the test means.
+    variables cannot leak in; pass the ones the test means. `wrap` is a
+    command prefix (e.g. one that maps a host name for this process only).
     """
 
-    def run(*args, environ=None, env_file=None):
+    def run(*args, environ=None, env_file=None, wrap=()):
         env = {
             k: v
             for k, v in os.environ.items()
@@ -274,7 +286,7 @@ def run_example(tmp_path):
         if env_file is not None:
             (tmp_path / ".env").write_text(env_file)
         return subprocess.run(
-            [sys.executable, str(ROOT / "peewee_example.py"), *args],
+            [*wrap, sys.executable, str(ROOT / "peewee_example.py"), *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -16,8 +16,12 @@ import pytest
 
 from peewee_example import Player
 from tests.conftest import SECRET_PASSWORD, server_environ
+from tests.mariadb import free_port
 
 WRONG_PASSWORD = "Wrong-" + SECRET_PASSWORD
+#: SECRET_PASSWORD cut in two by a character a URL password must percent-encode.
+HALVES = SECRET_PASSWORD[:7] + "%s" + SECRET_PASSWORD[7:]
+PERCENT_ENCODE = "percent-encode / # ? @ : and % in the user and password (%2F for /, %40 for @)"
 
 #: (name, arguments, settings changed, exit status, a line of stderr).
 #: {port}, {db}, {tmp} and {user} are filled in per test.
@@ -55,7 +59,7 @@ CASES = [
         ["--driver", "mysql-connector"],
         {},
         2,
-        "error: TIDB_DRIVER: unknown driver 'mysql-connector' (use pymysql or mysqlclient)",
+        "error: --driver: unknown driver 'mysql-connector' (use pymysql or mysqlclient)",
     ),
     ("host empty", [], {"TIDB_HOST": " "}, 2, "error: TIDB_HOST: must not be empty"),
     (
@@ -99,7 +103,100 @@ CASES = [
         ["--url", "postgress://u@127.0.0.1/db"],
         {},
         2,
-        "error: DATABASE_URL: unknown scheme 'postgress' (known: ",
+        "error: --url: unknown scheme 'postgress' (known: ",
+    ),
+    (
+        "DATABASE_URL port out of range",
+        [],
+        {"DATABASE_URL": "tidb://root@127.0.0.1:99999/{db}"},
+        2,
+        "error: DATABASE_URL: port: must be a whole number from 1 to 65535; " + PERCENT_ENCODE,
+    ),
+    *[
+        (
+            "password with an unencoded %r" % char,
+            [],
+            {"DATABASE_URL": "tidb://{user}:%s@127.0.0.1:{port}/{db}" % secret},
+            2,
+            "error: DATABASE_URL: " + message,
+        )
+        for char, secret, message in [
+            (
+                "/",
+                HALVES % "/",
+                "'@' after the host: write user:password@host, and " + PERCENT_ENCODE,
+            ),
+            ("#", HALVES % "#", "holds '#': " + PERCENT_ENCODE),
+            (
+                "?",
+                HALVES % "?",
+                "'@' after the host: write user:password@host, and " + PERCENT_ENCODE,
+            ),
+        ]
+    ],
+    (
+        "credentials in the path",
+        [],
+        {"DATABASE_URL": "tidb:///{user}:%s@127.0.0.1:{port}/{db}" % SECRET_PASSWORD},
+        2,
+        "error: DATABASE_URL: '@' after the host: write user:password@host, and " + PERCENT_ENCODE,
+    ),
+    (
+        "credentials after the host",
+        [],
+        {"DATABASE_URL": "tidb://127.0.0.1:{port}/{user}:%s@{db}" % SECRET_PASSWORD},
+        2,
+        "error: DATABASE_URL: '@' after the host: write user:password@host, and " + PERCENT_ENCODE,
+    ),
+    (
+        "unknown URL parameter",
+        [],
+        {"DATABASE_URL": "tidb://root@127.0.0.1:{port}/{db}?bogus=1"},
+        2,
+        "error: DATABASE_URL: bogus: unknown URL parameter (known: ",
+    ),
+    (
+        "pool parameter on tidb://",
+        [],
+        {"DATABASE_URL": "tidb://root@127.0.0.1:{port}/{db}?max_connections="},
+        2,
+        "error: DATABASE_URL: max_connections: only for pool URLs (tidb+pool://, mysql+pool://)",
+    ),
+    (
+        "pool parameter not a number",
+        [],
+        {"DATABASE_URL": "tidb+pool://root@127.0.0.1:{port}/{db}?max_connections=abc"},
+        2,
+        "error: DATABASE_URL: max_connections: must be a whole number from 1 to 10000, got 'abc'",
+    ),
+    (
+        "empty driver in a mysql:// URL",
+        [],
+        {"DATABASE_URL": "mysql://root@127.0.0.1:{port}/{db}?driver="},
+        2,
+        "error: DATABASE_URL: driver: unknown driver '' (use pymysql or mysqlclient)",
+    ),
+    (
+        "ssl_mode REQUIRED",
+        ["--driver", "pymysql"],
+        {"DATABASE_URL": "tidb://root@127.0.0.1:{port}/{db}?ssl_mode=REQUIRED"},
+        2,
+        "error: DATABASE_URL: ssl_mode: only VERIFY_IDENTITY is accepted, got 'REQUIRED' "
+        "(other modes skip the certificate or host name check)",
+    ),
+    (
+        "host label over 63 characters",
+        [],
+        {"TIDB_HOST": "%s.example.com" % ("a" * 64)},
+        2,
+        "error: TIDB_HOST: has a label longer than 63 characters: '%s.example.com'" % ("a" * 64),
+    ),
+    (
+        "host with an empty label",
+        [],
+        {"TIDB_HOST": "127..0.0.1"},
+        2,
+        "error: TIDB_HOST: has an empty label ('..'): '127..0.0.1'",
     ),
     (
         "wrong password",
@@ -286,6 +383,22 @@ def test_bad_input_is_refused_clearly(
     ), result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
-    assert WRONG_PASSWORD not in result.stderr and SECRET_PASSWORD not in result.stderr
+    for shown in (WRONG_PASSWORD, SECRET_PASSWORD[:7], SECRET_PASSWORD[7:]):
+        assert shown not in result.stderr
     assert table(players) == before
     assert not (tmp_path / "player.db").exists()
+
+
+def test_localhost_in_a_url_is_tcp_even_for_mysqlclient(run_example, database_name, players):
+    """mysqlclient takes "localhost" for its Unix socket: it would reach another server."""
+    port = free_port()
+    before = table(players)
+    result = run_example(
+        "--url", "tidb://root@localhost:%d/%s?driver=mysqlclient" % (port, database_name)
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "error: cannot connect to 127.0.0.1:%d as user 'root' (database '%s'): "
+        "(2002, \"Can't connect to server on '127.0.0.1' (115)\")\n" % (port, database_name)
+    ), result.stderr
+    assert table(players) == before

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT, server_environ
-from tidb_dialect.database import DRIVERS
+from tidb_dialect.connection import DRIVERS
 
 
 def run_quick_bench(server, database_name, json_path):

@@ -5,9 +5,9 @@ import re
 import pytest
 
 import peewee_example
+from peewee_example import port_open
 from tests.conftest import ROOT, require, server_environ
 from tests.test_docs import blocks_in
-from tidb_dialect.settings import port_open
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

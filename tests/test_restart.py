@@ -12,9 +12,9 @@ import pytest
 from peewee import InterfaceError, OperationalError
 
 import peewee_example
-from peewee_example import Player, trade
+from peewee_example import Player, Settings, trade
 from tests.conftest import poll, server_environ
-from tidb_dialect import ReconnectingTiDBDatabase, Settings, TiDBDatabase
+from tidb_dialect import ReconnectingTiDBDatabase, TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # restarting a server needs a server of our own
 

@@ -1,38 +1,42 @@
-"""TLS: verified connections to a private MariaDB that refuses plain ones, and CA_PATH checks.
+"""TLS: verified connections to a private MariaDB that refuses plain ones, CA_PATH checks, and
+on the wire, that no way of configuring TLS lets the password out in clear.
 
 The server's certificate comes from a CA made by trustme for this session
-and names 127.0.0.1 only; the server also listens on 127.0.0.2.
+and names 127.0.0.1 only; the server also listens on 127.0.0.2. The fake
+server advertises no TLS and asks for mysql_clear_password: a client that
+keeps its TLS promise never logs in to it.
 """
 
 import os
 import pwd
 import re
+import shutil
 import ssl
+import subprocess
 import tempfile
 
 import pytest
 import trustme
 from peewee import OperationalError
 
-from tests.conftest import server_environ
-from tidb_dialect import ConfigError, Settings
-from tidb_dialect.tls import check_ca_file, default_ca_bundle, tls_params
+from peewee_example import Settings
+from tests.conftest import require, server_environ
+from tidb_dialect import ConfigError
+from tidb_dialect.tls import default_ca_bundle, verifying_context
 
 # What each driver says when the CA does not match (OpenSSL's reason; 1.1 omits the hyphen)...
 UNTRUSTED = r"self[- ]signed certificate in certificate chain"
 # ...and when the certificate does not name the host.
 HOST_MISMATCH = {
-    "pymysql": "certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.2'",
+    "pymysql": "certificate verify failed: IP address mismatch, "
+    "certificate is not valid for '127.0.0.2'",
     "mysqlclient": "TLS/SSL error: Validation of SSL server certificate failed",
 }
 # MariaDB answers a plain connection under require_secure_transport with
 # "access denied" (TiDB Cloud says 1105 "insecure transport" instead).
 ACCESS_DENIED = 1045
 
-TIDB_CLOUD_HOSTS = [
-    "gateway01.us-west-2.prod.aws.tidbcloud.com",
-    "GATEWAY01.EU-CENTRAL-1.PROD.AWS.TIDBCLOUD.COM.",
-]
+CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def untrusted_ca_path(tmp_path):
 
 
 def connect(tls_server, driver, **given):
-    """A connected TiDBDatabase on the TLS server, from settings as a user writes them."""
+    """A connected TiDBDatabase on the TLS server, from TIDB_* settings as a user writes them."""
     database = Settings.from_mapping(
         dict(server_environ(tls_server, "mysql"), TIDB_DRIVER=driver, **given)
     ).build_database()
@@ -86,24 +90,6 @@ def test_certificate_that_does_not_name_the_host_is_refused(tls_server, driver):
     assert HOST_MISMATCH[driver] in str(refused.value)
 
 
-@pytest.mark.parametrize("driver", ["mysqlclient"], indirect=True)
-def test_without_ca_path_mysqlclient_sends_plain_text_and_is_refused(tls_server, driver):
-    with pytest.raises(OperationalError) as refused:
-        connect(tls_server, driver, CA_PATH="")
-    assert refused.value.args[0] == ACCESS_DENIED
-
-
-@pytest.mark.parametrize("driver", ["pymysql"], indirect=True)
-def test_without_ca_path_pymysql_encrypts_but_verifies_nothing(tls_server, driver):
-    # PyMySQL 1.2 tries TLS on its own when given no TLS settings, and then
-    # checks neither the CA nor the host name: only CA_PATH makes it verify.
-    database = connect(tls_server, driver, CA_PATH="", TIDB_HOST=tls_server.other_host)
-    try:
-        assert session_tls(database)["Ssl_cipher"]
-    finally:
-        database.close()
-
-
 def test_walkthrough_runs_over_tls(run_example, tls_server, database_name, driver):
     result = run_example("--driver", driver, environ=server_environ(tls_server, database_name))
     assert result.returncode == 0, result.stderr
@@ -124,54 +110,10 @@ def test_walkthrough_with_wrong_ca_fails_clearly(
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(
-    "driver_name, expected",
-    [
-        ("pymysql", {"ssl_ca": "/ca.pem", "ssl_verify_cert": True, "ssl_verify_identity": True}),
-        ("mysqlclient", {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": "/ca.pem"}}),
-    ],
-)
-def test_tls_params_verify_certificate_and_host_name(driver_name, expected):
-    assert tls_params(driver_name, "/ca.pem") == expected
-
-
-def test_tls_params_for_unknown_driver_name_the_setting():
-    with pytest.raises(ConfigError, match="^TIDB_DRIVER: unknown driver 'mysql-connector'"):
-        tls_params("mysql-connector", "/ca.pem")
-
-
 def test_default_ca_bundle_holds_certificates():
     bundle = default_ca_bundle()
     assert os.path.isfile(bundle)
     assert ssl.create_default_context(cafile=bundle).cert_store_stats()["x509_ca"] > 0
-
-
-@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
-@pytest.mark.parametrize("host", TIDB_CLOUD_HOSTS)
-def test_tidb_cloud_host_turns_tls_on_with_the_default_bundle(host, driver_name):
-    settings = Settings.from_mapping({"TIDB_HOST": host, "TIDB_DRIVER": driver_name})
-    assert settings.uses_tls
-    expected = tls_params(driver_name, default_ca_bundle())
-    params = settings.build_database().connect_params
-    assert {name: params.get(name) for name in expected} == expected
-
-
-def test_ca_path_wins_over_the_default_bundle(tmp_path):
-    ca_path = str(tmp_path / "ca.pem")
-    trustme.CA().cert_pem.write_to_path(ca_path)
-    settings = Settings.from_mapping({"TIDB_HOST": TIDB_CLOUD_HOSTS[0], "CA_PATH": ca_path})
-    assert settings.build_database().connect_params["ssl_ca"] == ca_path
-
-
-@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
-@pytest.mark.parametrize("host", ["127.0.0.1", "tidbcloud.com.example.org", "nottidbcloud.com"])
-def test_other_hosts_without_ca_path_get_no_tls_settings(host, driver_name):
-    settings = Settings.from_mapping({"TIDB_HOST": host, "TIDB_DRIVER": driver_name})
-    assert not settings.uses_tls
-    assert (
-        not settings.build_database().connect_params.keys()
-        & tls_params(driver_name, "/ca.pem").keys()
-    )
 
 
 def written(path, data):
@@ -192,8 +134,8 @@ BAD_CA_PATHS = {
 @pytest.mark.parametrize("case", BAD_CA_PATHS)
 def test_unusable_ca_path_is_a_config_error(tmp_path, case):
     path = str(BAD_CA_PATHS[case](tmp_path))
-    with pytest.raises(ConfigError, match="^CA_PATH: ") as rejected:
-        Settings.from_mapping({"CA_PATH": path})
+    with pytest.raises(ConfigError, match=r"^ssl_ca: ") as rejected:
+        Settings.from_mapping({"CA_PATH": path}).build_database()
     assert str(rejected.value).endswith(": " + path)
 
 
@@ -207,11 +149,11 @@ def test_unreadable_ca_path_is_a_config_error():
         path = os.path.join(folder, "ca.pem")
         trustme.CA().cert_pem.write_to_path(path)
         os.chmod(path, 0o000)
-        assert rejection_as_unprivileged_user(path) == "CA_PATH: file is not readable: " + path
+        assert rejection_as_unprivileged_user(path) == "ssl_ca: file is not readable: " + path
 
 
 def rejection_as_unprivileged_user(path):
-    """The ConfigError message of check_ca_file(path), run where file modes apply."""
+    """The ConfigError message of verifying_context(path), run where file modes apply."""
     if os.geteuid() != 0:
         return rejection(path)
     nobody = pwd.getpwnam("nobody")
@@ -236,7 +178,7 @@ def rejection_as_unprivileged_user(path):
 
 def rejection(path):
     try:
-        check_ca_file(path)
+        verifying_context(path)
     except ConfigError as exc:
         return str(exc)
     return "accepted"
@@ -249,3 +191,175 @@ def test_bad_ca_path_stops_the_walkthrough_before_connecting(run_example, tmp_pa
     assert result.returncode == 2
     assert result.stderr == "error: CA_PATH: no such file: %s\n" % (tmp_path / "absent.pem")
     assert not (tmp_path / "player.db").exists()
+
+
+# --- On the wire: the password never goes out in clear once TLS is asked for or required ---
+
+#: What a fake server would record if a client sent it in clear.
+WIRE_PASSWORD = "Clear-text-would-show-this"
+
+
+def url(scheme, host, port, query=""):
+    return "%s://root:%s@%s:%d/test%s" % (scheme, WIRE_PASSWORD, host, port, query)
+
+
+#: name -> (arguments, settings), for a fake server on 127.0.0.1:{port}; {ca} is a real CA file.
+#: Each asks for TLS, so the program must stop without logging in.
+ASKED_FOR_TLS = {
+    "CA_PATH with TIDB_HOST": ([], {"TIDB_HOST": "127.0.0.1", "TIDB_PASSWORD": WIRE_PASSWORD}),
+    "CA_PATH with DATABASE_URL tidb://": ([], {"DATABASE_URL": url("tidb", "127.0.0.1", 0)}),
+    "CA_PATH with DATABASE_URL mysql://": ([], {"DATABASE_URL": url("mysql", "127.0.0.1", 0)}),
+    "CA_PATH with --url tidb+pool://": (["--url", url("tidb+pool", "127.0.0.1", 0)], {}),
+    "CA_PATH with --url mysql+pool://": (["--url", url("mysql+pool", "127.0.0.1", 0)], {}),
+    "?ssl_ca=": ([], {"DATABASE_URL": url("tidb", "127.0.0.1", 0, "?ssl_ca={ca}"), "CA_PATH": ""}),
+}
+
+#: Settings that would weaken TLS: refused before any connection (exit 2).
+WEAKENING = {
+    "?ssl_ca=&ssl_disabled=true": ("?ssl_ca={ca}&ssl_disabled=true", "ssl_disabled: refused"),
+    "?ssl_verify_identity=true without a CA": (
+        "?ssl_verify_identity=true",
+        "ssl_verify_identity: needs ssl_ca",
+    ),
+    "?ssl_cert=&ssl_key= without a CA": ("?ssl_cert={ca}&ssl_key={ca}", "ssl_cert: needs ssl_ca"),
+    "?ssl_mode=REQUIRED": ("?ssl_ca={ca}&ssl_mode=REQUIRED", "ssl_mode: only VERIFY_IDENTITY"),
+}
+
+
+@pytest.fixture(scope="module")
+def ca_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wire-ca") / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def assert_nothing_in_clear(fake, result, status=None):
+    assert fake.passwords == [], "the password went out in clear"
+    assert WIRE_PASSWORD not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert result.returncode == status if status else result.returncode != 0, result.stderr
+
+
+def filled(settings, port, ca_file):
+    return {
+        name: value.replace(":0/", ":%d/" % port).format(ca=ca_file)
+        for name, value in settings.items()
+    }
+
+
+@pytest.mark.parametrize("case", ASKED_FOR_TLS)
+def test_tls_asked_for_never_sends_the_password_in_clear(
+    run_example, fake_server, driver, ca_file, case
+):
+    fake = fake_server()
+    args, settings = ASKED_FOR_TLS[case]
+    environ = dict({"CA_PATH": ca_file, "TIDB_PORT": str(fake.port)}, **settings)
+    args = [arg.replace(":0/", ":%d/" % fake.port) for arg in args]
+    result = run_example(*args, "--driver", driver, environ=filled(environ, fake.port, ca_file))
+    assert_nothing_in_clear(fake, result, status=1)
+    assert "error: cannot connect to 127.0.0.1:%d as user 'root'" % fake.port in result.stderr
+
+
+@pytest.mark.parametrize("case", WEAKENING)
+def test_settings_that_would_weaken_tls_are_refused_before_connecting(
+    run_example, fake_server, driver, ca_file, case
+):
+    fake = fake_server()
+    query, message = WEAKENING[case]
+    environ = {"DATABASE_URL": url("tidb", "127.0.0.1", fake.port, query.format(ca=ca_file))}
+    result = run_example("--driver", driver, environ=environ)
+    assert_nothing_in_clear(fake, result, status=2)
+    assert result.stderr.startswith("error: DATABASE_URL: " + message)
+    assert fake.logins == []
+
+
+@pytest.fixture(scope="module")
+def tidb_cloud_name(tmp_path_factory):
+    """A command prefix under which CLOUD_HOST means 127.0.0.1, for that process tree only.
+
+    A private hosts file is bind-mounted over /etc/hosts in a mount namespace
+    of its own (needs root); the machine's /etc/hosts is not touched.
+    """
+    require(
+        os.geteuid() == 0 and shutil.which("unshare"),
+        "mapping %s to 127.0.0.1 for one process needs root and unshare" % CLOUD_HOST,
+    )
+    hosts = tmp_path_factory.mktemp("hosts") / "hosts"
+    hosts.write_text("127.0.0.1 localhost %s\n" % CLOUD_HOST)
+    prefix = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts)]
+    probe = subprocess.run([*prefix, "getent", "hosts", CLOUD_HOST], capture_output=True, text=True)
+    require(probe.stdout.startswith("127.0.0.1"), "cannot map %s: %s" % (CLOUD_HOST, probe.stderr))
+    return prefix
+
+
+#: TiDB Cloud host names as users write them; TLS must be on for every one.
+CLOUD_SPELLINGS = {
+    "plain": CLOUD_HOST,
+    "upper case, final dot": CLOUD_HOST.upper() + ".",
+    "ideographic full stops": CLOUD_HOST.replace(".", "\u3002"),
+}
+#: name -> (arguments, settings) reaching CLOUD_SPELLINGS' {host} on the fake server's {port}.
+CLOUD_ROUTES = {
+    "TIDB_HOST": (
+        [],
+        {"TIDB_HOST": "{host}", "TIDB_PORT": "{port}", "TIDB_PASSWORD": WIRE_PASSWORD},
+    ),
+    "DATABASE_URL mysql://": ([], {"DATABASE_URL": url("mysql", "{host}", 0)}),
+    "--url mysql+pool://": (["--url", url("mysql+pool", "{host}", 0)], {}),
+    "--url tidb://": (["--url", url("tidb", "{host}", 0)], {}),
+}
+
+
+def run_cloud(run_example, prefix, fake, driver, route, host):
+    args, settings = CLOUD_ROUTES[route]
+
+    def fill(text):
+        return text.replace(":0/", ":%d/" % fake.port).format(host=host, port=fake.port)
+
+    return run_example(
+        *[fill(arg) for arg in args],
+        "--driver",
+        driver,
+        environ={name: fill(value) for name, value in settings.items()},
+        wrap=prefix,
+    )
+
+
+@pytest.mark.parametrize("spelling", CLOUD_SPELLINGS)
+@pytest.mark.parametrize("route", CLOUD_ROUTES)
+def test_tidb_cloud_hosts_never_get_the_password_in_clear(
+    run_example, tidb_cloud_name, fake_server, driver, route, spelling
+):
+    fake = fake_server()
+    result = run_cloud(run_example, tidb_cloud_name, fake, driver, route, CLOUD_SPELLINGS[spelling])
+    assert_nothing_in_clear(fake, result, status=1)
+    assert "error: cannot connect to %s:%d" % (CLOUD_HOST, fake.port) in result.stderr
+
+
+def test_the_fake_records_a_password_sent_in_clear(run_example, tidb_cloud_name, fake_server):
+    """The control: without TLS the fake does get the password, so the cases above mean
+    something; and `?ssl=` with no value is no TLS setting (exit 2), not "TLS configured"."""
+    fake = fake_server()
+    plain = run_example("--url", url("tidb", "127.0.0.1", fake.port), "--trade", "1", "2", "1", "1")
+    assert fake.passwords == [WIRE_PASSWORD] and plain.returncode != 0
+    empty_ssl = run_example(
+        "--url", url("tidb", CLOUD_HOST, fake.port, "?ssl="), wrap=tidb_cloud_name
+    )
+    assert empty_ssl.returncode == 2
+    assert empty_ssl.stderr.startswith("error: --url: ssl: unknown URL parameter")
+
+
+@pytest.mark.parametrize("route", CLOUD_ROUTES)
+def test_a_cloud_host_with_an_invisible_character_is_refused(
+    run_example, tidb_cloud_name, fake_server, driver, route
+):
+    fake = fake_server()
+    host = CLOUD_HOST.replace(".com", "\u200b.com")
+    result = run_cloud(run_example, tidb_cloud_name, fake, driver, route, host)
+    assert_nothing_in_clear(fake, result, status=2)
+    assert re.match(
+        r"error: (TIDB_HOST|DATABASE_URL: host|--url: host): holds an invisible or control "
+        r"character \(U\+200B at position 39\): type the host name again\n$",
+        result.stderr,
+    )
+    assert fake.logins == []

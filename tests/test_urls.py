@@ -1,16 +1,16 @@
-"""tidb:// and tidb+pool:// URLs: registration, TLS parameters per driver, real connections."""
+"""Database URLs: parsed by the dialect, never echoed; every MySQL scheme gets the same rules."""
 
 import subprocess
 import sys
 from urllib.parse import quote, urlencode
 
 import pytest
-from peewee import OperationalError
+from peewee import OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 
-from tests.conftest import ROOT, server_environ
-from tidb_dialect import ConfigError, PooledTiDBDatabase, Settings, TiDBDatabase
-from tidb_dialect.tls import default_ca_bundle, tls_params
+from peewee_example import database_from
+from tests.conftest import ROOT
+from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url, parse_url
 
 
 def test_registered_by_importing_the_package():
@@ -24,63 +24,135 @@ def test_registered_by_importing_the_package():
     assert result.stdout.strip() == "['tidb', 'tidb+pool']"
 
 
-def test_url_parts_become_connection_settings():
-    db = connect("tidb://app.root:secret@gateway01.example.com:4000/shop")
-    assert type(db) is TiDBDatabase and db.is_closed()
-    assert db.database == "shop" and db.driver == "pymysql"
-    expected = {
-        "user": "app.root",
-        "password": "secret",
-        "host": "gateway01.example.com",
-        "port": 4000,
-    }
-    assert {key: db.connect_params.get(key) for key in expected} == expected
-    assert not any(key.startswith("ssl") for key in db.connect_params)
-
-
-def test_pool_url_with_pool_options():
-    db = connect("tidb+pool://root@127.0.0.1:4000/test?max_connections=8&stale_timeout=300")
-    assert type(db) is PooledTiDBDatabase
-    assert (db._max_connections, db._stale_timeout) == (8, 300)
-
-
-@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient"])
-def test_ssl_ca_is_translated_for_the_driver(driver):
-    ca = default_ca_bundle()
-    db = connect("tidb://root@db.example.com:4000/test?ssl_ca=%s&driver=%s" % (ca, driver))
-    assert db.driver == driver
-    for key, value in tls_params(driver, ca).items():
-        assert db.connect_params[key] == value
-    if driver == "mysqlclient":
-        assert "ssl_ca" not in db.connect_params  # mysqlclient has no such keyword
-
-
-@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient"])
-def test_tls_is_on_for_tidb_cloud_hosts_without_asking(driver):
-    db = connect(
-        "tidb://u.root:pw@gateway01.eu-central-1.prod.aws.tidbcloud.com:4000/test"
-        "?driver=%s" % driver
+def test_url_parts_become_connection_keywords():
+    assert parse_url(
+        "tidb://app.root:secret@gateway01.example.com:4000/shop?driver=mysqlclient"
+    ) == (
+        TiDBDatabase,
+        "shop",
+        {
+            "driver": "mysqlclient",
+            "user": "app.root",
+            "password": "secret",
+            "host": "gateway01.example.com",
+            "port": 4000,
+        },
     )
-    for key, value in tls_params(driver, default_ca_bundle()).items():
-        assert db.connect_params[key] == value
 
 
 @pytest.mark.parametrize(
-    "query, message",
+    "scheme, database_class",
     [
-        ("ssl_ca=/no/such/ca.pem", "ssl_ca: no such file: /no/such/ca.pem"),
-        ("ssl_ca=", "ssl_ca: must name a CA file"),
-        ("driver=mysql-connector", "TIDB_DRIVER: unknown driver 'mysql-connector'"),
+        ("tidb", TiDBDatabase),
+        ("tidb+pool", PooledTiDBDatabase),
+        ("mysql", TiDBDatabase),
+        ("mysql+pool", PooledTiDBDatabase),
+        ("TIDB", TiDBDatabase),
     ],
 )
-def test_bad_parameters_name_the_parameter(query, message):
-    with pytest.raises(ConfigError, match=message):
-        connect("tidb://root@127.0.0.1:4000/test?" + query)
+def test_every_mysql_scheme_gets_the_dialect(scheme, database_class):
+    assert parse_url("%s://root@127.0.0.1:4000/test" % scheme)[0] is database_class
 
 
-def server_url(server, database, scheme="tidb", **query):
-    """The URL of `server`, password percent-encoded (read with unquote_password=True)."""
-    auth = server.user + (":" + quote(server.password, safe="") if server.password else "")
+def test_pool_parameters_on_pool_schemes():
+    keywords = parse_url("tidb+pool://root@127.0.0.1/test?max_connections=8&stale_timeout=300")[2]
+    assert (keywords["max_connections"], keywords["stale_timeout"]) == (8, 300)
+
+
+def test_timeouts_and_flags_are_read_as_numbers_and_booleans():
+    keywords = parse_url(
+        "tidb://root@h/test?connect_timeout=3&read_timeout=60&ssl_verify_identity=TRUE"
+    )[2]
+    assert keywords == {
+        "connect_timeout": 3,
+        "read_timeout": 60,
+        "ssl_verify_identity": True,
+        "user": "root",
+        "host": "h",
+    }
+
+
+def test_sqlite_url():
+    assert parse_url("sqlite:///player.db") == (SqliteDatabase, "player.db", {})
+    assert parse_url("sqlite:////tmp/p%20q.db")[1] == "/tmp/p q.db"
+
+
+#: Passwords that must survive a URL: percent-encoded, then decoded.
+PASSWORDS = ["e", "1", "root", "a/b#c?d@e:f%g'h", "pässwörd-€-😀", "100%"]
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_user_and_password_are_percent_decoded(password):
+    url = "tidb://%s:%s@127.0.0.1:4000/test" % (quote("us@r:1"), quote(password, safe=""))
+    keywords = parse_url(url)[2]
+    assert (keywords["user"], keywords["password"]) == ("us@r:1", password)
+
+
+#: (URL, message): each names the wrong part and never shows the password (S3cr/t...).
+MALFORMED = [
+    ("127.0.0.1:4000/test", "url: not a database URL: expected scheme://..."),
+    ("oracle://scott@db/orcl", "url: unknown scheme 'oracle' (known: tidb, tidb+pool, mysql,"),
+    ("tidb://root:S3cr/t@127.0.0.1:4000/test", "url: '@' after the host: write user:password@host"),
+    ("tidb://root:S3cr#t@127.0.0.1:4000/test", "url: holds '#': percent-encode / # ? @ : and %"),
+    ("tidb://root:S3cr?t@127.0.0.1:4000/test", "url: '@' after the host"),
+    ("tidb://root:S3cr@t@127.0.0.1:4000/test", "url: more than one '@': percent-encode"),
+    ("tidb://root:S3cr%t@127.0.0.1:4000/test", "password: holds '%' not followed by two hex"),
+    ("tidb:///root:S3cret@127.0.0.1:3306/test", "url: '@' after the host"),
+    ("tidb://127.0.0.1:3306/root:S3cret@test", "url: '@' after the host"),
+    ("tidb://root:S3cret@127.0.0.1:99999/test", "port: must be a whole number from 1 to 65535;"),
+    ("tidb://root:S3cret@127.0.0.1:x/test", "port: must be a whole number from 1 to 65535;"),
+    ("tidb://root:S3cret@:4000/test", "host: missing"),
+    ("tidb://root:S3cret@127.0.0.1:4000", "database: missing"),
+    ("tidb://root:S3cret@127.0.0.1:4000/a/b", "database: holds '/'"),
+    ("tidb://root@h/test?bogus=1", "bogus: unknown URL parameter (known: charset,"),
+    ("tidb://root@h/test?ssl=", "ssl: unknown URL parameter"),
+    ("tidb://root@h/test?max_connections=", "max_connections: only for pool URLs"),
+    ("tidb+pool://root@h/test?max_connections=abc", "max_connections: must be a whole number"),
+    ("tidb+pool://root@h/test?max_connections=", "max_connections: must be a whole number"),
+    ("tidb://root@h/test?connect_timeout=0", "connect_timeout: must be a whole number from 1"),
+    ("tidb://root@h/test?ssl_disabled=yes", "ssl_disabled: must be true or false, got 'yes'"),
+    ("tidb://root@h/test?driver=a&driver=b", "driver: given twice"),
+    ("tidb://root@h/test?driver", "url: malformed query: write ?name=value&name=value"),
+    ("tidb://root@h/te%00st", "database: holds a NUL character (%00)"),
+    ("sqlite://host/player.db", "url: a SQLite URL is sqlite:///FILE (three slashes)"),
+    ("sqlite:///player.db?driver=pymysql", "driver: unknown URL parameter (known: none)"),
+]
+
+
+@pytest.mark.parametrize("url, message", MALFORMED)
+def test_malformed_urls_name_the_part_and_hide_the_password(url, message):
+    with pytest.raises(ConfigError) as refused:
+        parse_url(url)
+    assert str(refused.value).startswith(message)
+    assert "S3cr" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("mysql://root@h/test?driver=", "driver: unknown driver ''"),
+        ("tidb://root@h/test?ssl_mode=REQUIRED", "ssl_mode: only VERIFY_IDENTITY is accepted"),
+        ("tidb://root@a..b/test", "host: has an empty label ('..')"),
+        ("tidb://root@h/test?charset=bogus", "charset: must be one of utf8mb4, utf8, latin1,"),
+        ("tidb://root@%s.b/test" % ("a" * 64), "host: has a label longer than 63 characters"),
+    ],
+)
+def test_bad_values_in_a_url_are_refused_by_the_dialect(url, message):
+    with pytest.raises(ConfigError) as refused:
+        connect_url(url)
+    assert str(refused.value).startswith(message)
+
+
+def test_a_tidb_cloud_host_gets_tls_through_mysql_urls():
+    for scheme in ("mysql", "mysql+pool"):
+        db = connect_url("%s://u@gateway01.us-east-1.prod.aws.tidbcloud.com:4000/test" % scheme)
+        assert db.connect_params["ssl"].check_hostname
+
+
+def server_url(server, database, scheme="tidb", user=None, password=None, **query):
+    """The URL of `server`, user and password percent-encoded."""
+    user, password = user or server.user, server.password if password is None else password
+    auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
     if getattr(server, "ca_path", ""):
         query["ssl_ca"] = server.ca_path
     return "%s://%s@%s:%d/%s?%s" % (
@@ -94,7 +166,7 @@ def server_url(server, database, scheme="tidb", **query):
 
 
 def test_connects_through_each_driver(server, database_name, driver):
-    db = connect(server_url(server, database_name, driver=driver), unquote_password=True)
+    db = connect_url(server_url(server, database_name, driver=driver))
     assert db.execute_sql("SELECT DATABASE()").fetchone()[0] == database_name
     assert (
         type(db.connection()).__module__.split(".")[0]
@@ -103,12 +175,18 @@ def test_connects_through_each_driver(server, database_name, driver):
     db.close()
 
 
+@pytest.mark.mariadb
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_special_passwords_log_in_through_a_url(make_user, server, database_name, driver, password):
+    user = make_user(password)
+    db = connect_url(server_url(server, database_name, user=user, password=password, driver=driver))
+    assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0] == user + "@%"
+    db.close()
+
+
 def test_database_url_setting_builds_the_dialect(server, database_name):
-    environ = dict(
-        server_environ(server, database_name),
-        DATABASE_URL=server_url(server, database_name, "tidb+pool"),
-    )
-    db = Settings.from_mapping(environ).build_database()
+    url = server_url(server, database_name, "tidb+pool")
+    db = database_from({"DATABASE_URL": url})
     assert type(db) is PooledTiDBDatabase
     assert db.execute_sql("SELECT DATABASE()").fetchone()[0] == database_name
     db.close_all()

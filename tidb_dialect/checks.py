@@ -9,9 +9,7 @@ def whole_number(name, value, low, high):
     bool is refused although it is an int: `True` is never a count or a port.
     """
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(
-            "%s: must be a whole number from %d to %d, got %r" % (name, low, high, value)
-        )
+        raise out_of_range(name, value, low, high)
     return value
 
 
@@ -23,8 +21,10 @@ def parse_whole_number(name, text, low, high):
         except ValueError:
             value = None
         if value is None or not low <= value <= high:
-            raise ConfigError(
-                "%s: must be a whole number from %d to %d, got %r" % (name, low, high, text)
-            )
+            raise out_of_range(name, text, low, high)
         return value
     return whole_number(name, text, low, high)
+
+
+def out_of_range(name, value, low, high):
+    return ConfigError.of(name, "must be a whole number from %d to %d, got %r" % (low, high, value))

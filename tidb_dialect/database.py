@@ -1,12 +1,11 @@
 """TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
 
-import importlib
 import warnings
 
 from peewee import ForeignKeyField, MySQLDatabase
 
+from .connection import driver_keywords, load_driver, open_connection
 from .errors import ConfigError
-from .tls import check_ca_file, default_ca_bundle, tls_params, tls_required
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import parse_version
 
@@ -14,52 +13,30 @@ SAVEPOINT_MIN_VERSION = (6, 2, 0)
 FOREIGN_KEY_MIN_VERSION = (6, 6, 0)
 AUTO_RANDOM_RANGE_MIN_VERSION = (6, 3, 0)
 
-#: Driver name (TIDB_DRIVER) -> module it imports.
-DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
-
-#: Connection keywords that mean the caller configured TLS already, for either driver.
-TLS_KEYWORDS = ("ssl", "ssl_ca", "ssl_mode", "ssl_disabled")
+#: Keywords for peewee's MySQLDatabase itself, not for the connection.
+PEEWEE_KEYWORDS = ("mariadb",)
 
 
 class TiDBDatabase(MySQLDatabase):
-    """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient."""
+    """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient.
+
+    The connection keywords are checked when the database is made (see
+    connection.py): TLS verified whenever it is on, localhost as TCP, a
+    bounded wait for the server, unknown keywords refused.
+    """
 
     driver = "pymysql"
     version = None
 
     def init(self, database, driver=None, **kwargs):
         if driver is not None:
-            if driver not in DRIVERS:
-                raise ConfigError(
-                    "TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)" % driver
-                )
             self.driver = driver
-        kwargs.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
-        super().init(database, **self._with_tls(kwargs))
-
-    def _with_tls(self, kwargs):
-        """`ssl_ca=` works with either driver; TiDB Cloud hosts get TLS unasked."""
-        if "ssl_ca" in kwargs:
-            ca_path = kwargs.pop("ssl_ca")
-            if not ca_path:
-                raise ConfigError("ssl_ca: must name a CA file, got an empty value")
-            check_ca_file(ca_path, "ssl_ca")
-        elif tls_required(kwargs.get("host") or "") and not any(k in kwargs for k in TLS_KEYWORDS):
-            ca_path = default_ca_bundle()
-        else:
-            return kwargs
-        return dict(kwargs, **tls_params(self.driver, ca_path))
+        self.driver_module = load_driver(self.driver)
+        options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
+        super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
     def _connect(self):
-        try:
-            module = importlib.import_module(DRIVERS[self.driver])
-        except ImportError:
-            raise ConfigError(
-                "TIDB_DRIVER=%s, but its module %s is not installed "
-                "(pip install -r requirements-mysqlclient.txt)"
-                % (self.driver, DRIVERS[self.driver])
-            ) from None
-        return module.connect(database=self.database, autocommit=True, **self.connect_params)
+        return open_connection(self.driver_module, self.database, self.connect_params)
 
     def _set_server_version(self, conn):
         # The handshake's version can be rewritten by proxies; VERSION() cannot.

@@ -4,7 +4,26 @@ from peewee import OperationalError
 
 
 class ConfigError(ValueError):
-    """A connection setting is wrong; the message names the setting."""
+    """A connection setting is wrong: "keyword: problem".
+
+    ``keyword`` names the keyword argument or URL part (``port``, ``ssl_ca``),
+    so an application can say it in the words its user typed.
+    """
+
+    def __init__(self, message, keyword=None):
+        super().__init__(message)
+        self.keyword = keyword
+
+    @classmethod
+    def of(cls, keyword, problem):
+        return cls("%s: %s" % (keyword, problem), keyword)
+
+    @property
+    def problem(self):
+        """The message without its leading "keyword: "."""
+        text = str(self)
+        prefix = "%s: " % self.keyword
+        return text[len(prefix) :] if self.keyword and text.startswith(prefix) else text
 
 
 class ExceededMaxAttempts(OperationalError):

@@ -1,14 +1,12 @@
-"""TLS settings for the two MySQL drivers, always verifying certificate and host name.
+"""TLS for the two MySQL drivers, always verifying the certificate and the host name.
 
-TiDB Cloud Serverless refuses plain connections (error 1105, "insecure
-transport") and presents Let's Encrypt certificates, so a CA bundle that
-holds ISRG Root X1 is enough: the system's where there is one, else certifi's.
+TiDB Cloud refuses plain connections (error 1105, "insecure transport") and
+presents Let's Encrypt certificates, so a CA bundle that holds ISRG Root X1
+is enough: the system's where there is one, else certifi's (if installed).
 """
 
 import os
 import ssl
-
-import certifi
 
 from .errors import ConfigError
 
@@ -20,12 +18,13 @@ SYSTEM_CA_BUNDLES = (
     "/etc/ssl/cert.pem",  # macOS, Alpine
 )
 
-#: TLS is mandatory on these hosts, so it is switched on without being asked.
-TLS_REQUIRED_DOMAINS = (".tidbcloud.com",)
+#: TLS is mandatory under this domain, so it is switched on without being asked.
+TLS_REQUIRED_DOMAIN = "tidbcloud.com"
 
 
 def tls_required(host):
-    return host.lower().rstrip(".").endswith(TLS_REQUIRED_DOMAINS)
+    """True for TiDB Cloud; `host` must already be normalised (see connection.resolver_host)."""
+    return host == TLS_REQUIRED_DOMAIN or host.endswith("." + TLS_REQUIRED_DOMAIN)
 
 
 def default_ca_bundle():
@@ -34,28 +33,46 @@ def default_ca_bundle():
     for candidate in (paths.cafile, paths.openssl_cafile, *SYSTEM_CA_BUNDLES):
         if candidate and os.path.isfile(candidate):
             return candidate
+    try:
+        import certifi
+    except ImportError:
+        raise ConfigError.of(
+            "ssl_ca",
+            "TLS is required, but this system has no CA bundle: give ssl_ca=PATH "
+            "(or install certifi)",
+        ) from None
     return certifi.where()
 
 
-def check_ca_file(path, setting="CA_PATH"):
-    """Fail before connecting when the CA file cannot serve, naming the setting."""
-    if os.path.isdir(path):
-        raise ConfigError("%s: a directory, not a file: %s" % (setting, path))
-    if not os.path.isfile(path):
-        raise ConfigError("%s: no such file: %s" % (setting, path))
-    if not os.access(path, os.R_OK):
-        raise ConfigError("%s: file is not readable: %s" % (setting, path))
+def verifying_context(ca_path, cert=None, key=None):
+    """An SSLContext that checks the certificate against `ca_path` and the host name.
+
+    Building it is also the check that the files can serve, so a bad file is
+    refused before any connection, with the keyword that named it.
+    """
+    if os.path.isdir(ca_path):
+        raise ConfigError.of("ssl_ca", "a directory, not a file: %s" % ca_path)
+    if not os.path.isfile(ca_path):
+        raise ConfigError.of("ssl_ca", "no such file: %s" % ca_path)
+    if not os.access(ca_path, os.R_OK):
+        raise ConfigError.of("ssl_ca", "file is not readable: %s" % ca_path)
     try:
-        ssl.create_default_context(cafile=path)
+        context = ssl.create_default_context(cafile=ca_path)
     except (ssl.SSLError, ValueError, UnicodeDecodeError):
-        raise ConfigError("%s: not a PEM certificate file: %s" % (setting, path)) from None
-    return path
+        raise ConfigError.of("ssl_ca", "not a PEM certificate file: %s" % ca_path) from None
+    # Both are create_default_context()'s defaults; said again because they are the point.
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    if cert:
+        try:
+            context.load_cert_chain(cert, keyfile=key, password=no_key_password)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError.of(
+                "ssl_cert", "cannot load the client certificate %s (%s)" % (cert, exc.strerror)
+            ) from None
+    return context
 
 
-def tls_params(driver, ca_path):
-    """Connection keywords that turn on TLS with full verification for `driver`."""
-    if driver == "pymysql":
-        return {"ssl_ca": ca_path, "ssl_verify_cert": True, "ssl_verify_identity": True}
-    if driver == "mysqlclient":
-        return {"ssl_mode": "VERIFY_IDENTITY", "ssl": {"ca": ca_path}}
-    raise ConfigError("TIDB_DRIVER: unknown driver %r (use pymysql or mysqlclient)" % driver)
+def no_key_password():
+    """An encrypted key would make OpenSSL prompt on the terminal: fail instead."""
+    return b""

@@ -1,19 +1,178 @@
-"""Database URLs: tidb://user:password@host:4000/db and tidb+pool://...
+"""Database URLs: tidb://user:password@host:4000/db?driver=mysqlclient and friends.
 
-Registered with playhouse.db_url on ``import tidb_dialect``, so
-``playhouse.db_url.connect(url)`` (and DATABASE_URL) knows them. Query
-parameters are connection keywords: ``?driver=mysqlclient``,
-``?ssl_ca=/path/ca.pem`` (TLS with full verification, translated for the
-driver), ``?max_connections=8`` (pool). TLS is on without asking for
-``*.tidbcloud.com`` hosts.
+parse_url() reads a URL itself rather than through urllib, so that a
+malformed one is refused with the part that is wrong and never echoed: an
+unencoded "/", "#" or "?" in a password would otherwise end up in a port or
+a database name, and in the message. User and password are percent-decoded.
+
+``import tidb_dialect`` also registers tidb:// and tidb+pool:// with
+playhouse.db_url, whose connect() then builds the same databases (it parses
+the URL its own way: use connect_url() to get the checks above).
 """
 
+import re
+from urllib.parse import unquote_to_bytes
+
+from peewee import SqliteDatabase
 from playhouse.db_url import register_database
 
+from .checks import parse_whole_number
 from .database import TiDBDatabase
+from .errors import ConfigError
 from .pool import PooledTiDBDatabase
 
-SCHEMES = {"tidb": TiDBDatabase, "tidb+pool": PooledTiDBDatabase}
+#: Every MySQL-protocol scheme gets TiDBDatabase and its rules (TLS for TiDB Cloud hosts too).
+MYSQL_SCHEMES = {
+    "tidb": TiDBDatabase,
+    "tidb+pool": PooledTiDBDatabase,
+    "mysql": TiDBDatabase,
+    "mysql+pool": PooledTiDBDatabase,
+}
+SCHEMES = (*MYSQL_SCHEMES, "sqlite")
 
-for _scheme, _database_class in SCHEMES.items():
-    register_database(_database_class, _scheme)
+#: URL parameters -> how their text is read.
+NUMBERS = {"connect_timeout": 86400, "read_timeout": 86400, "write_timeout": 86400}
+POOL_NUMBERS = {"max_connections": 10000, "stale_timeout": 86400, "timeout": 86400}
+FLAGS = ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
+TEXTS = ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode", "charset")
+
+PERCENT_ENCODE = "percent-encode / # ? @ : and % in the user and password (%2F for /, %40 for @)"
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def connect_url(url):
+    """The database `url` names, not yet connected."""
+    database_class, name, keywords = parse_url(url)
+    return database_class(name, **keywords)
+
+
+def parse_url(url):
+    """(database class, database name, keywords) from `url`; ConfigError naming the bad part."""
+    if not isinstance(url, str):
+        raise ConfigError.of("url", "must be text")
+    url = url.strip()
+    match = SCHEME.match(url)
+    if not match:
+        raise ConfigError.of(
+            "url",
+            "not a database URL: expected scheme://..., "
+            "e.g. tidb://root@127.0.0.1:4000/test or sqlite:///player.db",
+        )
+    scheme = match.group(1).lower()
+    if scheme not in SCHEMES:
+        raise ConfigError.of("url", "unknown scheme %r (known: %s)" % (scheme, ", ".join(SCHEMES)))
+    rest = url[match.end() :]
+    if "#" in rest:
+        raise ConfigError.of("url", "holds '#': " + PERCENT_ENCODE)
+    rest, _, query = rest.partition("?")
+    authority, slash, path = rest.partition("/")
+    if "@" in path or "@" in query:
+        raise ConfigError.of(
+            "url", "'@' after the host: write user:password@host, and " + PERCENT_ENCODE
+        )
+    parameters = parse_query(query)
+    if scheme == "sqlite":
+        if authority or not path:
+            raise ConfigError.of("url", "a SQLite URL is sqlite:///FILE (three slashes)")
+        refuse_unknown(parameters, ())
+        return SqliteDatabase, decoded("database", path), {}
+    if not slash or not path:
+        raise ConfigError.of("database", "missing: end the URL with /DATABASE")
+    if "/" in path:
+        raise ConfigError.of("database", "holds '/': " + PERCENT_ENCODE)
+    keywords = dict(read_parameters(scheme, parameters), **read_authority(authority))
+    return MYSQL_SCHEMES[scheme], decoded("database", path), keywords
+
+
+def read_authority(authority):
+    """user, password, host, port from `user:password@host:port`."""
+    if authority.count("@") > 1:
+        raise ConfigError.of("url", "more than one '@': " + PERCENT_ENCODE)
+    userinfo, at, hostport = authority.rpartition("@")
+    keywords = {}
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if not user:
+            raise ConfigError.of("user", "missing before ':' or '@'")
+        keywords["user"] = decoded("user", user)
+        if colon:
+            keywords["password"] = decoded("password", password)
+    if hostport.startswith("["):  # [IPv6]:port
+        host, bracket, after = hostport[1:].partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            raise ConfigError.of("host", "an IPv6 address is written [address]:port")
+        has_port, port = bool(after), after[1:]
+    else:
+        host, colon, port = hostport.partition(":")
+        has_port = bool(colon)
+    if not host:
+        raise ConfigError.of("host", "missing: write scheme://user:password@HOST:port/database")
+    keywords["host"] = decoded("host", host)
+    if has_port:
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            # Not echoed: a password with an unencoded character ends up here.
+            raise ConfigError.of(
+                "port", "must be a whole number from 1 to 65535; " + PERCENT_ENCODE
+            )
+        keywords["port"] = int(port)
+    return keywords
+
+
+def decoded(part, text):
+    """Percent-decoded `text`, which must be UTF-8 and may not be malformed."""
+    if re.search(r"%(?![0-9A-Fa-f]{2})", text):
+        raise ConfigError.of(part, "holds '%' not followed by two hex digits: " + PERCENT_ENCODE)
+    try:
+        value = unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError.of(part, "is not UTF-8 once percent-decoded") from None
+    if "\0" in value:
+        raise ConfigError.of(part, "holds a NUL character (%00)")
+    return value
+
+
+def parse_query(query):
+    """{name: text} of `a=1&b=2`; every name once."""
+    parameters = {}
+    for field in query.split("&") if query else ():
+        name, equals, value = field.partition("=")
+        if not equals or not name:
+            raise ConfigError.of("url", "malformed query: write ?name=value&name=value")
+        name = decoded("url", name)
+        if name in parameters:
+            raise ConfigError.of(name, "given twice")
+        parameters[name] = decoded(name, value)
+    return parameters
+
+
+def read_parameters(scheme, parameters):
+    """Connection keywords from URL parameters (pool ones on pool schemes only)."""
+    pool = scheme.endswith("+pool")
+    numbers = dict(NUMBERS, **POOL_NUMBERS) if pool else NUMBERS
+    refuse_unknown(parameters, tuple(numbers) + FLAGS + TEXTS, pool)
+    keywords = {}
+    for name, value in parameters.items():
+        if name in numbers:
+            keywords[name] = parse_whole_number(name, value, 1, numbers[name])
+        elif name in FLAGS:
+            if value.lower() not in ("true", "false"):
+                raise ConfigError.of(name, "must be true or false, got %r" % value)
+            keywords[name] = value.lower() == "true"
+        else:
+            keywords[name] = value
+    return keywords
+
+
+def refuse_unknown(parameters, known, pool=False):
+    for name in parameters:
+        if name not in known:
+            if name in POOL_NUMBERS and not pool:
+                raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
+            raise ConfigError.of(
+                name,
+                "unknown URL parameter (known: %s)" % (", ".join(sorted(known)) or "none"),
+            )
+
+
+for _scheme in ("tidb", "tidb+pool"):
+    register_database(MYSQL_SCHEMES[_scheme], _scheme)

@@ -1,0 +1,345 @@
+"""tidb_dialect/connection.py: the one set of connection rules, whatever builds the database.
+
+TiDBDatabase, its pooled and reconnecting variants, tidb:// URLs through
+playhouse.db_url and the dialect's own URL parser all go through the same
+function; each rule is checked on each path where it could be lost.
+"""
+
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import trustme
+from peewee import OperationalError
+from playhouse.db_url import connect as playhouse_connect
+
+from tests.conftest import ROOT
+from tidb_dialect import (
+    ConfigError,
+    PooledTiDBDatabase,
+    ReconnectingTiDBDatabase,
+    TiDBDatabase,
+    connect_url,
+)
+
+CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
+
+#: Each way of making a database, from the same keywords.
+BUILDERS = {
+    "TiDBDatabase": lambda **kw: TiDBDatabase("test", **kw),
+    "PooledTiDBDatabase": lambda **kw: PooledTiDBDatabase("test", **kw),
+    "ReconnectingTiDBDatabase": lambda **kw: ReconnectingTiDBDatabase("test", **kw),
+    "playhouse tidb://": lambda **kw: playhouse_connect(url_of(**kw)),
+    "connect_url tidb://": lambda **kw: connect_url(url_of(**kw)),
+    "connect_url mysql://": lambda **kw: connect_url(url_of("mysql", **kw)),
+}
+
+
+def url_of(scheme="tidb", host="127.0.0.1", port=4000, **query):
+    return "%s://root@%s:%d/test%s" % (
+        scheme,
+        host,
+        port,
+        "?" + "&".join("%s=%s" % item for item in query.items()) if query else "",
+    )
+
+
+@pytest.fixture(scope="module")
+def ca_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+def test_localhost_is_tcp_to_127_0_0_1_on_every_path(build, driver_name):
+    db = BUILDERS[build](host="localhost", driver=driver_name)
+    assert db.connect_params["host"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+@pytest.mark.parametrize(
+    "host",
+    [
+        CLOUD_HOST,
+        "GATEWAY01.US-WEST-2.PROD.AWS.TIDBCLOUD.COM.",
+        "gateway01\u3002us-west-2\u3002prod\u3002aws\u3002tidbcloud\u3002com",
+        "gateway01\uff0eus-west-2\uff0eprod.aws.tidbcloud\uff61com",
+    ],
+)
+def test_tidb_cloud_host_gets_verified_tls_on_every_path(build, host):
+    db = BUILDERS[build](host=host, driver="pymysql")
+    assert db.connect_params["host"] == CLOUD_HOST
+    context = db.connect_params["ssl"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_tidb_cloud_host_with_mysqlclient_verifies_identity(build):
+    params = BUILDERS[build](host=CLOUD_HOST, driver="mysqlclient").connect_params
+    assert params["ssl_mode"] == "VERIFY_IDENTITY" and params["ssl"]["ca"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "tidbcloud.com.example.org", "nottidbcloud.com"])
+def test_other_hosts_without_a_ca_get_no_tls_keywords(host):
+    for driver_name in ("pymysql", "mysqlclient"):
+        params = TiDBDatabase("test", host=host, driver=driver_name).connect_params
+        assert not {"ssl", "ssl_mode", "ssl_ca"} & params.keys()
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driver_name):
+    params = TiDBDatabase(
+        "test", host=CLOUD_HOST, ssl_ca=ca_path, driver=driver_name
+    ).connect_params
+    if driver_name == "mysqlclient":
+        assert params["ssl"] == {"ca": ca_path}
+    else:  # the context trusts that CA alone
+        [trusted] = params["ssl"].get_ca_certs()
+        assert trusted["subject"] == ssl._ssl._test_decode_cert(ca_path)["subject"]
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"ssl_disabled": True}, "ssl_disabled: refused: TLS is never turned off (got True)"),
+        (
+            {"ssl_verify_cert": False},
+            "ssl_verify_cert: refused: verification cannot be turned off (got False)",
+        ),
+        (
+            {"ssl_verify_identity": False},
+            "ssl_verify_identity: refused: verification cannot be turned off (got False)",
+        ),
+        ({"ssl_mode": "REQUIRED"}, "ssl_mode: only VERIFY_IDENTITY is accepted, got 'REQUIRED'"),
+        ({"ssl": ""}, "ssl: refused ''"),
+        ({"ssl": {}}, "ssl: refused {}"),
+        ({"ssl": {"capath": "/etc"}}, "ssl: refused {'capath': '/etc'}"),
+        ({"ssl_ca": ""}, "ssl_ca: must name a file, got ''"),
+    ],
+)
+def test_keywords_that_would_weaken_tls_are_refused_by_name(
+    ca_path, driver_name, keywords, message
+):
+    keywords = dict({"ssl_ca": ca_path}, **keywords)
+    for host in (CLOUD_HOST, "127.0.0.1"):
+        with pytest.raises(ConfigError) as refused:
+            TiDBDatabase("test", host=host, driver=driver_name, **keywords)
+        assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"ssl_verify_identity": True}, "ssl_verify_identity: needs ssl_ca"),
+        ({"ssl_verify_cert": True}, "ssl_verify_cert: needs ssl_ca"),
+        ({"ssl_mode": "VERIFY_IDENTITY"}, "ssl_mode: needs ssl_ca"),
+        ({"ssl_cert": "/client.pem"}, "ssl_cert: needs ssl_ca"),
+        ({"ssl_key": "/client-key.pem"}, "ssl_key: needs ssl_cert"),
+    ],
+)
+def test_verification_without_a_ca_is_refused(keywords, message):
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", host="db.example.com", **keywords)
+    assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        {"ssl_verify_cert": True, "ssl_verify_identity": True},  # the TiDB docs' PyMySQL form
+        {"ssl_mode": "verify_identity"},  # the TiDB docs' mysqlclient form
+    ],
+)
+def test_the_tidb_docs_tls_keywords_are_accepted(ca_path, keywords):
+    params = TiDBDatabase("test", host="db.example.com", ssl_ca=ca_path, **keywords).connect_params
+    assert params["ssl"].verify_mode == ssl.CERT_REQUIRED and params["ssl"].check_hostname
+
+
+@pytest.mark.parametrize(
+    "host, message",
+    [
+        ("gateway01.us-west-2.prod.aws.tidbcloud\u200b.com", "U+200B at position 39"),
+        ("db\x07.example.com", "U+0007 at position 3"),
+        ("db .example.com", "U+0020 at position 3"),
+        ("db..example.com", "has an empty label ('..')"),
+        ("%s.example.com" % ("a" * 64), "has a label longer than 63 characters"),
+        ("127.0.0.1:4000", "not a host name"),
+        (" ", "must not be empty"),
+    ],
+)
+def test_hosts_the_resolver_would_read_otherwise_are_refused(host, message):
+    with pytest.raises(ConfigError, match=r"^host: ") as refused:
+        TiDBDatabase("test", host=host)
+    assert message in str(refused.value)
+
+
+def test_an_international_host_name_is_sent_as_idna():
+    assert TiDBDatabase("test", host="Bücher.example").connect_params["host"] == (
+        "xn--bcher-kva.example"
+    )
+
+
+@pytest.mark.parametrize("port", [0, 65536, "4000", True, 4000.0])
+def test_port_must_be_a_whole_number_in_range(port):
+    with pytest.raises(ConfigError, match=r"^port: must be a whole number from 1 to 65535"):
+        TiDBDatabase("test", port=port)
+
+
+def test_unknown_keywords_are_refused_by_name():
+    with pytest.raises(ConfigError, match=r"^bogus: unknown connection keyword"):
+        TiDBDatabase("test", bogus=1)
+    with pytest.raises(ConfigError, match=r"^bogus: unknown connection keyword"):
+        playhouse_connect("tidb://root@127.0.0.1:4000/test?bogus=1")
+
+
+def test_unknown_driver_is_refused_by_name():
+    with pytest.raises(ConfigError, match=r"^driver: unknown driver 'oracle' \(use pymysql"):
+        TiDBDatabase("test", driver="oracle")
+
+
+def test_connect_timeout_has_a_default_and_can_be_changed():
+    assert TiDBDatabase("test").connect_params["connect_timeout"] == 10
+    assert TiDBDatabase("test", connect_timeout=3).connect_params["connect_timeout"] == 3
+    with pytest.raises(ConfigError, match=r"^connect_timeout: must be a whole number"):
+        TiDBDatabase("test", connect_timeout=0)
+
+
+def test_a_server_that_never_greets_is_given_up_within_connect_timeout(fake_server, driver):
+    silent = fake_server(silent=True)
+    db = TiDBDatabase("test", host=silent.host, port=silent.port, driver=driver, connect_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(OperationalError) as raised:
+        db.connect()
+    assert time.monotonic() - started < 5
+    assert raised.value.args[0] == 2013  # lost connection during the handshake
+
+
+def test_pymysql_gets_one_tls_context_for_every_connection(tls_server):
+    db = PooledTiDBDatabase(
+        "mysql",
+        host=tls_server.host,
+        port=tls_server.port,
+        user=tls_server.user,
+        ssl_ca=tls_server.ca_path,
+        max_connections=2,
+    )
+    context = db.connect_params["ssl"]
+    first, second = db.connection(), None
+    try:
+
+        def other():
+            nonlocal second
+            second = db.connection()
+            db.close()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert first is not second
+        assert first._sock.context is context and second._sock.context is context
+    finally:
+        db.close_all()
+
+
+#: Passwords that PyMySQL used to encode as latin-1 (refusing "€", mangling "é").
+NON_ASCII_PASSWORDS = ["pässwörd-é", "€uro-price", "emoji-😀-key"]
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("password", NON_ASCII_PASSWORDS)
+def test_any_password_logs_in_with_either_driver(
+    make_user, mysql_db, database_name, driver, password
+):
+    db = TiDBDatabase(
+        database_name,
+        host=mysql_db.connect_params["host"],
+        port=mysql_db.connect_params["port"],
+        user=make_user(password),
+        password=password,
+        driver=driver,
+    )
+    assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0] == database_name + "@%"
+    db.close()
+
+
+def test_a_password_no_driver_can_send_is_refused_without_showing_it():
+    for password, message in [
+        ("pw\0x", "password: holds a NUL character, which no driver can send"),
+        ("pw\udcff", "password: holds bytes that are not text (not UTF-8)"),
+    ]:
+        with pytest.raises(ConfigError) as refused:
+            TiDBDatabase("test", password=password, driver="mysqlclient")
+        assert str(refused.value).startswith(message)
+
+
+def test_four_byte_characters_round_trip_with_either_driver(driver_db):
+    """utf8mb4 is the dialect's default on peewee 3.17 too, whose own default is 3-byte utf8."""
+    driver_db.execute_sql("CREATE TABLE note (body VARCHAR(20)) CHARACTER SET utf8mb4")
+    driver_db.execute_sql("INSERT INTO note VALUES (%s)", ("tea 🍵 𝄞",))
+    assert driver_db.execute_sql("SELECT body FROM note").fetchone()[0] == "tea 🍵 𝄞"
+
+
+def test_the_dialect_imports_with_peewee_and_a_driver_only():
+    """No python-dotenv, no certifi (its CA bundle is the fallback of last resort)."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('dotenv', 'certifi'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import tidb_dialect\n"
+        "db = tidb_dialect.TiDBDatabase('test', host=%r)\n"
+        "print(type(db.connect_params['ssl']).__name__)\n" % CLOUD_HOST
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "SSLContext\n"
+
+
+def test_the_dialect_speaks_of_keywords_not_of_the_samples_settings():
+    sources = "\n".join(path.read_text() for path in (ROOT / "tidb_dialect").glob("*.py"))
+    for word in ("TIDB_PORT", "TIDB_DRIVER", "CA_PATH", "requirements", "dotenv"):
+        assert word not in sources
+
+
+def test_the_program_gives_up_on_a_silent_server_within_the_default_10_s(run_example, fake_server):
+    """A port that accepts TCP and never speaks MySQL (a load balancer with nothing behind it)."""
+    silent = fake_server(silent=True)
+    url = "tidb://root@127.0.0.1:%d/test" % silent.port
+
+    def run(driver_name):
+        started = time.monotonic()
+        result = run_example("--url", url, "--driver", driver_name)
+        return result, time.monotonic() - started
+
+    with ThreadPoolExecutor(2) as pool:  # both drivers at once: one wait, not two
+        runs = list(pool.map(run, ["pymysql", "mysqlclient"]))
+    for result, seconds in runs:
+        assert result.returncode == 1, result.stderr
+        assert "(2013, " in result.stderr and "Traceback" not in result.stderr
+        assert 9 < seconds < 15
+
+
+def test_spaces_around_the_host_do_not_matter():
+    assert TiDBDatabase("test", host=" 127.0.0.1 ").connect_params["host"] == "127.0.0.1"
+
+
+def test_the_mysqlclient_form_of_the_ca_is_accepted(ca_path):
+    params = TiDBDatabase("test", ssl={"ca": ca_path}, driver="mysqlclient").connect_params
+    assert params == dict(params, ssl={"ca": ca_path}, ssl_mode="VERIFY_IDENTITY")
+
+
+def test_a_driver_that_is_not_installed_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "MySQLdb", None)  # import MySQLdb now fails
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", driver="mysqlclient")
+    assert str(refused.value) == "driver: mysqlclient is not installed (no module named MySQLdb)"

@@ -1,0 +1,257 @@
+"""Every connection rule in one place: TiDBDatabase's keywords in, the driver's keywords out.
+
+TiDBDatabase.init calls driver_keywords(), so a database made by hand, the
+pooled and reconnecting ones and tidb:// URLs all obey the same rules:
+
+- the host is normalised as the resolver will see it, and ``localhost`` is
+  sent as TCP to 127.0.0.1 (mysqlclient would take it for its Unix socket);
+- TLS is on when a CA is given or the host is under tidbcloud.com, and then
+  the certificate and the host name are always verified: a keyword that would
+  weaken that is refused, never dropped;
+- ``connect_timeout`` bounds both the TCP connection and the wait for the
+  server's greeting (a port that accepts but never speaks MySQL);
+- an unknown keyword, or a value of the wrong kind, is refused by name.
+"""
+
+import importlib
+import ipaddress
+import os
+import unicodedata
+
+from .checks import whole_number
+from .errors import ConfigError
+from .tls import default_ca_bundle, tls_required, verifying_context
+
+#: Driver name -> the module it imports.
+DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
+
+#: Seconds to wait for the TCP connection, and again for the server's greeting.
+CONNECT_TIMEOUT = 10
+
+#: Text keywords the driver gets as they are.
+TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
+#: The character sets TiDB supports (utf8 is utf8mb3 in TiDB; utf8mb4 is the default here).
+CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "binary", "gbk")
+TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
+TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
+TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
+KNOWN_KEYWORDS = (
+    "host",
+    "port",
+    "password",
+    "passwd",
+    "ssl_disabled",
+    *TEXT_KEYWORDS,
+    *TIMEOUT_KEYWORDS,
+    *TLS_KEYWORDS,
+)
+
+#: Unicode categories a host name never holds: controls, zero-width and other
+#: format characters, spaces and separators, private use, unassigned.
+INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")
+#: Full stops that CJK input methods type; resolvers read them as ".".
+FULL_STOPS = str.maketrans("\u3002\uff0e\uff61", "...")
+HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def load_driver(driver):
+    """The module of `driver`, checked once, when the database is made."""
+    if driver not in DRIVERS:
+        raise ConfigError.of("driver", "unknown driver %r (use pymysql or mysqlclient)" % (driver,))
+    try:
+        return importlib.import_module(DRIVERS[driver])
+    except ImportError:
+        raise ConfigError.of(
+            "driver", "%s is not installed (no module named %s)" % (driver, DRIVERS[driver])
+        ) from None
+
+
+def driver_keywords(driver, given):
+    """The keywords for `driver`'s connect(), from TiDBDatabase's connection keywords."""
+    given = dict(given)
+    if "passwd" in given:  # MySQLdb's old name
+        if "password" in given:
+            raise ConfigError.of("passwd", "give password or passwd, not both")
+        given["password"] = given.pop("passwd")
+    unknown = sorted(set(given) - set(KNOWN_KEYWORDS))
+    if unknown:
+        raise ConfigError.of(
+            unknown[0],
+            "unknown connection keyword (known: %s)" % ", ".join(sorted(KNOWN_KEYWORDS)),
+        )
+    params = {"host": resolver_host(given.get("host", "127.0.0.1"))}
+    if "port" in given:
+        params["port"] = whole_number("port", given["port"], 1, 65535)
+    if given.get("password"):
+        params["password"] = sendable_password(driver, given["password"])
+    for name in TEXT_KEYWORDS:
+        if name in given:
+            params[name] = text(name, given[name])
+    params.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
+    params["connect_timeout"] = CONNECT_TIMEOUT
+    for name in TIMEOUT_KEYWORDS:
+        if name in given:
+            params[name] = whole_number(name, given[name], 1, 86400)
+    params.update(tls_keywords(driver, params["host"], given))
+    return params
+
+
+def text(name, value):
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
+    if name == "charset" and value.lower() not in CHARSETS:
+        raise ConfigError.of(
+            name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
+        )
+    return value
+
+
+def resolver_host(host):
+    """`host` as the resolver will see it; refused when it cannot be a host name.
+
+    Copying from a web page can bring a zero-width space, and a CJK input
+    method types "。" for ".": the resolver would reach the same host, so
+    the TiDB Cloud check must see the same name.
+    """
+    if not isinstance(host, str):
+        raise ConfigError.of("host", "must be text, got %r" % (host,))
+    name = host.strip()
+    for position, char in enumerate(name, 1):
+        if unicodedata.category(char) in INVISIBLE:
+            raise ConfigError.of(
+                "host",
+                "holds an invisible or control character (U+%04X at position %d): "
+                "type the host name again" % (ord(char), position),
+            )
+    name = name.translate(FULL_STOPS).lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        raise ConfigError.of("host", "must not be empty")
+    if name == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        pass
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ConfigError.of("host", "not a valid host name: %r" % host) from None
+    for label in name.split("."):
+        if not label:
+            raise ConfigError.of("host", "has an empty label ('..'): %r" % host)
+        if len(label) > 63:
+            raise ConfigError.of("host", "has a label longer than 63 characters: %r" % host)
+        if not HOST_CHARACTERS.issuperset(label):
+            raise ConfigError.of(
+                "host",
+                "not a host name (letters, digits, '-' and '.'; the port goes in port): %r" % host,
+            )
+    return name
+
+
+def sendable_password(driver, password):
+    """The password as `driver` sends it: UTF-8, as the mysql client does.
+
+    PyMySQL encodes a text password as latin-1 (refusing "€", sending "é" as
+    a byte the server never hashed), so it is given the UTF-8 bytes instead;
+    mysqlclient encodes text as UTF-8 itself.
+    """
+    if isinstance(password, bytes):
+        return password
+    if not isinstance(password, str):
+        raise ConfigError.of("password", "must be text, got a %s" % type(password).__name__)
+    if "\0" in password:
+        raise ConfigError.of("password", "holds a NUL character, which no driver can send")
+    try:
+        encoded = password.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError.of(
+            "password", "holds bytes that are not text (not UTF-8), which no driver can send"
+        ) from None
+    return encoded if driver == "pymysql" else password
+
+
+def tls_keywords(driver, host, given):
+    """The driver's TLS keywords, or {} when TLS is off; refuses any weakening keyword."""
+    files = tls_files(given)
+    if given.get("ssl_disabled") not in (None, False):
+        raise ConfigError.of(
+            "ssl_disabled", "refused: TLS is never turned off (got %r)" % (given["ssl_disabled"],)
+        )
+    verify = [name for name in ("ssl_verify_cert", "ssl_verify_identity") if name in given]
+    for name in verify:
+        if given[name] is not True:
+            raise ConfigError.of(
+                name, "refused: verification cannot be turned off (got %r)" % (given[name],)
+            )
+    if "ssl_mode" in given:
+        mode = given["ssl_mode"]
+        if not isinstance(mode, str) or mode.upper() != "VERIFY_IDENTITY":
+            raise ConfigError.of(
+                "ssl_mode",
+                "only VERIFY_IDENTITY is accepted, got %r (other modes skip the certificate "
+                "or host name check)" % (mode,),
+            )
+        verify.append("ssl_mode")
+    if "ssl_key" in files and "ssl_cert" not in files:
+        raise ConfigError.of("ssl_key", "needs ssl_cert, the client certificate it belongs to")
+    if "ssl_ca" in files:
+        ca_path = os.path.expanduser(files["ssl_ca"])
+    elif tls_required(host):
+        ca_path = default_ca_bundle()
+    elif verify or "ssl_cert" in files:
+        raise ConfigError.of(
+            (verify or ["ssl_cert"])[0],
+            "needs ssl_ca, the CA file that signed the server's certificate",
+        )
+    else:
+        return {}
+    context = verifying_context(ca_path, files.get("ssl_cert"), files.get("ssl_key"))
+    if driver == "pymysql":
+        return {"ssl": context}  # one context for every connection of the database
+    ssl = {"ca": ca_path}
+    ssl.update((name[4:], files[name]) for name in ("ssl_cert", "ssl_key") if name in files)
+    return {"ssl_mode": "VERIFY_IDENTITY", "ssl": ssl}
+
+
+def tls_files(given):
+    """{keyword: path} of the CA and client certificate files, from ssl_* and ssl={...}."""
+    files = {name: given[name] for name in TLS_FILE_KEYWORDS if name in given}
+    if "ssl" in given:
+        value = given["ssl"]
+        if not isinstance(value, dict) or not value or not {"ca", "cert", "key"}.issuperset(value):
+            raise ConfigError.of(
+                "ssl",
+                "refused %r: give ssl_ca=PATH (and ssl_cert, ssl_key) or ssl={'ca': PATH}"
+                % (value,),
+            )
+        for part, path in value.items():
+            if ("ssl_" + part) in files:
+                raise ConfigError.of("ssl", "%s given twice (ssl_%s and ssl)" % (part, part))
+            files["ssl_" + part] = path
+    for name, path in files.items():
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError.of(name, "must name a file, got %r" % (path,))
+    return files
+
+
+def open_connection(module, database, params):
+    """module.connect(...), the server's greeting bounded by connect_timeout with either driver.
+
+    mysqlclient's connect_timeout covers the handshake already. PyMySQL reads
+    the greeting with its read_timeout (none by default), so that is set to
+    connect_timeout for the handshake only.
+    """
+    if module.__name__ != "pymysql":
+        return module.connect(database=database, autocommit=True, **params)
+    conn = module.connect(database=database, autocommit=True, defer_connect=True, **params)
+    read_timeout = conn._read_timeout  # PyMySQL's own attribute, read on every packet
+    conn._read_timeout = min(params["connect_timeout"], read_timeout or params["connect_timeout"])
+    try:
+        conn.connect()
+    finally:
+        conn._read_timeout = read_timeout
+    return conn
