@@ -15,21 +15,30 @@ import os
 import socket
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dotenv import dotenv_values
 from peewee import (
+    Case,
     CharField,
     Check,
     DatabaseProxy,
     IntegerField,
-    Model,
+    MySQLDatabase,
     PeeweeException,
     SqliteDatabase,
     chunked,
 )
 
-from tidb_dialect import ConfigError, TiDBDatabase, locking_read, parse_url, run_transaction
+from tidb_dialect import (
+    AmbiguousCommitError,
+    ConfigError,
+    TiDBDatabase,
+    TiDBModel,
+    parse_url,
+    run_transaction,
+)
 from tidb_dialect.checks import parse_whole_number
 
 EMBEDDED_PATH = "player.db"
@@ -38,12 +47,23 @@ BATCH_SIZE = 114
 INT_MAX = 2**31 - 1  # coins and goods are INT columns
 ID_LENGTH = 36
 
+#: Exit statuses (also in --help and the README).
+EXIT_STATUSES = """exit status:
+  0    done (the walkthrough ran; --trade: the trade happened)
+  1    the database failed or refused, or holds what the model does not expect
+  2    a wrong argument or setting
+  3    --trade: the trade was refused (not enough coins or goods); nothing changed
+  4    --trade: no player has that id; nothing changed
+  5    the connection was lost at COMMIT: the change may or may not have happened
+  130  interrupted (Ctrl-C); the message says what became of the data"""
+REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
+
 # Bound at run time (main() or a test), so the model does not fix one server.
 db = DatabaseProxy()
 
 
 # [START model]
-class Player(Model):
+class Player(TiDBModel):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
     goods = IntegerField(constraints=[Check("goods >= 0")])
@@ -63,8 +83,36 @@ class TradeRefused(Exception):
     """The trade cannot happen; raised inside the transaction so it rolls back."""
 
 
+class UnknownPlayer(LookupError):
+    """No player has that id: a fact about the data, not a wrong argument."""
+
+
+class UnexpectedData(Exception):
+    """The table holds what the model does not allow; the message names player and column."""
+
+
+class TableMismatch(Exception):
+    """The player table is missing or has another shape; the message says what to do."""
+
+
+class AnotherRun(Exception):
+    """Another walkthrough is using the same database."""
+
+
 class LoadFailed(Exception):
     """The bulk load stopped; the message says where, and what became of the rows."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C; the message says what became of the data."""
+
+
+class ResetFailed(Exception):
+    """The walkthrough's reset and reload failed and was rolled back; the message says why."""
+
+
+class ResetUnknown(Exception):
+    """The connection was lost at the COMMIT of the reset and reload; args[0] is the cause."""
 
 
 # [START trade]
@@ -72,43 +120,83 @@ def trade(sell_id, buy_id, amount, price):
     """The seller gives `amount` goods to the buyer for `price` coins in all.
 
     Returns True when the trade happened, False when one side could not
-    afford it (nothing is changed then). Raises ValueError for arguments
-    that make no trade, before anything is written.
+    afford it or a balance would pass INT_MAX (nothing is changed then).
+    Raises ValueError for arguments that make no trade, UnknownPlayer and
+    UnexpectedData for what the table holds, before anything is kept.
     """
     check_trade(sell_id, buy_id, amount, price)
+    with if_interrupted("the trade did not happen"):
+        while True:
+            try:
+                run_transaction(db, lambda db: exchange(sell_id, buy_id, amount, price))
+            except TradeRefused:
+                reason = refusal(sell_id, buy_id, amount, price)
+                if reason:
+                    print(reason)
+                    return False
+                # No reason left: another trade changed these players since; try again.
+            else:
+                print("trade success")
+                return True
 
-    def attempt(db):
-        # One locking read of both rows: no other trade can change them
-        # between this check and the updates below.
-        query = Player.select().where(Player.id.in_([sell_id, buy_id])).order_by(Player.id)
-        players = {player.id: player for player in locking_read(query)}
-        for player_id in (sell_id, buy_id):
-            if player_id not in players:
-                raise ValueError("unknown player id %r" % player_id)
-        seller, buyer = players[sell_id], players[buy_id]
-        if buyer.coins < price:
-            raise TradeRefused("buy player %s coins not enough" % buy_id)
-        if seller.goods < amount:
-            raise TradeRefused("sell player %s goods not enough" % sell_id)
-        if seller.coins > INT_MAX - price or buyer.goods > INT_MAX - amount:
-            raise TradeRefused("trade would overflow a balance")
-        Player.update(goods=Player.goods - amount, coins=Player.coins + price).where(
-            Player.id == sell_id
-        ).execute()
-        Player.update(goods=Player.goods + amount, coins=Player.coins - price).where(
-            Player.id == buy_id
-        ).execute()
 
-    try:
-        run_transaction(db, attempt)
-    except TradeRefused as refused:
-        print(refused)
-        return False
-    print("trade success")
-    return True
+def exchange(sell_id, buy_id, amount, price):
+    """Both players change in ONE conditional UPDATE, or the transaction rolls back.
+
+    Each row is updated only when its side can afford the trade and no
+    balance would pass INT_MAX; unless both rows changed, the trade is
+    refused and nothing is kept. The UPDATE reads the latest committed rows
+    and locks them (InnoDB, TiDB's pessimistic mode), so no concurrent trade
+    can spend the same coins; in TiDB's optimistic mode a concurrent change
+    fails the COMMIT with write conflict 9007, and run_transaction() runs
+    the trade again. On SQLite the transaction holds the write lock from BEGIN.
+    """
+    is_seller = Player.id == sell_id
+    changed = (
+        Player.update(
+            coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
+            goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
+        )
+        .where(
+            (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
+            | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
+        )
+        .execute()
+    )
+    if changed != 2:
+        raise TradeRefused()
 
 
 # [END trade]
+
+
+def refusal(sell_id, buy_id, amount, price):
+    """Why the trade cannot happen, read after the rollback; None if it could now."""
+    query = Player.select(Player.id, Player.coins, Player.goods).where(
+        Player.id.in_([sell_id, buy_id])
+    )
+    rows = {row[0]: row[1:] for row in db.execute(query)}  # raw values: no int() on the way
+    for player_id in (sell_id, buy_id):
+        if player_id not in rows:
+            raise UnknownPlayer("unknown player id %r" % player_id)
+        coins, goods = rows[player_id]
+        for column, value in (("coins", coins), ("goods", goods)):
+            if not isinstance(value, int):  # NULL, or text in a VARCHAR column
+                raise UnexpectedData(
+                    "player %s has %s = %s, not a whole number: the model allows none "
+                    "(nothing was changed)"
+                    % (player_id, column, "NULL" if value is None else repr(value))
+                )
+    (seller_coins, seller_goods), (buyer_coins, buyer_goods) = rows[sell_id], rows[buy_id]
+    if buyer_coins < price:
+        return "buy player %s coins not enough" % buy_id
+    if seller_goods < amount:
+        return "sell player %s goods not enough" % sell_id
+    if seller_coins > INT_MAX - price:
+        return "sell player %s coins would pass %d" % (sell_id, INT_MAX)
+    if buyer_goods > INT_MAX - amount:
+        return "buy player %s goods would pass %d" % (buy_id, INT_MAX)
+    return None
 
 
 def check_trade(sell_id, buy_id, amount, price):
@@ -128,50 +216,63 @@ def check_trade(sell_id, buy_id, amount, price):
 
 
 def walkthrough():
-    db.create_tables([Player])
+    with one_run_at_a_time():
+        check_table(create=True)
+        players = [
+            Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(BULK_PLAYERS)
+        ]
+        with rolled_back_if_failed("the player table is as it was before the run"):
+            first = run_transaction(db, lambda db: start_afresh(players))
+        print(first)
+
+        # 3. Count them, and list three.
+        print("number of players: %d" % Player.select().count())
+        for player in Player.select().order_by(Player.coins.desc(), Player.id).limit(3):
+            print(player)
+
+        # 4. Trade: player 1 cannot pay 500 coins; then buys 2 goods for 100.
+        Player.create(id="1", coins=100, goods=0)
+        Player.create(id="2", coins=114514, goods=20)
+        trade(sell_id="2", buy_id="1", amount=10, price=500)
+        trade(sell_id="2", buy_id="1", amount=2, price=100)
+
+        # 5. The final state.
+        for player in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id):
+            print(player)
+
+
+def start_afresh(players):
+    """Steps 1 and 2 with the reset, in one transaction: a failure leaves the table as it was."""
     Player.delete().execute()  # start from an empty table on every run
 
-    # 1. Create a player and read it back.
+    # 1. Create a player and read it back (printed once committed).
     Player.create(id="test", coins=1, goods=1)
-    print(Player.get_by_id("test"))
+    first = Player.get_by_id("test")
 
-    # 2. Load many players at once, all or none.
-    load_players(
-        [Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(BULK_PLAYERS)]
-    )
-
-    # 3. Count them, and list three.
-    print("number of players: %d" % Player.select().count())
-    for player in Player.select().order_by(Player.coins.desc(), Player.id).limit(3):
-        print(player)
-
-    # 4. Trade: player 1 cannot pay 500 coins; then buys 2 goods for 100.
-    Player.create(id="1", coins=100, goods=0)
-    Player.create(id="2", coins=114514, goods=20)
-    trade(sell_id="2", buy_id="1", amount=10, price=500)
-    trade(sell_id="2", buy_id="1", amount=2, price=100)
-
-    # 5. The final state.
-    for player in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id):
-        print(player)
+    # 2. Load many players at once.
+    load_players(players)
+    return first
 
 
 # [START bulk_load]
 def load_players(players, batch_size=BATCH_SIZE):
     """Insert `players` with bulk_create, batch by batch, in one transaction: all or none.
 
-    Batches are sent one by one (not bulk_create's batch_size) so that a
-    failure can say which batch it was.
+    Inside an open transaction the batches join it (peewee's transaction()
+    flattens nested blocks; no SAVEPOINT). Batches are sent one by one (not
+    bulk_create's batch_size) so that a failure can say which batch it was.
     """
     batches = list(chunked(players, batch_size))
     step = "BEGIN"
     try:
-        with db.atomic():
+        with db.transaction():
             for number, batch in enumerate(batches, 1):
                 step = "batch %d of %d" % (number, len(batches))
                 Player.bulk_create(batch)
             step = "COMMIT"
     except PeeweeException as exc:
+        if behind(exc, KeyboardInterrupt):
+            raise
         # A COMMIT cut off by a lost connection may or may not have happened.
         outcome = (
             "whether they were added is unknown: count them before loading again"
@@ -185,6 +286,125 @@ def load_players(players, batch_size=BATCH_SIZE):
 
 
 # [END bulk_load]
+
+
+#: How servers name the model's column types (information_schema, or SQLite's declared type).
+SQL_TYPES = {"VARCHAR": ("varchar",), "INT": ("int", "integer")}
+
+
+def check_table(create):
+    """Compare the player table with the model before anything is written.
+
+    With `create`, a missing table is created and a table of another shape
+    (other columns, types, nullability or key) refused; without, the table
+    must exist and its columns have the model's types.
+    """
+    table = Player._meta.table_name
+    if not db.table_exists(table):
+        if not create:
+            raise no_table()
+        db.create_tables([Player])
+        return
+    columns = {column.name: column for column in db.get_columns(table)}
+    differences = []
+    for model_field in Player._meta.sorted_fields:
+        column = columns.pop(model_field.column_name, None)
+        if column is None:
+            differences.append("it has no column %s" % model_field.column_name)
+        elif column.data_type.lower().split("(")[0] not in SQL_TYPES[model_field.field_type]:
+            differences.append(
+                "column %s is %s, not %s"
+                % (model_field.column_name, column.data_type, model_field.field_type)
+            )
+        elif create and column.null:
+            differences.append("column %s allows NULL" % model_field.column_name)
+    if create:
+        differences += ["it has a column %s that the model lacks" % name for name in columns]
+        key = db.get_primary_keys(table)
+        if key != [Player._meta.primary_key.column_name]:
+            differences.append("its primary key is (%s), not (id)" % ", ".join(key))
+    if differences:
+        raise TableMismatch(
+            "the %s table does not match the Player model: %s. Nothing was changed: use "
+            "another database, or drop the table (DROP TABLE %s) and run again"
+            % (table, "; ".join(differences), table)
+        )
+
+
+def check_file():
+    """--trade on SQLite: connecting would leave an empty database file behind."""
+    if isinstance(db.obj, SqliteDatabase) and not os.path.exists(db.obj.database):
+        raise no_table()
+
+
+def no_table():
+    return TableMismatch(
+        "there is no player table in this database: run the walkthrough once "
+        "(python3 peewee_example.py) or create it with player_init.sql"
+    )
+
+
+#: A lock per database, held by the walkthrough's connection while it runs.
+RUN_LOCK = "LEFT(CONCAT('peewee_example walkthrough in ', DATABASE()), 64)"
+
+
+@contextmanager
+def one_run_at_a_time():
+    """Two walkthroughs at once would delete each other's players mid-run: the second stops."""
+    if not isinstance(db.obj, MySQLDatabase):  # SQLite has no user locks
+        yield
+        return
+    if not db.execute_sql("SELECT GET_LOCK(%s, 0)" % RUN_LOCK).fetchone()[0]:
+        raise AnotherRun(
+            "another run of the walkthrough is using this database; nothing was changed: "
+            "try again when it has finished"
+        )
+    yield
+    db.execute_sql("DO RELEASE_LOCK(%s)" % RUN_LOCK)
+
+
+@contextmanager
+def if_interrupted(outcome):
+    """Ctrl-C in the block becomes Interrupted(outcome): what became of the data.
+
+    PyMySQL closes the connection when interrupted, so the ROLLBACK that
+    follows fails, and its error hides the KeyboardInterrupt behind it.
+    """
+    try:
+        yield
+    except AmbiguousCommitError:
+        raise  # Ctrl-C during COMMIT: the outcome is not known
+    except (KeyboardInterrupt, PeeweeException) as exc:
+        if behind(exc, KeyboardInterrupt):
+            raise Interrupted(outcome) from None
+        raise
+
+
+@contextmanager
+def rolled_back_if_failed(outcome):
+    """A failure or Ctrl-C in the block (a transaction) is reported with `outcome`."""
+    with if_interrupted(outcome):
+        try:
+            yield
+        except AmbiguousCommitError as exc:
+            raise ResetUnknown(exc.cause) from exc
+        except (LoadFailed, PeeweeException) as exc:
+            if behind(exc, KeyboardInterrupt):
+                raise
+            # A ROLLBACK on a lost connection fails too: its error must not hide the cause.
+            cause = behind(exc, LoadFailed) or "the database failed: %s" % server_error(
+                first_error(exc)
+            )
+            raise ResetFailed("%s; %s" % (cause, outcome)) from exc
+
+
+def behind(exc, kind):
+    """The exception of `kind` that started `exc` (or is `exc`), or None."""
+    while exc is not None:
+        if isinstance(exc, kind):
+            return exc
+        exc = exc.__context__
+    return None
 
 
 # --- Settings: the environment, .env and the flags; the dialect checks every value --------
@@ -260,7 +480,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="The TiDB Player walkthrough with peewee. Settings come from the "
         "environment or .env (see .env.example); a flag beats DATABASE_URL, which beats "
-        "the TIDB_* variables."
+        "the TIDB_* variables.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--url",
@@ -392,9 +614,13 @@ def main(argv=None):
         logging.getLogger("peewee").setLevel(logging.DEBUG)
     try:
         where = bind(args)
+        if args.trade:
+            check_file()
         db.connect()
     except SettingError as exc:
         return fail(exc, 2)
+    except TableMismatch as exc:
+        return fail(exc, 1)
     except PeeweeException as exc:
         return fail(
             "cannot connect to %s: %s\nCheck that the server is running and the "
@@ -404,19 +630,49 @@ def main(argv=None):
         )
     try:
         if args.trade:
-            sell_id, buy_id, amount, price = args.trade
-            trade(sell_id, buy_id, parse_int(amount, "AMOUNT"), parse_int(price, "PRICE"))
-        else:
-            walkthrough()
+            return trade_from_command_line(*args.trade)
+        walkthrough()
+        return 0
     except ValueError as exc:
         return fail(exc, 2)
-    except LoadFailed as exc:
+    except UnknownPlayer as exc:
+        return fail("%s; nothing was changed" % exc, UNKNOWN_PLAYER)
+    except (ResetFailed, UnexpectedData, TableMismatch, AnotherRun) as exc:
         return fail(exc, 1)
+    except AmbiguousCommitError as exc:
+        return outcome_unknown(exc.cause, "the trade", "look at both players")
+    except ResetUnknown as exc:
+        return outcome_unknown(exc.args[0], "the reset and reload", "count the players")
+    except Interrupted as exc:
+        return fail("interrupted (Ctrl-C): %s" % exc, INTERRUPTED)
+    except KeyboardInterrupt:
+        return fail(
+            "interrupted (Ctrl-C) outside the transactions: what was committed so far stays",
+            INTERRUPTED,
+        )
     except PeeweeException as exc:
         return fail("the database failed: %s" % server_error(first_error(exc)), 1)
     finally:
         db.close()
-    return 0
+
+
+def outcome_unknown(cause, what, check):
+    if isinstance(cause, KeyboardInterrupt):
+        when, status = "interrupted (Ctrl-C) at COMMIT", INTERRUPTED
+    else:
+        when = "the connection was lost at COMMIT (%s)" % server_error(cause)
+        status = OUTCOME_UNKNOWN
+    return fail(
+        "%s, so %s may or may not have happened: %s before trying again" % (when, what, check),
+        status,
+    )
+
+
+def trade_from_command_line(sell_id, buy_id, amount, price):
+    amount, price = parse_int(amount, "AMOUNT"), parse_int(price, "PRICE")
+    check_trade(sell_id, buy_id, amount, price)  # a usage error before any query
+    check_table(create=False)
+    return 0 if trade(sell_id, buy_id, amount, price) else REFUSED
 
 
 def fail(message, status):

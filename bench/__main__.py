@@ -20,12 +20,13 @@ from .server import bench_settings, database_for, describe, installed_drivers
 
 FULL = {
     "sizes": (1919, 20000, 100000),
-    "sweep_rows": 20000,
+    "sweep_rows": 10000,
     "sweep_batches": (1, 16, 114, 500, 2000),
-    "load_times": 3,
-    "threads": (1, 4, 16, 32),
+    "load_times": {"default": 7, "large": 3, "sweep": 3},
+    "threads": (1, 2, 4, 8, 16, 32),
     "window_s": 0.75,
     "trade_times": 3,
+    "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
     "rtt_s": 0.020,
     "wan_times": 3,
 }
@@ -33,20 +34,24 @@ QUICK = {
     "sizes": (100, 1000),
     "sweep_rows": 1000,
     "sweep_batches": (1, 16, 114, 500, 2000),
-    "load_times": 1,
+    "load_times": {"default": 2, "large": 1, "sweep": 1},
     "threads": (1, 4),
     "window_s": 0.2,
     "trade_times": 1,
+    "rtts_s": (0.005,),
     "rtt_s": 0.005,
     "wan_times": 1,
 }
-DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
+HERE = Path(__file__).resolve().parent
+DEFAULT_JSON = HERE / "results.json"
+DEFAULT_CHARTS = HERE / "charts"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Measure bulk loads, round trips, concurrent trades and WAN latency against a private "
+        description="Measure bulk loads, round trips, concurrent trades and WAN latency "
+        "against a private "
         "MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
@@ -55,6 +60,13 @@ def parse_args(argv):
         type=Path,
         default=DEFAULT_JSON,
         help="where to write the results (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--charts",
+        type=Path,
+        help="draw the charts as PNG files in this folder (needs matplotlib, see "
+        "bench/requirements.txt; default: %s for a full run, none for --quick)"
+        % DEFAULT_CHARTS.relative_to(HERE.parent),
     )
     parser.add_argument(
         "--driver",
@@ -108,25 +120,28 @@ def measure_all(settings, origin, drivers, profile, progress):
         )
         for key, figures in loads.items():
             results["bulk_load"][key] += figures
-        progress("%s: round trips" % driver)
-        results["round_trips"].append(roundtrips.run(database, driver))
         progress("%s: concurrent trades" % driver)
         results["concurrency"] += concurrency.run(
             database, driver, profile["threads"], profile["window_s"], profile["trade_times"]
         )
         database.close()
         if settings.uses_tls:
+            # The relay would be a man in the middle: host name verification fails, as it should.
             results["wan"]["skipped"] = (
-                "TLS is on: a proxy in the middle would fail host name "
-                "verification; the real network's latency applies anyway"
+                "TLS is on: round trips cannot be counted nor delayed by a relay in the "
+                "middle (host name verification refuses it); the real network's latency applies"
             )
             continue
+        progress("%s: round trips" % driver)
+        with Relay(settings.host, settings.port) as relay:
+            counted = database_for(settings, driver, host=relay.host, port=relay.port)
+            peewee_example.db.initialize(counted)
+            results["round_trips"].append(roundtrips.run(counted, relay, settings, driver))
+            counted.close()
         progress("%s: WAN latency" % driver)
-        with Relay(settings.host, settings.port, rtt=profile["rtt_s"]) as proxy:
-            delayed = database_for(settings, driver, host="127.0.0.1", port=proxy.port)
-            results["wan"]["figures"] += wan.run(
-                delayed, driver, profile["rtt_s"], profile["wan_times"]
-            )
+        results["wan"]["figures"] += wan.run(
+            settings, driver, profile["rtts_s"], profile["rtt_s"], profile["wan_times"]
+        )
     progress(None)
     results["section_seconds"] = progress.seconds
     results["load_average_after"] = os.getloadavg()
@@ -137,6 +152,17 @@ def main(argv=None):
     args = parse_args(argv)
     profile = QUICK if args.quick else FULL
     drivers = args.driver or installed_drivers()
+    folder = args.charts or (None if args.quick else DEFAULT_CHARTS)
+    draw = None
+    if folder:
+        try:
+            from .charts import draw
+        except ImportError as exc:
+            print(
+                "error: --charts: %s (pip install -r bench/requirements.txt)" % exc,
+                file=sys.stderr,
+            )
+            return 2
     progress = Progress()
     try:
         with bench_settings() as (settings, origin), quiet():
@@ -152,6 +178,9 @@ def main(argv=None):
     print(report.render(results))
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print("results written to %s" % args.json, file=sys.stderr)
+    if draw:
+        for path in draw(results, folder):
+            print("chart written to %s" % path, file=sys.stderr)
     return 0
 
 

@@ -1,20 +1,8 @@
-"""What every section needs: repetitions and medians, the server's statement counter, silence."""
+"""What every section needs: a clock, the server's statement counter, the relay's count, silence."""
 
 import contextlib
 import os
 import time
-
-#: A figure whose first run takes longer than this is run once: its noise is small
-#: next to its length, and repeating it would blow the run's time budget.
-LONG_RUN_SECONDS = 2.5
-
-
-def repeat(run, times):
-    """Call run() up to `times` times; it returns a dict with "seconds"."""
-    results = [run()]
-    if results[0]["seconds"] <= LONG_RUN_SECONDS:
-        results += [run() for _ in range(times - 1)]
-    return results
 
 
 def timed(action):
@@ -29,17 +17,11 @@ def questions(db):
     return int(row[1]) if row else None
 
 
-def counted(db, action):
-    """(seconds, result, statements): `action` timed, and the statements it sent as the server counts them.
-
-    The counter is read on the connection `action` uses (peewee keeps one per
-    thread); the SHOW that reads it afterwards counts itself, so it is taken off.
-    """
-    before = questions(db)
+def on_the_wire(relay, action):
+    """(seconds, result, round trips): `action` timed, and the round trips the relay saw it make."""
+    relay.reset()
     seconds, result = timed(action)
-    after = questions(db)
-    statements = None if before is None else after - before - 1
-    return seconds, result, statements
+    return seconds, result, relay.round_trips
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ def table(title, headers, rows):
     for n, row in enumerate(cells):
         lines.append(
             "  ".join(
-                c.rjust(w) if n and is_number(c) else c.ljust(w) for c, w in zip(row, widths)
+                c.rjust(w) if n and is_number(c) else c.ljust(w)
+                for c, w in zip(row, widths, strict=True)
             ).rstrip()
         )
         if n == 0:
@@ -51,16 +52,32 @@ def render(results):
     bulk = results["bulk_load"]
     parts.append(
         table(
-            "1. Bulk load: rows/s (median), and as a ratio to the raw driver at the same batch size",
-            ["driver", "rows", "method", "batch", "rows/s", "x raw", "statements", "runs"],
+            "1. Bulk load at batch 114: rows/s (median), building the input included; ratios to "
+            "the driver's executemany and to one multi-row execute per batch, taken within each "
+            "repetition: median [lowest-highest]; load only: objects built beforehand; build: "
+            "making the objects or tuples",
+            [
+                "driver",
+                "rows",
+                "method",
+                "rows/s",
+                "x executemany",
+                "x execute",
+                "x executemany, load only",
+                "build us/row",
+                "statements",
+                "runs",
+            ],
             [
                 [
                     e["driver"],
                     e["rows"],
                     e["method"],
-                    e["batch"],
                     e["rows_per_s"],
-                    x(e["ratio_to_raw"]),
+                    ratio(e["x_executemany"]),
+                    ratio(e["x_execute"]),
+                    ratio(e["x_executemany_load_only"]),
+                    e["build_us_per_row"],
                     e["statements"],
                     e["repetitions"],
                 ]
@@ -68,44 +85,55 @@ def render(results):
             ],
         )
     )
+    sweep = bulk["batch_sweep"]
+    methods = list(dict.fromkeys(e["method"] for e in sweep))
+    keys = list(dict.fromkeys((e["driver"], e["batch"]) for e in sweep))
+    by_key = {(e["driver"], e["batch"], e["method"]): e for e in sweep}
     parts.append(
         table(
-            "1b. Batch sizes at %s rows: rows/s (median)" % fmt(bulk["batch_sweep"][0]["rows"]),
-            ["driver", "batch", "ours", "raw driver", "x raw", "statements", "runs"],
+            "1b. Batch sizes at %s rows: rows/s (median of %d)"
+            % (fmt(sweep[0]["rows"]), sweep[0]["repetitions"]),
+            ["driver", "batch", *methods, "ours x executemany"],
             [
-                [
-                    ours["driver"],
-                    ours["batch"],
-                    ours["rows_per_s"],
-                    raw["rows_per_s"],
-                    x(ours["ratio_to_raw"]),
-                    ours["statements"],
-                    "%d/%d" % (ours["repetitions"], raw["repetitions"]),
-                ]
-                for ours, raw in zip(bulk["batch_sweep"][::2], bulk["batch_sweep"][1::2])
+                [driver, batch]
+                + [by_key[driver, batch, m]["rows_per_s"] for m in methods]
+                + [ratio(by_key[driver, batch, "ours"]["x_executemany"])]
+                for driver, batch in keys
             ],
         )
     )
-    parts.append(
-        table(
-            "2. Round trips: statements per operation, counted by the server",
-            ["driver", "operation", "ours", "public sample"],
-            [
+    if results["round_trips"]:
+        rows = []
+        for r in results["round_trips"]:
+            operations = r["operations"]
+            for operation in ("trade", "refused_trade", "walkthrough"):
+                rows.append(
+                    [r["driver"], operation.replace("_", " ")]
+                    + [trips(operations[p][operation]) for p in ("ours", "public sample")]
+                )
+            pools = r["pool_request"]
+            rows.append(
                 [
                     r["driver"],
-                    operation.replace("_", " "),
-                    r["statements"]["ours"][operation],
-                    r["statements"]["public sample"][operation],
+                    "pool checkout + return",
+                    trips(pools["ours"]),
+                    trips(pools.get("playhouse")),
                 ]
-                for r in results["round_trips"]
-                for operation in ("walkthrough", "trade", "refused_trade")
-            ],
+            )
+        parts.append(
+            table(
+                "2. Round trips on the wire (statements among them), per operation",
+                ["driver", "operation", "ours", "public sample / playhouse pool"],
+                rows,
+            )
         )
-    )
+    else:
+        parts.append("2. Round trips: skipped (%s)" % results["wan"]["skipped"])
+    concurrency = results["concurrency"]
     parts.append(
         table(
-            "3. Concurrent trades (ours): medians of %d runs of %g s each"
-            % (results["concurrency"][0]["repetitions"], results["profile"]["window_s"]),
+            "3. Concurrent trades (ours), players starting with little: medians of %d runs of %g s"
+            % (concurrency[0]["repetitions"], results["profile"]["window_s"]),
             [
                 "driver",
                 "rows",
@@ -127,11 +155,11 @@ def render(results):
                     c["p50_ms"],
                     c["p99_ms"],
                     c["trades"],
-                    c["refused"],
+                    "%d (%.0f%%)" % (c["refused"], 100 * c["refused"] / max(c["trades"], 1)),
                     c["error_count"],
                     c["invariant_held"],
                 ]
-                for c in results["concurrency"]
+                for c in concurrency
             ],
         )
     )
@@ -141,14 +169,14 @@ def render(results):
     else:
         parts.append(
             table(
-                "4. WAN latency: wall seconds (median of %d) at %g ms RTT, statements in brackets"
-                % (wan["figures"][0]["walkthrough"]["repetitions"], wan["rtt_ms"]),
-                ["driver", "pattern", "walkthrough", "trade", "refused trade"],
+                "4. WAN latency: wall ms (median of %d), round trips in brackets"
+                % wan["figures"][0]["trade"]["repetitions"],
+                ["driver", "pattern", "RTT ms", "trade", "refused trade", "walkthrough"],
                 [
-                    [w["driver"], w["pattern"]]
+                    [w["driver"], w["pattern"], w["rtt_ms"]]
                     + [
-                        "%.3f (%s)" % (w[k]["wall_s"], fmt(w[k]["statements"]))
-                        for k in ("walkthrough", "trade", "refused_trade")
+                        "%.1f (%d)" % (w[k]["wall_ms"], w[k]["round_trips"]) if k in w else ""
+                        for k in ("trade", "refused_trade", "walkthrough")
                     ]
                     for w in wan["figures"]
                 ],
@@ -157,5 +185,11 @@ def render(results):
     return "\n\n".join(parts)
 
 
-def x(ratio):
-    return "%.2fx" % ratio
+def ratio(spread):
+    return "%.2fx [%.2f-%.2f]" % (spread["median"], spread["low"], spread["high"])
+
+
+def trips(counts):
+    if counts is None:
+        return None
+    return "%d (%d)" % (counts["round_trips"], counts["statements"])

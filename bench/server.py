@@ -8,12 +8,12 @@ import os
 import platform
 import sys
 import tempfile
-import uuid
 
 from peewee_example import Settings, read_settings
-from tests.mariadb import PrivateServer, find_server_binary
 from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
+
+from .testbed import PrivateServer, find_server_binary, throwaway_database
 
 #: Distribution name of each driver, for its version.
 DISTRIBUTIONS = {"pymysql": "PyMySQL", "mysqlclient": "mysqlclient"}
@@ -25,15 +25,16 @@ def installed_drivers():
 
 @contextlib.contextmanager
 def bench_settings():
-    """Yield (settings of a fresh database of the run's own, where they came from); drop it afterwards."""
+    """Yield (settings of a fresh database of the run's own, where they came from).
+
+    The database is dropped afterwards.
+    """
     with server_settings() as (settings, origin):
-        name = "bench_" + uuid.uuid4().hex[:12]
         admin = settings.build_database()
-        admin.execute_sql("CREATE DATABASE `%s`" % name)
         try:
-            yield dataclasses.replace(settings, database=name), origin
+            with throwaway_database(admin, "bench_") as name:
+                yield dataclasses.replace(settings, database=name), origin
         finally:
-            admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
             admin.close()
 
 
@@ -83,7 +84,7 @@ def describe(db, origin, drivers):
             "platform": platform.platform(),
         },
         "versions": versions,
-        "server": {"version": db.server().raw, "origin": origin},
+        "server": {"version": db.detect_server_version().raw, "origin": origin},
     }
 
 

@@ -1,8 +1,9 @@
-"""WAN latency: the walkthrough and single trades through a loopback relay that adds a round trip.
+"""WAN latency: trades (and the walkthrough) through a relay that adds a network's round-trip time.
 
 The relay (bench/relay.py) holds every chunk it forwards for half the
-round-trip time, in each direction, and keeps their order: a statement and
-its answer cost one RTT, as they would across a network.
+round-trip time, in each direction, and keeps their order: a command and
+its answer cost one RTT, as they would across a network. It also counts the
+round trips, so each figure comes with the count that explains it.
 """
 
 from statistics import median
@@ -10,54 +11,62 @@ from statistics import median
 import peewee_example
 from peewee_example import Player
 
-from .measure import counted
+from .measure import on_the_wire
 from .public_sample import PATTERNS, walkthrough_trades
+from .relay import Relay
 from .roundtrips import DONE, REFUSED, reset_traders
+from .server import database_for
 
 
-def timed_runs(db, action, times, expected=None, setup=None):
-    """Median wall time of `action` over `times` runs, and the statements of one."""
+def timed_runs(relay, action, times, expected=None, setup=None):
+    """Median wall time of `action` over `times` runs, and the round trips of one."""
     runs = []
     for _ in range(times):
         if setup:
             setup()
-        seconds, result, statements = counted(db, action)
+        seconds, result, round_trips = on_the_wire(relay, action)
         if expected is not None and result != expected:
             raise AssertionError("%r returned %r, not %r" % (action, result, expected))
-        runs.append((seconds, statements))
-    return {"wall_s": median([r[0] for r in runs]), "statements": runs[0][1], "repetitions": times}
+        runs.append((seconds, round_trips))
+    return {
+        "wall_ms": round(1000 * median(r[0] for r in runs), 1),
+        "round_trips": runs[0][1],
+        "repetitions": times,
+    }
 
 
-def run(database, driver, rtt, times):
-    """`database` must reach the server through a Relay (bench/relay.py) with `rtt` seconds."""
-    peewee_example.db.initialize(database)
-    database.connect(reuse_if_open=True)
-    database.create_tables([Player])
+def at_rtt(settings, driver, rtt, times, walkthrough):
+    """Trades (and, if `walkthrough`, the whole walkthrough) at `rtt` seconds, by pattern."""
     figures = []
-    try:
-        for pattern, trade_function in PATTERNS.items():
-            with walkthrough_trades(trade_function):
-                walkthrough = timed_runs(database, peewee_example.walkthrough, times)
-            trade = timed_runs(
-                database, lambda: trade_function(**DONE), times, expected=True, setup=reset_traders
-            )
-            refused = timed_runs(
-                database,
-                lambda: trade_function(**REFUSED),
-                times,
-                expected=False,
-                setup=reset_traders,
-            )
-            figures.append(
-                {
-                    "driver": driver,
-                    "pattern": pattern,
-                    "rtt_ms": rtt * 1000,
-                    "walkthrough": walkthrough,
-                    "trade": trade,
-                    "refused_trade": refused,
-                }
-            )
-    finally:
-        database.close()
+    with Relay(settings.host, settings.port, rtt=rtt) as relay:
+        database = database_for(settings, driver, host=relay.host, port=relay.port)
+        peewee_example.db.initialize(database)
+        try:
+            database.create_tables([Player])
+            for pattern, trade_function in PATTERNS.items():
+                figure = {"driver": driver, "pattern": pattern, "rtt_ms": rtt * 1000}
+                if walkthrough:
+                    with walkthrough_trades(trade_function):
+                        figure["walkthrough"] = timed_runs(relay, peewee_example.walkthrough, times)
+                for name, arguments, expected in (
+                    ("trade", DONE, True),
+                    ("refused_trade", REFUSED, False),
+                ):
+                    figure[name] = timed_runs(
+                        relay,
+                        lambda trade=trade_function, arguments=arguments: trade(**arguments),
+                        times,
+                        expected=expected,
+                        setup=reset_traders,
+                    )
+                figures.append(figure)
+        finally:
+            database.close()
+    return figures
+
+
+def run(settings, driver, rtts, walkthrough_rtt, times):
+    figures = []
+    for rtt in sorted(set(rtts) | {walkthrough_rtt}):
+        figures += at_rtt(settings, driver, rtt, times, walkthrough=rtt == walkthrough_rtt)
     return figures

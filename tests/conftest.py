@@ -2,31 +2,45 @@
 
 TiDB mode: when TIDB_HOST is set in the environment, the server tests run
 against that cluster (with TIDB_PORT, TIDB_USER, TIDB_PASSWORD, CA_PATH)
-instead of a private MariaDB. Under CI, a test that would be skipped for a
-missing server or driver fails instead.
+instead of a private MariaDB. Under CI (and in every nox session) a skipped
+test is reported as a failure: there, every test must run.
+
+Also here, once for every test file: the seed of randomised tests (TEST_SEED)
+and the small helpers several files need.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 import trustme
+from peewee import PeeweeException
 
 import peewee_example
 from bench.relay import Relay
+from bench.testbed import PrivateServer, find_server_binary, throwaway_database
 from peewee_example import Settings
 from tests.fake_server import FakeServer
-from tests.mariadb import PrivateServer, find_server_binary
+from tidb_dialect import ConfigError, TiDBDatabase, parse_version
+from tidb_dialect.checks import parse_whole_number
+from tidb_dialect.database import forget_detected_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 TIDB_MODE = bool(os.environ.get("TIDB_HOST"))
 SERVER_SETTINGS = ("TIDB_HOST", "TIDB_PORT", "TIDB_USER", "TIDB_PASSWORD", "CA_PATH")
+
+#: Each driver's name and the module it imports, written out (not taken from the product).
+DRIVER_MODULES = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
+
+#: Randomised tests draw from this seed; TEST_SEED=N replays (or varies) a run.
+DEFAULT_SEED = 114514
 
 
 def pytest_configure(config):
@@ -35,6 +49,59 @@ def pytest_configure(config):
         "markers",
         "mariadb: needs MariaDB (SIGNAL, triggers, status counters); does not run in TiDB mode",
     )
+    try:
+        config.test_seed = parse_whole_number(
+            "TEST_SEED", os.environ.get("TEST_SEED", str(DEFAULT_SEED)), 0, 2**32 - 1
+        )
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_report_header(config):
+    return "TEST_SEED=%d (randomised tests; set TEST_SEED to replay or vary)" % config.test_seed
+
+
+@pytest.fixture
+def seed(request):
+    """The seed for a randomised test: TEST_SEED, else DEFAULT_SEED. A failure prints it."""
+    return request.config.test_seed
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a skip is a failure; a failed randomised test says how to replay it."""
+    report = (yield).get_result()
+    fail_skip_under_ci(report)
+    if report.failed and "seed" in item.fixturenames:
+        report.sections.append(
+            (
+                "replay",
+                "TEST_SEED=%d python -m pytest '%s'" % (item.config.test_seed, item.nodeid),
+            )
+        )
+
+
+def pytest_sessionstart(session):
+    """TiDB mode runs only against TiDB: anything else stops the run with one sentence."""
+    if TIDB_MODE:
+        problem = not_tidb(ClusterServer(os.environ))
+        if problem:
+            raise pytest.UsageError(
+                problem + "; unset TIDB_HOST to test against a private MariaDB."
+            )
+
+
+def not_tidb(cluster):
+    """Why `cluster` cannot be tested in TiDB mode, or None when it is TiDB."""
+    where = "TIDB_HOST=%s, TIDB_PORT=%d" % (cluster.host, cluster.port)
+    database = Settings.from_mapping(server_environ(cluster, "mysql")).build_database()
+    try:
+        version = database.detect_server_version()
+    except PeeweeException as exc:
+        return "%s: no connection (%s)" % (where, exc)
+    finally:
+        database.close()
+    return None if version.is_tidb else "%s is %s, not TiDB" % (where, version)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,11 +113,22 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker(other)]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    fail_skip_under_ci((yield).get_result())
+
+
+def fail_skip_under_ci(report):
+    """Under CI (and in nox sessions) every test must run: a skip is reported as a failure."""
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = "skipped under CI, where every test must run: %s" % reason
+
+
 def require(condition, reason):
-    """Skip when `condition` fails; under CI, fail, since CI must run every test."""
+    """Skip when `condition` fails (under CI the skip is reported as a failure)."""
     if not condition:
-        if IN_CI:
-            pytest.fail("%s (CI is set, so this is a failure, not a skip)" % reason)
         pytest.skip(reason)
 
 
@@ -143,6 +221,8 @@ def fake_server():
     yield start
     for fake in started:
         fake.stop()
+    # A later fake may get the same port and handshake but answer as another server.
+    forget_detected_servers()
 
 
 @pytest.fixture
@@ -174,7 +254,7 @@ def server_environ(server, database):
     return environ
 
 
-@pytest.fixture(params=["pymysql", "mysqlclient"])
+@pytest.fixture(params=list(DRIVER_MODULES))
 def driver(request):
     """Each driver in turn; mysqlclient only where it is installed (always under CI)."""
     if request.param == "mysqlclient":
@@ -190,12 +270,22 @@ def driver(request):
 @pytest.fixture
 def database_name(server):
     """A database of its own for each test, dropped afterwards."""
-    name = "t_" + uuid.uuid4().hex[:12]
+    yield from database_on(server)
+
+
+@pytest.fixture
+def tls_database_name(tls_server):
+    """A database of its own on the TLS server, dropped afterwards."""
+    yield from database_on(tls_server)
+
+
+def database_on(server, prefix="t_"):
     admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
-    admin.execute_sql("CREATE DATABASE `%s`" % name)
-    yield name
-    admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
-    admin.close()
+    try:
+        with throwaway_database(admin, prefix) as name:
+            yield name
+    finally:
+        admin.close()
 
 
 @pytest.fixture
@@ -276,22 +366,88 @@ def run_example(tmp_path):
     """
 
     def run(*args, environ=None, env_file=None, wrap=()):
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
-        }
-        env.update(environ or {})
-        env["PYTHONPATH"] = str(ROOT)
         if env_file is not None:
             (tmp_path / ".env").write_text(env_file)
+        command, env = example_command(args, environ)
         return subprocess.run(
-            [*wrap, sys.executable, str(ROOT / "peewee_example.py"), *args],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+            [*wrap, *command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
         )
 
     return run
+
+
+@pytest.fixture
+def start_example(tmp_path):
+    """Start peewee_example.py as run_example does, without waiting: returns the Popen."""
+    started = []
+
+    def start(*args, environ=None):
+        command, env = example_command(args, environ)
+        started.append(
+            subprocess.Popen(command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True)
+        )
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def example_command(args, environ):
+    """The command line and environment of a run: the machine's own settings left out."""
+    env = scrubbed_environ()
+    env.update(environ or {})
+    env["PYTHONPATH"] = str(ROOT)
+    return [sys.executable, str(ROOT / "peewee_example.py"), *args], env
+
+
+def scrubbed_environ():
+    """This process's environment without any connection setting, so none can leak into a run."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
+    }
+
+
+def tidb_at(raw_version="8.0.11-TiDB-v7.5.1"):
+    """A TiDBDatabase that knows its server's version without connecting (SQL text only)."""
+    database = TiDBDatabase("test")
+    database.version = parse_version(raw_version)
+    return database
+
+
+def create_sql(model):
+    """The CREATE TABLE statement peewee would send for `model`."""
+    return model._schema._create_table(safe=False).query()[0]
+
+
+def player_init_statement():
+    """player_init.sql as one statement a driver can send: no comment lines, no final `;`."""
+    script = (ROOT / "player_init.sql").read_text()
+    statement = "\n".join(line for line in script.splitlines() if not line.startswith("--"))
+    return statement.strip().rstrip(";")
+
+
+#: Trigger body for a fault at a chosen moment (MariaDB): the connection that reaches it takes
+#: the user lock 'reached' (so IS_USED_LOCK names it) and then waits for 'gate', which the test
+#: holds (see `gate`). User locks, not tables: a trigger keeps every table it uses locked until
+#: its statement ends.
+WAIT_AT_GATE = "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60);"
+
+
+@contextlib.contextmanager
+def gate(holder):
+    """Hold the user lock 'gate' through `holder`; leaving the block closes `holder`, opening it."""
+    holder.execute_sql("DO GET_LOCK('gate', 0)")
+    try:
+        yield
+    finally:
+        holder.close()
+
+
+def reached_gate(database):
+    """The id of the connection waiting at the gate, once one is (polled through `database`)."""
+    return poll(lambda: database.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0])

@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
+from bench.testbed import free_port
 from peewee_example import Player
 from tests.conftest import SECRET_PASSWORD, server_environ
-from tests.mariadb import free_port
 
 WRONG_PASSWORD = "Wrong-" + SECRET_PASSWORD
 #: SECRET_PASSWORD cut in two by a character a URL password must percent-encode.
@@ -281,15 +281,15 @@ CASES = [
         "unknown seller",
         ["--trade", "nobody", "1", "1", "10"],
         {},
-        2,
-        "error: unknown player id 'nobody'",
+        4,
+        "error: unknown player id 'nobody'; nothing was changed",
     ),
     (
         "unknown buyer",
         ["--trade", "2", "nobody", "1", "10"],
         {},
-        2,
-        "error: unknown player id 'nobody'",
+        4,
+        "error: unknown player id 'nobody'; nothing was changed",
     ),
     (
         "seller id of 37 characters",

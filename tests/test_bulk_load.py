@@ -5,6 +5,7 @@ connection from another session. Triggers choose the moment (a row of
 batch 10 of 17), so nothing depends on timing.
 """
 
+import signal
 import threading
 import uuid
 
@@ -12,7 +13,7 @@ import pytest
 
 import peewee_example
 from peewee_example import BATCH_SIZE, BULK_PLAYERS, LoadFailed, Player, load_players
-from tests.conftest import poll, server_environ
+from tests.conftest import WAIT_AT_GATE, gate, poll, reached_gate, server_environ
 from tidb_dialect import TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # the faults are placed by triggers, which TiDB lacks
@@ -30,17 +31,22 @@ DUPLICATE_AT = (
     "UPDATE inserts_seen SET n = n + 1; "
     "IF (SELECT n FROM inserts_seen) = %d THEN SET NEW.id = 'test'; END IF; END" % BATCH_10_ROW
 )
-# At that row the loader takes the user lock 'reached' (so IS_USED_LOCK names its
-# connection) and then waits for 'gate', which the test holds. User locks, not
-# tables: a trigger keeps every table it uses locked until its statement ends.
+# At that row the loader waits at the test's gate (conftest: WAIT_AT_GATE).
 WAIT_AT = (
     "CREATE TRIGGER wait_at BEFORE INSERT ON player FOR EACH ROW BEGIN "
     "UPDATE inserts_seen SET n = n + 1; "
-    "IF (SELECT n FROM inserts_seen) = %d THEN "
-    "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); END IF; END" % BATCH_10_ROW
+    "IF (SELECT n FROM inserts_seen) = %d THEN %s END IF; END" % (BATCH_10_ROW, WAIT_AT_GATE)
 )
 EXPECTED_FAILURE = "loading %d players failed at batch 10 of 17 (" % BULK_PLAYERS
 NONE_ADDED = "the transaction was not committed, so none of them was added"
+AS_BEFORE = "the player table is as it was before the run"
+# Players of an earlier run, which a failed run must leave as they were.
+EARLIER = ["1", "2", "earlier"]
+
+
+def keep_earlier_players(database):
+    for player_id in EARLIER:
+        database.execute_sql("INSERT INTO player VALUES (%s, 7, 7)", (player_id,))
 
 
 def player_ids(database):
@@ -72,46 +78,73 @@ def test_duplicate_id_in_batch_10_adds_none(player_db):
 def test_walkthrough_fails_clearly_on_a_duplicate_in_batch_10(
     trigger_db, run_example, server, database_name
 ):
+    keep_earlier_players(trigger_db)
     trigger_db.execute_sql(DUPLICATE_AT)
     result = run_example(environ=server_environ(server, database_name))
     assert result.returncode == 1
-    assert result.stdout == "id:test, coins:1, goods:1\n"  # and no count, no trade
+    assert result.stdout == ""  # the reset and the load are one transaction
     assert (
         result.stderr
-        == "error: %s(1062, \"Duplicate entry 'test' for key 'PRIMARY'\")); %s\n"
-        % (EXPECTED_FAILURE, NONE_ADDED)
+        == "error: %s(1062, \"Duplicate entry 'test' for key 'PRIMARY'\")); %s; %s\n"
+        % (EXPECTED_FAILURE, NONE_ADDED, AS_BEFORE)
     )
-    assert player_ids(trigger_db) == ["test"]
+    assert player_ids(trigger_db) == EARLIER
 
 
 def test_walkthrough_fails_clearly_when_its_connection_is_killed(
     trigger_db, run_example, server, database_name, driver
 ):
+    keep_earlier_players(trigger_db)
     trigger_db.execute_sql(WAIT_AT)
-    holder = TiDBDatabase(database_name, **trigger_db.connect_params)
-    holder.execute_sql("DO GET_LOCK('gate', 0)")
     results = []
     loader = threading.Thread(
         target=lambda: results.append(
             run_example("--driver", driver, environ=server_environ(server, database_name))
         )
     )
-    loader.start()
     try:
-        connection_id = poll(
-            lambda: trigger_db.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0]
-        )
-        trigger_db.execute_sql("KILL %d" % connection_id)
+        with gate(TiDBDatabase(database_name, **trigger_db.connect_params)):
+            loader.start()
+            trigger_db.execute_sql("KILL %d" % reached_gate(trigger_db))
     finally:
-        holder.close()  # releases the gate, whatever happened
         loader.join()
     result = results[0]
     assert result.returncode == 1
-    assert result.stdout == "id:test, coins:1, goods:1\n"
+    assert result.stdout == ""
     assert result.stderr.startswith("error: " + EXPECTED_FAILURE)
-    assert "Lost connection" in result.stderr and result.stderr.endswith(NONE_ADDED + "\n")
+    assert "Lost connection" in result.stderr
+    assert result.stderr.endswith("%s; %s\n" % (NONE_ADDED, AS_BEFORE))
     assert "Traceback" not in result.stderr
-    assert player_ids(trigger_db) == ["test"]
+    assert player_ids(trigger_db) == EARLIER
+
+
+def test_ctrl_c_in_the_middle_of_the_load_changes_nothing(
+    trigger_db, start_example, server, database_name, driver
+):
+    """SIGINT while batch 10 waits in the server: PyMySQL stops reading at once, mysqlclient
+    when the statement returns (the test then lets it go on); the outcome is the same."""
+    keep_earlier_players(trigger_db)
+    trigger_db.execute_sql(WAIT_AT)
+    with gate(TiDBDatabase(database_name, **trigger_db.connect_params)):
+        walkthrough = start_example(
+            "--driver", driver, environ=server_environ(server, database_name)
+        )
+        connection_id = reached_gate(trigger_db)
+        walkthrough.send_signal(signal.SIGINT)
+    stdout, stderr = walkthrough.communicate(timeout=60)
+    assert (walkthrough.returncode, stdout, stderr) == (
+        130,
+        "",
+        "error: interrupted (Ctrl-C): the player table is as it was before the run\n",
+    )
+    poll(  # the server rolls back when it sees the connection gone
+        lambda: (
+            not trigger_db.execute_sql(
+                "SELECT 1 FROM information_schema.processlist WHERE id = %s", (connection_id,)
+            ).fetchone()
+        )
+    )
+    assert player_ids(trigger_db) == EARLIER
 
 
 class KilledBeforeCommit(TiDBDatabase):

@@ -199,6 +199,15 @@ def test_unknown_keywords_are_refused_by_name():
         playhouse_connect("tidb://root@127.0.0.1:4000/test?bogus=1")
 
 
+def test_a_databases_own_keywords_make_the_same_database_on_either_peewee_series():
+    """peewee 3.17's MySQLDatabase adds use_unicode=True to the keywords it keeps."""
+    params = TiDBDatabase("test", host="db.internal").connect_params
+    assert TiDBDatabase("test", **params).connect_params == params
+    assert TiDBDatabase("test", use_unicode=True).connect_params["use_unicode"] is True
+    with pytest.raises(ConfigError, match=r"^use_unicode: must be True, got False"):
+        TiDBDatabase("test", use_unicode=False)
+
+
 def test_unknown_driver_is_refused_by_name():
     with pytest.raises(ConfigError, match=r"^driver: unknown driver 'oracle' \(use pymysql"):
         TiDBDatabase("test", driver="oracle")

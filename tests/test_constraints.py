@@ -9,7 +9,7 @@ import pytest
 from peewee import DatabaseError
 
 from peewee_example import Player
-from tests.conftest import ROOT
+from tests.conftest import player_init_statement
 
 # TiDB enforces CHECK only from v7.2 with tidb_enable_check_constraint=ON (off by default).
 pytestmark = pytest.mark.mariadb
@@ -24,9 +24,7 @@ def create_from_model(database):
 
 
 def create_from_script(database):
-    script = (ROOT / "player_init.sql").read_text()
-    statement = "\n".join(line for line in script.splitlines() if not line.startswith("--"))
-    database.execute_sql(statement.strip().rstrip(";"))
+    database.execute_sql(player_init_statement())
 
 
 @pytest.fixture(params=["mysql", "sqlite"])

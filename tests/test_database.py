@@ -1,9 +1,10 @@
 """TiDBDatabase against the real server, with each driver."""
 
 import pytest
+from peewee import MySQLDatabase
 
 from peewee_example import Settings
-from tests.conftest import TIDB_MODE, server_environ
+from tests.conftest import DRIVER_MODULES, TIDB_MODE, server_environ
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 
 
@@ -15,15 +16,12 @@ def test_connects_with_each_driver_and_reads_version(server, database_name, driv
     assert database.execute_sql("SELECT 1 + 1").fetchone()[0] == 2
     assert database.version.is_tidb == TIDB_MODE
     assert database.server_version == database.version.mysql
-    assert (
-        type(database.connection()).__module__.split(".")[0]
-        == {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}[driver]
-    )
+    assert type(database.connection()).__module__.split(".")[0] == DRIVER_MODULES[driver]
     database.close()
 
 
 def test_unknown_driver_is_a_config_error():
-    with pytest.raises(ConfigError, match="^driver: unknown driver .mysql-connector. "):
+    with pytest.raises(ConfigError, match=r"^driver: unknown driver .mysql-connector. "):
         TiDBDatabase("test", driver="mysql-connector")
 
 
@@ -31,9 +29,9 @@ def test_nested_atomic_refused_before_tidb_6_2(mysql_db):
     mysql_db.connect()
     mysql_db.version = parse_version("5.7.25-TiDB-v6.1.0")
     with mysql_db.atomic():
-        with pytest.raises(NotImplementedError, match="TiDB v6.1.0.*transaction()"):
-            with mysql_db.atomic():
-                pass
+        refused = pytest.raises(NotImplementedError, match=r"TiDB v6.1.0.*transaction\(\)")
+        with refused, mysql_db.atomic():
+            pass
         with mysql_db.transaction():  # flattened into the outer block
             mysql_db.execute_sql("SELECT 1")
 
@@ -43,3 +41,55 @@ def test_nested_atomic_allowed_from_tidb_6_2(mysql_db):
     mysql_db.version = parse_version("8.0.11-TiDB-v6.2.0")
     with mysql_db.atomic(), mysql_db.atomic():
         assert mysql_db.execute_sql("SELECT 1").fetchone()[0] == 1
+
+
+#: What peewee's MySQLDatabase decides for itself, from the server it connects to.
+CAPABILITIES = (
+    "server_version",
+    "compound_select_parentheses",
+    "for_update",
+    "index_using_precedes_table",
+    "limit_max",
+    "nulls_ordering",
+    "returning_clause",
+    "safe_create_index",
+    "safe_drop_index",
+    "sequences",
+)
+
+
+@pytest.mark.mariadb
+def test_on_mariadb_it_has_exactly_mysql_databases_capabilities(server_settings):
+    params = dict(server_settings.connect_params(), driver="pymysql")
+    tidb = TiDBDatabase(server_settings.database, **params)
+    del params["driver"]
+    plain = MySQLDatabase(server_settings.database, **params)
+    for db in (tidb, plain):
+        db.connect()
+    # peewee 4 parenthesises compound members on MariaDB 10.4+ (CSQ_PARENTHESES_GROUPED = 3).
+    grouped = 3 if hasattr(MySQLDatabase, "_set_csq_grouped") else 2
+    assert tidb.compound_select_parentheses == grouped
+    assert tidb.server_version[:2] == (10, 11)
+    assert {name: getattr(tidb, name) for name in CAPABILITIES} == {
+        name: getattr(plain, name) for name in CAPABILITIES
+    }
+    tidb_context, plain_context = tidb.get_context_options(), plain.get_context_options()
+    assert tidb_context.pop("tidb_detect_server_version") == tidb.detect_server_version
+    assert tidb_context.keys() == plain_context.keys()
+    assert {k: v for k, v in tidb_context.items() if not callable(v)} == {
+        k: v for k, v in plain_context.items() if not callable(v)
+    }
+    for db in (tidb, plain):
+        db.close()
+
+
+def test_a_nested_atomic_block_rolls_back_alone(mysql_db):
+    """A savepoint: the inner block's rollback keeps the outer block's work."""
+    mysql_db.execute_sql("CREATE TABLE note (body VARCHAR(20))")
+    with mysql_db.atomic():
+        mysql_db.execute_sql("INSERT INTO note VALUES ('outer')")
+        with mysql_db.atomic() as inner:
+            mysql_db.execute_sql("INSERT INTO note VALUES ('inner')")
+            inner.rollback()
+    rows = mysql_db.execute_sql("SELECT body FROM note").fetchall()
+    assert [body for (body,) in rows] == ["outer"]

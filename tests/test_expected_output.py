@@ -81,10 +81,11 @@ def test_a_walkthrough_that_stops_after_step_1_fails_the_check(sqlite_db, capsys
     class Stopped(Exception):
         pass
 
-    def stop(*args, **kwargs):
+    def print_once_then_stop(*args, **kwargs):
+        print(*args, **kwargs)
         raise Stopped
 
-    monkeypatch.setattr(peewee_example, "load_players", stop)
+    monkeypatch.setattr(peewee_example, "print", print_once_then_stop, raising=False)
     peewee_example.db.initialize(sqlite_db)
     try:
         with pytest.raises(Stopped):

@@ -1,7 +1,10 @@
 """BigAutoRandomField: AUTO_RANDOM DDL per TiDB release, auto-increment elsewhere.
 
 The expected DDL follows the forms in the TiDB docs (auto-random.md):
-``BIGINT AUTO_RANDOM(5)``, ``BIGINT AUTO_RANDOM(5, 54)``, range only from v6.3.0.
+``BIGINT AUTO_RANDOM(5)``, ``BIGINT AUTO_RANDOM(5, 54)``, range only from v6.3.0,
+in a key asked to be clustered as TiDB's own SHOW CREATE TABLE writes it
+(``PRIMARY KEY /*T![clustered_index] CLUSTERED */``, clustered-indexes.md). Pairs
+TiDB refuses (pkg/ddl: fewer than 27 increment bits, error 8216) fail at definition.
 """
 
 import warnings
@@ -9,8 +12,10 @@ import warnings
 import pytest
 from peewee import CharField, DatabaseError, Model, MySQLDatabase, SqliteDatabase
 
-from tests.conftest import TIDB_MODE
-from tidb_dialect import BigAutoRandomField, TiDBDatabase, parse_version
+from tests.conftest import TIDB_MODE, create_sql, tidb_at
+from tidb_dialect import BigAutoRandomField, ConfigError, auto_id_cache
+
+CLUSTERED = "/*T![clustered_index] CLUSTERED */"
 
 
 def make_model(database, **field_args):
@@ -25,52 +30,50 @@ def make_model(database, **field_args):
     return Event
 
 
-def tidb_at(raw_version):
-    """A TiDBDatabase that knows its server's version without connecting (SQL text only)."""
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
-
-
-def create_sql(model):
-    return model._schema._create_table(safe=False).query()[0]
-
-
 @pytest.mark.parametrize(
     "raw_version, field_args, column",
     [
-        ("8.0.11-TiDB-v8.5.3", {}, "`id` BIGINT AUTO_RANDOM(5) NOT NULL PRIMARY KEY"),
+        ("8.0.11-TiDB-v8.5.3", {}, "`id` BIGINT AUTO_RANDOM(5) NOT NULL PRIMARY KEY " + CLUSTERED),
         (
             "8.0.11-TiDB-v8.5.3",
             {"shard_bits": 6},
-            "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY",
+            "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
         (
             "8.0.11-TiDB-v8.5.3",
             {"range": 54},
-            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY",
+            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
         (
             "8.0.11-TiDB-v6.3.0",
-            {"shard_bits": 15, "range": 32},
-            "`id` BIGINT AUTO_RANDOM(15, 32) NOT NULL PRIMARY KEY",
+            {"shard_bits": 15, "range": 43},  # the most shard bits the smallest range allows
+            "`id` BIGINT AUTO_RANDOM(15, 43) NOT NULL PRIMARY KEY " + CLUSTERED,
+        ),
+        (
+            "8.0.11-TiDB-v6.3.0",
+            {"shard_bits": 4, "range": 32},
+            "`id` BIGINT AUTO_RANDOM(4, 32) NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
         (
             "8.0.11-TiDB-v8.5.3",
             {"shard_bits": 1, "range": 64},
-            "`id` BIGINT AUTO_RANDOM(1) NOT NULL PRIMARY KEY",
+            "`id` BIGINT AUTO_RANDOM(1) NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
         (
-            "8.0.11-TiDB-CLOUD.202603.9",
-            {"range": 54},  # unknown release: the current one
-            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY",
+            "8.0.11-TiDB-X-CLOUD.202510.1",
+            {"range": 54},  # names no release: a current one
+            "`id` BIGINT AUTO_RANDOM(5, 54) NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
         (
             "8.0.36",
             {"shard_bits": 6, "range": 54},
-            "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY",
+            "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY " + CLUSTERED,
         ),
-        ("10.11.19-MariaDB-0+deb12u1", {}, "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY"),
+        (
+            "10.11.19-MariaDB-0+deb12u1",
+            {},
+            "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY " + CLUSTERED,
+        ),
     ],
 )
 def test_ddl_per_server(raw_version, field_args, column):
@@ -82,7 +85,7 @@ def test_range_left_out_before_tidb_6_3_with_a_warning():
     model = make_model(tidb_at("5.7.25-TiDB-v6.2.0"), shard_bits=6, range=54)
     with pytest.warns(UserWarning, match=r"Event.id: TiDB v6.2.0 has no AUTO_RANDOM range.*54"):
         sql = create_sql(model)
-    assert "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY" in sql
+    assert "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY " + CLUSTERED in sql
 
 
 def test_default_range_needs_no_warning_on_old_tidb():
@@ -92,26 +95,71 @@ def test_default_range_needs_no_warning_on_old_tidb():
 
 
 def test_servers_that_are_not_tidb_get_their_own_auto_increment_key():
-    assert "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY" in create_sql(
+    assert "`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY " + CLUSTERED in create_sql(
         make_model(MySQLDatabase("test"))
     )
-    assert '"id" INTEGER NOT NULL PRIMARY KEY' in create_sql(make_model(SqliteDatabase(":memory:")))
+    assert '"id" INTEGER NOT NULL PRIMARY KEY ' + CLUSTERED in create_sql(
+        make_model(SqliteDatabase(":memory:"))
+    )
 
 
 @pytest.mark.parametrize(
     "field_args, message",
     [
-        ({"shard_bits": 0}, "shard_bits must be a whole number from 1 to 15, got 0"),
-        ({"shard_bits": 16}, "shard_bits must be a whole number from 1 to 15, got 16"),
-        ({"shard_bits": True}, "shard_bits .* got True"),
-        ({"range": 31}, "range must be a whole number from 32 to 64, got 31"),
-        ({"range": 65}, "range must be a whole number from 32 to 64, got 65"),
-        ({"range": "54"}, "range .* got '54'"),
+        ({"shard_bits": 0}, "shard_bits: must be a whole number from 1 to 15, got 0"),
+        ({"shard_bits": 16}, "shard_bits: must be a whole number from 1 to 15, got 16"),
+        ({"shard_bits": True}, "shard_bits: .* got True"),
+        ({"range": 31}, "range: must be a whole number from 32 to 64, got 31"),
+        ({"range": 65}, "range: must be a whole number from 32 to 64, got 65"),
+        ({"range": "54"}, "range: .* got '54'"),
+        # TiDB: "auto_random ID space is too small" (8216) below 27 increment bits.
+        (
+            {"shard_bits": 15, "range": 32},
+            r"shard_bits=15, range=32\): leaves 16 bits .* at least 43",
+        ),
+        ({"shard_bits": 5, "range": 32}, r"shard_bits=5, range=32\): leaves 26 bits"),
+        ({"shard_bits": 15, "range": 42}, r"shard_bits=15, range=42\): leaves 26 bits"),
     ],
 )
 def test_bad_arguments_fail_at_model_definition(field_args, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         make_model(SqliteDatabase(":memory:"), **field_args)
+
+
+def test_auto_id_cache_on_an_auto_random_key_is_refused_at_model_definition():
+    with pytest.raises(ConfigError, match="Order: AUTO_ID_CACHE does not apply to an AUTO_RANDOM"):
+
+        class Order(Model):
+            id = BigAutoRandomField()
+
+            class Meta:
+                table_settings = ("ENGINE=InnoDB", auto_id_cache(1))
+
+
+def test_a_subclass_adding_auto_id_cache_to_an_auto_random_key_is_refused():
+    class Order(Model):
+        id = BigAutoRandomField()
+
+    with pytest.raises(ConfigError, match="Archived: AUTO_ID_CACHE"):
+
+        class Archived(Order):
+            class Meta:
+                table_settings = auto_id_cache(100)
+
+
+@pytest.mark.mariadb
+def test_the_clustered_key_ddl_runs_on_mariadb(mysql_db):
+    """The DDL of a plain MySQLDatabase (which may be TiDB): MariaDB takes the comment as one."""
+    model = make_model(mysql_db)
+    sql = create_sql(make_model(MySQLDatabase("test")))
+    assert sql == (
+        "CREATE TABLE `event` (`id` BIGINT AUTO_INCREMENT NOT NULL PRIMARY KEY "
+        "/*T![clustered_index] CLUSTERED */, `name` VARCHAR(255) NOT NULL)"
+    )
+    mysql_db.execute_sql(sql)
+    assert model.create(name="a").id == 1
+    table = mysql_db.execute_sql("SHOW CREATE TABLE `event`").fetchone()[1]
+    assert "PRIMARY KEY (`id`)" in table
 
 
 def test_ddl_before_the_first_connection_connects_first(server_settings):

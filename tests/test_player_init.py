@@ -3,8 +3,9 @@
 import shutil
 import subprocess
 
+from bench.testbed import throwaway_database
 from peewee_example import Player
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, player_init_statement, require
 
 
 def describe(database, schema):
@@ -24,8 +25,7 @@ def describe(database, schema):
 def test_init_sql_matches_model(mysql_db, server, database_name):
     client = shutil.which("mariadb") or shutil.which("mysql")
     require(client, "no mariadb or mysql command-line client")
-    mysql_db.execute_sql("CREATE DATABASE `%s_sql`" % database_name)
-    try:
+    with throwaway_database(mysql_db, "t_sql_") as from_sql:
         with open(ROOT / "player_init.sql") as script:
             subprocess.run(
                 [
@@ -37,7 +37,7 @@ def test_init_sql_matches_model(mysql_db, server, database_name):
                     "-u",
                     server.user,
                     "--password=" + server.password,
-                    database_name + "_sql",
+                    from_sql,
                 ],
                 stdin=script,
                 check=True,
@@ -46,9 +46,7 @@ def test_init_sql_matches_model(mysql_db, server, database_name):
         with Player.bind_ctx(mysql_db):
             mysql_db.create_tables([Player])
         from_model = describe(mysql_db, database_name)
-        from_script = describe(mysql_db, database_name + "_sql")
-    finally:
-        mysql_db.execute_sql("DROP DATABASE `%s_sql`" % database_name)
+        from_script = describe(mysql_db, from_sql)
     assert from_model == from_script
     assert [(name, null, key) for name, _, null, key in from_model[0]] == [
         ("id", "NO", "PRI"),
@@ -60,8 +58,6 @@ def test_init_sql_matches_model(mysql_db, server, database_name):
 
 
 def test_init_sql_runs_twice(mysql_db):
-    script = (ROOT / "player_init.sql").read_text()
-    statement = "\n".join(line for line in script.splitlines() if not line.startswith("--"))
     for _ in range(2):
-        mysql_db.execute_sql(statement.rstrip().rstrip(";"))
+        mysql_db.execute_sql(player_init_statement())
     assert mysql_db.table_exists("player")

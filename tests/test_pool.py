@@ -1,9 +1,22 @@
-"""PooledTiDBDatabase and ReconnectingTiDBDatabase against the real server, through each driver."""
+"""PooledTiDBDatabase and ReconnectingTiDBDatabase against the real server, through each driver.
+
+Round trips are counted on the wire, by a relay between the pool and the
+server (bench/relay.py): one per command the driver sends.
+"""
 
 import pytest
 from peewee import InterfaceError, OperationalError
+from playhouse.db_url import connect
 
-from tidb_dialect import PooledTiDBDatabase, ReconnectingTiDBDatabase, TiDBDatabase
+from tests.conftest import poll
+from tidb_dialect import (
+    ConfigError,
+    PooledTiDBDatabase,
+    ReconnectingTiDBDatabase,
+    TiDBDatabase,
+    connect_url,
+)
+from tidb_dialect.pool import has_data_waiting
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
 
@@ -25,7 +38,96 @@ def kill(admin, conn_id):
 
 def build(database_class, server_settings, driver, **options):
     params = dict(server_settings.connect_params(), driver=driver)
-    return database_class(server_settings.database, **options, **params)
+    params.update(options)
+    return database_class(server_settings.database, **params)
+
+
+@pytest.fixture
+def relayed_pool(server, server_settings, driver, relay):
+    """(pool, relay): a warm PooledTiDBDatabase whose every round trip the relay counts."""
+    pools = []
+
+    def start(**options):
+        through = relay(server)
+        pools.append(
+            build(
+                PooledTiDBDatabase,
+                server_settings,
+                driver,
+                host=through.host,
+                port=through.port,
+                max_connections=1,
+                **options,
+            )
+        )
+        pools[-1].connect()  # the handshake and version detection, not counted below
+        pools[-1].close()
+        return pools[-1], through
+
+    yield start
+    for pool in pools:
+        pool.close_all()
+
+
+#: Round trips of a checkout and a return with no transaction open: PyMySQL reports
+#: the server's "in transaction" flag, mysqlclient does not, so it sends a ROLLBACK.
+RETURN_ROUND_TRIPS = {"pymysql": 0, "mysqlclient": 1}
+
+
+def test_checkout_and_return_cost_no_round_trip(relayed_pool, driver):
+    pool, through = relayed_pool()
+    through.reset()
+    pool.connect()
+    assert through.round_trips == 0
+    pool.close()
+    assert through.round_trips == RETURN_ROUND_TRIPS[driver]
+    assert through.statements == ["ROLLBACK"] * RETURN_ROUND_TRIPS[driver]
+
+
+def test_a_request_costs_its_statements_only(relayed_pool, driver):
+    pool, through = relayed_pool()
+    through.reset()
+    with pool.connection_context(), pool.atomic():
+        pool.execute_sql("SELECT 1")
+    assert through.statements[:3] == ["BEGIN", "SELECT 1", "COMMIT"]
+    assert through.round_trips == 3 + RETURN_ROUND_TRIPS[driver]
+
+
+def test_a_connection_idle_past_ping_after_is_pinged(relayed_pool):
+    pool, through = relayed_pool(ping_after=0)  # every idle connection is past it
+    through.reset()
+    pool.connect()
+    assert through.round_trips == 1 and through.statements == []  # a COM_PING, no statement
+
+
+def test_a_connection_returned_mid_transaction_is_rolled_back(relayed_pool, mysql_db):
+    pool, through = relayed_pool()
+    mysql_db.execute_sql("CREATE TABLE t (n INT)")
+    pool.connect()
+    first = connection_id(pool)
+    pool.execute_sql("BEGIN")  # not through atomic(): peewee does not know of it
+    pool.execute_sql("INSERT INTO t VALUES (1)")
+    through.reset()
+    pool.close()
+    assert through.statements == ["ROLLBACK"]
+    pool.connect()
+    assert connection_id(pool) == first  # the same connection, its transaction gone:
+    pool.execute_sql("INSERT INTO t VALUES (2)")  # autocommit again
+    assert mysql_db.execute_sql("SELECT n FROM t").fetchall() == ((2,),)
+    pool.close()
+
+
+@pytest.mark.parametrize("connect", [connect, connect_url], ids=["playhouse", "dialect"])
+def test_ping_after_from_a_url(connect):
+    pool = connect("tidb+pool://root@127.0.0.1:4000/test?ping_after=0")
+    assert isinstance(pool, PooledTiDBDatabase) and pool.ping_after == 0
+    assert PooledTiDBDatabase("test").ping_after == 30
+
+
+def test_ping_after_is_checked(server_settings):
+    with pytest.raises(ConfigError) as bad:
+        build(PooledTiDBDatabase, server_settings, "pymysql", ping_after="soon")
+    assert str(bad.value) == "ping_after: must be a whole number from 0 to 86400, got 'soon'"
 
 
 def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
@@ -42,15 +144,21 @@ def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
     pool.close_all()
 
 
-def test_pool_replaces_a_connection_the_server_dropped(server_settings, driver, mysql_db):
-    pool = build(PooledTiDBDatabase, server_settings, driver, max_connections=2)
+def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
+    pool, through = relayed_pool()
     pool.connect()
-    first = connection_id(pool)
+    first, idle = connection_id(pool), pool.connection()
     pool.close()
-    kill(mysql_db, first)
+    kill(mysql_db, first)  # while it sits idle in the pool, well within ping_after
+    # The server's goodbye crosses the relay on its own time, as it would cross a network.
+    poll(lambda: has_data_waiting(idle))
+    through.reset()
     pool.connect()
     assert connection_id(pool) != first
-    pool.close_all()
+    # A new connection (its driver's SET NAMES, then the query), and no ping before it.
+    assert through.statements[-1] == "SELECT CONNECTION_ID()"
+    assert through.round_trips == len(through.statements)
+    pool.close()
 
 
 def test_plain_database_fails_after_losing_its_connection(server_settings, driver, mysql_db):
@@ -78,3 +186,25 @@ def test_never_reconnects_inside_a_transaction(server_settings, driver, mysql_db
         seen.append(connection_id(db))  # its transaction is gone: must fail, not reconnect
     assert seen == []
     db.close()
+
+
+def test_a_tls_connection_is_reused(tls_server, driver):
+    """Nothing waits on an idle TLS connection's socket (no stray TLS record): it is reused."""
+    params = dict(
+        host=tls_server.host,
+        port=tls_server.port,
+        user=tls_server.user,
+        password=tls_server.password,
+        ssl_ca=tls_server.ca_path,
+        driver=driver,
+    )
+    pool = PooledTiDBDatabase("mysql", **params)
+    seen = []
+    try:
+        for _ in range(3):
+            with pool.connection_context():
+                seen.append(connection_id(pool))
+                assert pool.execute_sql("SHOW SESSION STATUS LIKE 'Ssl_cipher'").fetchone()[1]
+    finally:
+        pool.close_all()
+    assert len(set(seen)) == 1

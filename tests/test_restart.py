@@ -13,24 +13,26 @@ from peewee import InterfaceError, OperationalError
 
 import peewee_example
 from peewee_example import Player, Settings, trade
-from tests.conftest import poll, server_environ
+from tests.conftest import WAIT_AT_GATE, gate, reached_gate, server_environ
 from tidb_dialect import ReconnectingTiDBDatabase, TiDBDatabase
 
 pytestmark = pytest.mark.mariadb  # restarting a server needs a server of our own
 
-# The successful trade's first UPDATE takes the user lock 'reached' (so the
-# test knows the trade is under way) and then waits for 'gate', held by the test.
+# The successful trade's UPDATE, at player 2's row (left with 18 goods), waits at the
+# test's gate (conftest: WAIT_AT_GATE).
 WAIT_IN_TRADE = (
     "CREATE TRIGGER wait_in_trade BEFORE UPDATE ON player FOR EACH ROW BEGIN "
-    "IF NEW.id = '2' THEN DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60); "
-    "END IF; END"
+    "IF NEW.id = '2' AND NEW.goods = 18 THEN %s END IF; END" % WAIT_AT_GATE
 )
 WALKTHROUGH_END = ["id:1, coins:0, goods:2", "id:2, coins:114614, goods:18"]
 
 
 @pytest.fixture
 def restart_env(restartable_server):
-    """TIDB_* settings for a fresh database on the restartable server."""
+    """TIDB_* settings for a fresh database on the restartable server.
+
+    Not dropped afterwards: the tests restart the server under the admin
+    connection, and the server and its data go with the module."""
     name = "r_" + uuid.uuid4().hex[:12]
     admin = Settings.from_mapping(server_environ(restartable_server, "mysql")).build_database()
     admin.execute_sql("CREATE DATABASE `%s`" % name)
@@ -65,15 +67,14 @@ def test_server_killed_during_a_trade_is_no_success(run_example, restartable_ser
     with Player.bind_ctx(database):
         database.create_tables([Player])
     database.execute_sql(WAIT_IN_TRADE)
-    database.execute_sql("DO GET_LOCK('gate', 0)")
     results = []
     walkthrough = threading.Thread(target=lambda: results.append(run_example(environ=restart_env)))
-    walkthrough.start()
     try:
-        poll(lambda: database.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0])
-        restartable_server.kill()  # a crash, in the middle of the trade's transaction
+        with gate(database):  # leaving lets the walkthrough go on if the server was not killed
+            walkthrough.start()
+            reached_gate(database)
+            restartable_server.kill()  # a crash, in the middle of the trade's transaction
     finally:
-        database.close()  # lets the walkthrough go on if the server was not killed
         walkthrough.join()
         if not restartable_server.executor.running():
             restartable_server.start()

@@ -1,61 +1,67 @@
-"""Table options from Meta (AUTO_ID_CACHE) and the foreign-key warning on old TiDB."""
+"""Table options (auto_id_cache) on every path, and warnings for constraints TiDB drops.
 
+TiDB's forms: ``/*T![auto_id_cache] AUTO_ID_CACHE=1 */`` (auto-increment.md);
+CHECK constraints kept only from v7.2 with tidb_enable_check_constraint=ON
+(constraints.md); FOREIGN KEY enforced from v6.6 (foreign-key.md).
+"""
+
+import re
 import warnings
 
 import pytest
-from peewee import CharField, ForeignKeyField, Model, MySQLDatabase, SqliteDatabase
+from peewee import (
+    CharField,
+    Check,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    MySQLDatabase,
+    SqliteDatabase,
+)
 
-from tests.conftest import TIDB_MODE
-from tidb_dialect import BigAutoRandomField, ConfigError, TiDBDatabase, TiDBModel, parse_version
+from tests.conftest import TIDB_MODE, create_sql, tidb_at
+from tidb_dialect import ConfigError, TiDBDatabase, auto_id_cache, parse_version
 
 AUTO_ID_CACHE_1 = "/*T![auto_id_cache] AUTO_ID_CACHE=1 */"
 
 
-def tidb_at(raw_version):
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
-
-
-def counter_model(database, cache=1, base=TiDBModel):
-    class Counter(base):
+def counter_model(database, settings=(AUTO_ID_CACHE_1,)):
+    class Counter(Model):
         name = CharField()
 
         class Meta:
             table_name = "counter"
-            auto_id_cache = cache
+            table_settings = tuple(settings)
 
     Counter._meta.set_database(database)
     return Counter
 
 
-def create_sql(model):
-    return model._schema._create_table(safe=False).query()[0]
+@pytest.mark.parametrize("size, option", [(1, AUTO_ID_CACHE_1), (100, "AUTO_ID_CACHE=100 */")])
+def test_auto_id_cache_is_written_in_tidb_comment_form(size, option):
+    assert auto_id_cache(size).endswith(option)
+
+
+@pytest.mark.parametrize("size", [0, -1, True, "1", 1.5, 2**63])
+def test_bad_auto_id_cache_is_refused(size):
+    with pytest.raises(ConfigError, match=r"auto_id_cache: must be a whole number from 1 to 9223"):
+        auto_id_cache(size)
 
 
 @pytest.mark.parametrize(
-    "database, suffix",
+    "database",
     [
-        (tidb_at("8.0.11-TiDB-v8.5.3"), " " + AUTO_ID_CACHE_1),
-        (tidb_at("5.7.25-TiDB-v6.1.0"), " " + AUTO_ID_CACHE_1),
-        # Connected to a server that is not TiDB: left out.
-        (tidb_at("8.0.36"), ""),
-        (tidb_at("10.11.19-MariaDB-0+deb12u1"), ""),
-        # A plain MySQLDatabase may be talking to TiDB or MySQL: the comment serves both.
-        (MySQLDatabase("test"), " " + AUTO_ID_CACHE_1),
-        (SqliteDatabase(":memory:"), ""),
+        tidb_at("8.0.11-TiDB-v8.5.3"),
+        tidb_at("10.11.19-MariaDB-0+deb12u1"),
+        MySQLDatabase("test"),
+        SqliteDatabase(":memory:"),
     ],
+    ids=["tidb", "TiDBDatabase on MariaDB", "plain MySQLDatabase", "sqlite"],
 )
-def test_auto_id_cache_rendered_only_where_tidb_may_read_it(database, suffix):
-    sql = create_sql(counter_model(database))
-    assert sql.endswith("`name` VARCHAR(255) NOT NULL)" + suffix) or sql.endswith(
-        '"name" VARCHAR(255) NOT NULL)' + suffix
-    )
-
-
-def test_auto_id_cache_value_is_written_as_given():
-    assert create_sql(counter_model(tidb_at("8.0.11-TiDB-v7.5.1"), cache=100)).endswith(
-        "/*T![auto_id_cache] AUTO_ID_CACHE=100 */"
+def test_auto_id_cache_is_written_for_every_database(database):
+    sql = create_sql(counter_model(database, [auto_id_cache(1)]))
+    assert re.search(
+        r"[`\"]name[`\"] VARCHAR\(255\) NOT NULL\) " + re.escape(AUTO_ID_CACHE_1) + "$", sql
     )
 
 
@@ -68,38 +74,55 @@ def test_options_are_inherited_by_subclasses():
     assert create_sql(Child).endswith(AUTO_ID_CACHE_1)
 
 
-@pytest.mark.parametrize("cache", [0, -1, True, "1", 1.5])
-def test_bad_auto_id_cache_fails_at_model_definition(cache):
-    with pytest.raises(ValueError, match=r"Counter: Meta.auto_id_cache must be a whole number"):
-        counter_model(SqliteDatabase(":memory:"), cache=cache)
-
-
-def test_auto_id_cache_on_a_plain_model_is_refused_not_ignored():
-    database = tidb_at("8.0.11-TiDB-v7.5.1")
-    with pytest.raises(ConfigError, match="Counter: Meta.auto_id_cache needs TiDBModel"):
-        database.create_tables([counter_model(database, base=Model)])
-
-
-def test_auto_random_key_with_auto_id_cache():
-    class Order(TiDBModel):
-        id = BigAutoRandomField(6, 54)
-
-        class Meta:
-            auto_id_cache = 1
-
-    Order._meta.set_database(tidb_at("8.0.11-TiDB-v8.5.3"))
-    assert create_sql(Order) == (
-        "CREATE TABLE `order` (`id` BIGINT AUTO_RANDOM(6, 54) NOT NULL "
-        "PRIMARY KEY) " + AUTO_ID_CACHE_1
-    )
+@pytest.mark.parametrize(
+    "database_class, create",
+    [
+        (TiDBDatabase, lambda db, model: model.create_table()),
+        (TiDBDatabase, lambda db, model: db.create_tables([model])),
+        (MySQLDatabase, lambda db, model: model.create_table()),
+        (MySQLDatabase, lambda db, model: db.create_tables([model])),
+    ],
+    ids=[
+        "TiDBDatabase, Model.create_table",
+        "TiDBDatabase.create_tables",
+        "MySQLDatabase, Model.create_table",
+        "MySQLDatabase.create_tables",
+    ],
+)
+def test_every_path_sends_the_option_to_the_server(fake_server, database_class, create):
+    fake = fake_server()  # answers as TiDB v8.5.3
+    db = database_class("test", host=fake.host, port=fake.port, user="root")
+    create(db, counter_model(db))
+    created = [s for s in fake.statements if s.startswith("CREATE TABLE")]
+    assert created == [
+        "CREATE TABLE IF NOT EXISTS `counter` (`id` INTEGER AUTO_INCREMENT NOT NULL PRIMARY KEY, "
+        "`name` VARCHAR(255) NOT NULL) " + AUTO_ID_CACHE_1
+    ]
+    db.close()
 
 
 def test_the_table_is_created_on_the_real_server(mysql_db):
     model = counter_model(mysql_db)
-    mysql_db.create_tables([model])
+    model.create_table()
     assert model.create(name="a").id == 1
     table = mysql_db.execute_sql("SHOW CREATE TABLE `counter`").fetchone()[1]
     assert ("AUTO_ID_CACHE=1" in table) == TIDB_MODE
+
+
+@pytest.mark.mariadb
+def test_comment_form_is_ignored_by_mariadb_through_a_plain_mysql_database(server_settings):
+    plain = MySQLDatabase(
+        server_settings.database,
+        host=server_settings.host,
+        port=server_settings.port,
+        user=server_settings.user,
+        password=server_settings.password,
+    )
+    model = counter_model(plain)
+    plain.create_tables([model])
+    table = plain.execute_sql("SHOW CREATE TABLE `counter`").fetchone()[1]
+    assert "AUTO_ID_CACHE" not in table
+    plain.close()
 
 
 def fk_models(database):
@@ -120,8 +143,8 @@ def test_foreign_keys_before_tidb_6_6_are_created_with_a_warning(mysql_db):
     team, member = fk_models(mysql_db)
     with pytest.warns(
         UserWarning,
-        match=r"Member: TiDB v6.5.0 .* does not enforce FOREIGN KEY"
-        r".*v6.6.0.*team",
+        match=r"Member: TiDB v6.5.0 does not enforce FOREIGN KEY constraints "
+        r"\(enforced from TiDB v6.6.0\), so nothing stops writes that break them: team",
     ):
         mysql_db.create_tables([team, member])
     assert set(mysql_db.get_tables()) == {"team", "member"}
@@ -137,19 +160,55 @@ def test_no_warning_where_foreign_keys_are_enforced(mysql_db, raw_version):
         mysql_db.create_tables(list(fk_models(mysql_db)))
 
 
-@pytest.mark.mariadb
-def test_comment_form_is_ignored_by_mariadb(server_settings):
-    """The version-free DDL of a plain MySQLDatabase runs on a server that is not TiDB."""
-    plain = MySQLDatabase(
-        server_settings.database,
-        host=server_settings.host,
-        port=server_settings.port,
-        user=server_settings.user,
-        password=server_settings.password,
-    )
-    model = counter_model(plain)
-    assert create_sql(model).endswith(AUTO_ID_CACHE_1)
-    plain.create_tables([model])
-    table = plain.execute_sql("SHOW CREATE TABLE `counter`").fetchone()[1]
-    assert "AUTO_ID_CACHE" not in table
-    plain.close()
+def checked_model(database):
+    class Wallet(Model):
+        coins = IntegerField(constraints=[Check("coins >= 0")])
+        owner = CharField()
+
+        class Meta:
+            constraints = (Check("coins < 1000000"),)
+
+    Wallet._meta.set_database(database)
+    return Wallet
+
+
+CHECK_VARIABLE = "SELECT @@GLOBAL.tidb_enable_check_constraint"
+
+
+@pytest.mark.parametrize(
+    "version, tidb_version, switched_on, warned",
+    [
+        ("8.0.11-TiDB-v7.1.0", "Release Version: v7.1.0", None, "TiDB v7.1.0"),
+        ("8.0.11-TiDB-v8.5.3", "Release Version: v8.5.3", 0, "TiDB v8.5.3"),
+        ("8.0.11-TiDB-v8.5.3", "Release Version: v8.5.3", 1, None),
+        ("8.0.36", None, None, None),  # MySQL 8.0.16+ enforces CHECK
+    ],
+)
+def test_check_constraints_tidb_drops_are_warned_about(
+    fake_server, version, tidb_version, switched_on, warned
+):
+    answers = {} if switched_on is None else {CHECK_VARIABLE: [(switched_on,)]}
+    fake = fake_server(version=version, tidb_version=tidb_version, answers=answers)
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        db.create_tables([checked_model(db)])
+    messages = [str(w.message) for w in caught]
+    if warned is None:
+        assert messages == []
+    else:
+        assert messages == [
+            "Wallet: %s does not enforce CHECK constraints (enforced from TiDB v7.2.0 with "
+            "tidb_enable_check_constraint=ON), so nothing stops writes that break them: "
+            "coins, Meta.constraints" % warned
+        ]
+    assert (CHECK_VARIABLE in fake.statements) == (switched_on is not None)
+    db.close()
+
+
+def test_no_question_about_checks_for_a_model_without_any(fake_server):
+    fake = fake_server()
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root")
+    db.create_tables([counter_model(db, [])])
+    assert CHECK_VARIABLE not in fake.statements
+    db.close()

@@ -132,7 +132,7 @@ def test_in_process_logs_hide_the_password(secret_environ, monkeypatch, tmp_path
     try:
         with caplog.at_level(logging.DEBUG):
             assert peewee_example.main(["-v"]) == 0
-            assert peewee_example.main(["-v", "--trade", "2", "1", "1", "10"]) == 0
+            assert peewee_example.main(["-v", "--trade", "1", "2", "1", "10"]) == 0
     finally:
         peewee_example.db.initialize(None)
         peewee_logger.setLevel(level)

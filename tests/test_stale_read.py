@@ -1,7 +1,12 @@
-"""Stale reads (AS OF TIMESTAMP): SQL text as in TiDB's as-of-timestamp.md, refusal elsewhere."""
+"""Stale reads (AS OF TIMESTAMP): SQL text as in TiDB's as-of-timestamp.md, refusal elsewhere.
+
+TiDB reads every table of a statement as of one moment or refuses it (error
+8135), so every table the statement reads carries the same clause.
+"""
 
 import datetime
 import logging
+import re
 
 import pytest
 from peewee import (
@@ -17,15 +22,10 @@ from peewee import (
     fn,
 )
 
+from tests.conftest import tidb_at
 from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
-
-
-def tidb_at(raw_version="8.0.11-TiDB-v7.5.1"):
-    database = TiDBDatabase("test")
-    database.version = parse_version(raw_version)
-    return database
 
 
 def models(database):
@@ -77,11 +77,69 @@ def test_every_table_of_a_join_reads_as_of_the_same_time():
     )
 
 
+CLAUSE = "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"
+
+
 def test_the_original_query_is_left_fresh():
     _, player = models(tidb_at())
     query = player.select(player.name)
     stale_select(query, FIVE_SECONDS)
     assert "AS OF" not in query.sql()[0]
+
+
+def test_a_table_joined_after_stale_select_reads_as_of_the_same_time():
+    team, player = models(tidb_at())
+    stale = stale_select(player.select(player.name), FIVE_SECONDS)
+    sql, _ = stale.join(team, on=(player.team == team.id)).sql()
+    assert sql == (
+        "SELECT `t1`.`name` FROM `player` AS `t1` %s "
+        "INNER JOIN `team` AS `t2` %s ON (`t2`.`id` = `t1`.`team`)" % (CLAUSE, CLAUSE)
+    )
+
+
+def test_subqueries_and_aliases_read_as_of_the_same_time():
+    team, player = models(tidb_at())
+    rival = player.alias("rival")
+    query = (
+        player.select(player.name)
+        .join(rival, on=(player.coins < rival.coins))
+        .where(player.team.in_(team.select(team.id).where(team.name == "red")))
+    )
+    sql, _ = stale_select(query, FIVE_SECONDS).sql()
+    assert sql == (
+        "SELECT `t1`.`name` FROM `player` AS `t1` %s "
+        "INNER JOIN `player` AS `rival` %s ON (`rival`.`coins` > `t1`.`coins`) "
+        "WHERE (`t1`.`team` IN (SELECT `t2`.`id` FROM `team` AS `t2` %s "
+        "WHERE (`t2`.`name` = %%s)))" % (CLAUSE, CLAUSE, CLAUSE)
+    )
+
+
+def test_count_wraps_the_stale_query_and_keeps_its_clause(fake_server):
+    fake = fake_server(answers={re.compile("COUNT"): [(7,)]})  # TiDB v8.5.3
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root")
+    _, player = models(db)
+    assert stale_select(player.select(), FIVE_SECONDS).count() == 7
+    counted = fake.statements[-1]
+    assert counted.startswith("SELECT COUNT(1) FROM (SELECT ")
+    assert " FROM `player` AS `t1` %s) AS `_wrapped`" % CLAUSE in counted
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "mixed",
+    [
+        lambda team, player, stale: player.select().where(player.team.in_(stale)),
+        lambda team, player, stale: stale_select(
+            player.select().where(player.team.in_(stale)), datetime.timedelta(seconds=9)
+        ),
+    ],
+    ids=["stale subquery in a fresh query", "two different moments"],
+)
+def test_a_statement_mixing_moments_is_refused_before_it_is_sent(mixed):
+    team, player = models(tidb_at())
+    stale = stale_select(team.select(team.id), FIVE_SECONDS)
+    with pytest.raises(NotSupportedError, match=r"one moment .*8135.*outermost query"):
+        mixed(team, player, stale).sql()
 
 
 @pytest.mark.parametrize(
@@ -93,10 +151,12 @@ def test_the_original_query_is_left_fresh():
         (SqliteDatabase(":memory:"), "not a TiDBDatabase"),
     ],
 )
-def test_servers_that_are_not_tidb_refuse_clearly(database, named):
+def test_servers_that_are_not_tidb_refuse_when_called(database, named):
     _, player = models(database)
     with pytest.raises(NotSupportedError, match="stale reads .*need TiDB.*" + named):
-        stale_select(player.select(), FIVE_SECONDS).sql()
+        stale_select(player.select(), FIVE_SECONDS)
+    with pytest.raises(NotSupportedError, match="stale reads .*need TiDB.*" + named):
+        stale_read(database, FIVE_SECONDS)
 
 
 @pytest.mark.parametrize(
@@ -118,8 +178,7 @@ def test_real_mariadb_refuses_before_sending_anything(mysql_db, sqlite_db):
     mysql_db.create_tables([player])
     for database in (mysql_db, sqlite_db):
         with pytest.raises(NotSupportedError, match="need TiDB"):
-            with stale_read(database, FIVE_SECONDS):
-                pass
+            stale_read(database, FIVE_SECONDS)
         assert not database.in_transaction()
     with pytest.raises(NotSupportedError, match="need TiDB"):
         list(stale_select(player.select(), FIVE_SECONDS))
@@ -139,9 +198,10 @@ def test_transaction_statement_reaches_the_server(mysql_db, caplog):
 
 
 def test_refused_inside_an_open_transaction(mysql_db):
+    mysql_db.connect()
+    mysql_db.version = parse_version("8.0.11-TiDB-v7.5.1")
     with mysql_db.atomic(), pytest.raises(DatabaseError, match="outside any atomic"):
-        with stale_read(mysql_db, FIVE_SECONDS):
-            pass
+        stale_read(mysql_db, FIVE_SECONDS)
 
 
 @pytest.mark.tidb

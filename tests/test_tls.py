@@ -40,12 +40,6 @@ CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
 
 
 @pytest.fixture
-def server(tls_server):
-    """In this module, `database_name` makes its databases on the TLS server."""
-    return tls_server
-
-
-@pytest.fixture
 def untrusted_ca_path(tmp_path):
     """A CA that did not sign the server's certificate."""
     path = str(tmp_path / "untrusted-ca.pem")
@@ -90,16 +84,17 @@ def test_certificate_that_does_not_name_the_host_is_refused(tls_server, driver):
     assert HOST_MISMATCH[driver] in str(refused.value)
 
 
-def test_walkthrough_runs_over_tls(run_example, tls_server, database_name, driver):
-    result = run_example("--driver", driver, environ=server_environ(tls_server, database_name))
+def test_walkthrough_runs_over_tls(run_example, tls_server, tls_database_name, driver):
+    environ = server_environ(tls_server, tls_database_name)
+    result = run_example("--driver", driver, environ=environ)
     assert result.returncode == 0, result.stderr
     assert "trade success" in result.stdout.splitlines()
 
 
 def test_walkthrough_with_wrong_ca_fails_clearly(
-    run_example, tls_server, database_name, driver, untrusted_ca_path
+    run_example, tls_server, tls_database_name, driver, untrusted_ca_path
 ):
-    environ = dict(server_environ(tls_server, database_name), CA_PATH=untrusted_ca_path)
+    environ = dict(server_environ(tls_server, tls_database_name), CA_PATH=untrusted_ca_path)
     result = run_example("--driver", driver, environ=environ)
     assert result.returncode == 1
     assert result.stderr.startswith(

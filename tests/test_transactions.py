@@ -1,27 +1,42 @@
 """run_transaction against a real server: which errors are retried, how often, and what survives.
 
-TiDB's own conflict codes (8002, 8022, 8028, 9007) are raised by MariaDB on
-demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO), from a
-statement or from a trigger on a real UPDATE; the deadlock (1213) is a real one.
+TiDB's own conflict codes (8002, 8005, 8022, 8028, 9007) are raised by
+MariaDB on demand through the real protocol (SIGNAL ... SET MYSQL_ERRNO),
+from a statement or from a trigger on a real UPDATE; the deadlock (1213) is
+a real one. The list is TiDB's: pkg/kv/error.go IsTxnRetryableError (8005,
+8022, 9007, and messages marked "[try again later]") and the transaction
+guide (8002, 8028, 9007, 1213).
 """
 
 import logging
 import threading
 
 import pytest
-from peewee import DatabaseError, IntegrityError
+from peewee import (
+    DatabaseError,
+    IntegerField,
+    IntegrityError,
+    Model,
+    OperationalError,
+    SqliteDatabase,
+)
 
-from tidb_dialect import RETRYABLE_ERRORS, ExceededMaxAttempts, TiDBDatabase, run_transaction
+from peewee_example import Settings
+from tests.conftest import server_environ
+from tidb_dialect import (
+    AmbiguousCommitError,
+    ExceededMaxAttempts,
+    TiDBDatabase,
+    locking_read,
+    run_transaction,
+)
 from tidb_dialect.transactions import error_code, exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
 
 
-def signal(code):
-    return (
-        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, "
-        "MESSAGE_TEXT = 'raised by the test as TiDB would'" % code
-    )
+def signal(code, message="raised by the test as TiDB would"):
+    return "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = %d, MESSAGE_TEXT = '%s'" % (code, message)
 
 
 class Recorder:
@@ -115,9 +130,28 @@ def test_application_exceptions_roll_back_and_propagate(driver_db):
     assert balances(driver_db) == [100]
 
 
+#: Server errors and how many attempts each gets when it fails the first two.
+RETRIED, NOT_RETRIED = 3, 1
+
+
 @pytest.mark.mariadb
-@pytest.mark.parametrize("code", sorted(RETRYABLE_ERRORS))
-def test_each_retryable_code_is_retried(driver_db, code):
+@pytest.mark.parametrize(
+    "code, message, attempts",
+    [
+        (8002, "[1] can not retry select for update statement", RETRIED),
+        (8005, "Write conflict, txnStartTS 42 is stale", RETRIED),
+        (8022, "Error: KV error safe to retry", RETRIED),
+        (8028, "Information schema is changed during the execution of the statement", RETRIED),
+        (9007, "Write conflict, txnStartTS=1, conflictStartTS=2, key=k", RETRIED),
+        (1213, "Deadlock found when trying to get lock; try restarting transaction", RETRIED),
+        (1105, "other error, TiDB marks it safe to retry [try again later]", RETRIED),
+        # Deliberately not retried: each attempt may wait innodb_lock_wait_timeout.
+        (1205, "Lock wait timeout exceeded; try restarting transaction", NOT_RETRIED),
+        (1105, "other error", NOT_RETRIED),
+        (8027, "Information schema is out of date", NOT_RETRIED),
+    ],
+)
+def test_which_server_errors_are_retried(driver_db, code, message, attempts):
     make_accounts(driver_db, 100)
     backoff, calls = Recorder(), []
 
@@ -125,12 +159,18 @@ def test_each_retryable_code_is_retried(driver_db, code):
         calls.append(1)
         db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
         if len(calls) < 3:
-            db.execute_sql(signal(code))
+            db.execute_sql(signal(code, message))
         return "done"
 
-    assert run_transaction(driver_db, callback, backoff=backoff) == "done"
-    assert (len(calls), backoff.attempts) == (3, [1, 2])
-    assert balances(driver_db) == [101]  # the failed attempts left nothing behind
+    if attempts == RETRIED:
+        assert run_transaction(driver_db, callback, backoff=backoff) == "done"
+    else:
+        with pytest.raises(DatabaseError) as raised:
+            run_transaction(driver_db, callback, backoff=backoff)
+        assert error_code(raised.value) == code
+    assert (len(calls), backoff.attempts) == (attempts, list(range(1, attempts)))
+    # The failed attempts left nothing behind.
+    assert balances(driver_db) == [101 if attempts == RETRIED else 100]
 
 
 @pytest.mark.mariadb
@@ -253,3 +293,72 @@ def test_backoff_grows_exponentially_with_jitter(attempt):
     low, high = 0.1 * 1.5**attempt, 0.1 * (1.5**attempt + 1)
     assert all(low <= wait < high for wait in waits)
     assert len(set(waits)) > 1  # jitter: concurrent retries do not collide again
+
+
+def test_a_locking_read_outside_a_transaction_is_refused(mysql_db, sqlite_db):
+    for database in (mysql_db, sqlite_db):
+        database.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
+
+        class Account(Model):
+            balance = IntegerField()
+
+            class Meta:
+                table_name = "account"
+
+        Account._meta.set_database(database)
+        with pytest.raises(DatabaseError, match="outside a transaction locks nothing"):
+            locking_read(Account.select())
+        with database.atomic():
+            sql = locking_read(Account.select()).sql()[0]
+        assert sql.endswith(" FOR UPDATE") == (database is mysql_db)
+
+
+def test_a_lost_commit_reply_is_ambiguous_and_not_retried(
+    server, database_name, driver_db, relay, driver
+):
+    """The relay passes COMMIT to the server, drops its reply and closes the connection."""
+    make_accounts(driver_db, 100)
+    relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
+    environ = dict(
+        server_environ(server, database_name),
+        TIDB_HOST=relayed.host,
+        TIDB_PORT=str(relayed.port),
+        TIDB_DRIVER=driver,
+    )
+    db = Settings.from_mapping(environ).build_database()
+    backoff, calls = Recorder(), []
+
+    def callback(d):
+        calls.append(1)
+        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+
+    with pytest.raises(AmbiguousCommitError) as raised:
+        run_transaction(db, callback, backoff=backoff)
+    assert (len(calls), backoff.attempts) == (1, [])
+    assert error_code(raised.value.cause) == 2013
+    assert isinstance(raised.value, DatabaseError)
+    assert balances(driver_db) == [101]  # committed, once
+    db.close()
+
+
+def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
+    """What a callback reads stays true until it commits: no other writer can start."""
+    path = str(tmp_path / "bank.db")
+    db, other = SqliteDatabase(path), SqliteDatabase(path, timeout=0)
+    db.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
+    db.execute_sql("INSERT INTO account VALUES (1, 100)")
+    refused = []
+
+    def callback(d):
+        balance = d.execute_sql("SELECT balance FROM account WHERE id = 1").fetchone()[0]
+        try:
+            other.execute_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            refused.append(str(exc))
+        else:
+            other.execute_sql("ROLLBACK")
+        d.execute_sql("UPDATE account SET balance = ? WHERE id = 1", (balance + 1,))
+
+    run_transaction(db, callback)
+    assert refused == ["database is locked"]
+    assert db.execute_sql("SELECT balance FROM account").fetchone()[0] == 101

@@ -1,34 +1,132 @@
+"""Which server it is and which TiDB release: parsing the answers, and asking once.
+
+The answers are those of TiDB's docs and sources (information-functions.md,
+pkg/util/printer): VERSION() in TiDB's form, TIDB_VERSION() starting with
+"Release Version: v8.5.3"; TiDB X Cloud builds name no release.
+"""
+
+import threading
+
 import pytest
 
-from tidb_dialect import parse_version
-from tidb_dialect.version import CURRENT_TIDB_RELEASE
+from tidb_dialect import PooledTiDBDatabase, TiDBDatabase, parse_version
+
+DETECT = "SELECT VERSION() /*T! , TIDB_VERSION() */"
+RELEASE_853 = "Release Version: v8.5.3\nEdition: Community\nGit Commit Hash: 0123abc"
 
 
 @pytest.mark.parametrize(
-    "raw, mysql, tidb, serverless",
+    "version, tidb_version, mysql, is_tidb, release",
     [
-        ("8.0.11-TiDB-v7.5.1", (8, 0, 11), (7, 5, 1), False),
-        ("5.7.25-TiDB-v6.1.0", (5, 7, 25), (6, 1, 0), False),
-        ("8.0.11-TiDB-v8.5.3-serverless", (8, 0, 11), (8, 5, 3), True),
-        ("5.7.25-TiDB-v6.3.0-serverless", (5, 7, 25), (6, 3, 0), True),
-        ("8.0.11-TiDB-CLOUD.202603.9", (8, 0, 11), CURRENT_TIDB_RELEASE, True),
-        ("10.11.19-MariaDB-0+deb12u1", (10, 11, 19), None, False),
-        ("8.0.36", (8, 0, 36), None, False),
+        ("8.0.11-TiDB-v7.5.1", None, (8, 0, 11), True, (7, 5, 1)),
+        ("5.7.25-TiDB-v6.1.0", None, (5, 7, 25), True, (6, 1, 0)),
+        ("8.0.11-TiDB-v8.5.3-serverless", None, (8, 0, 11), True, (8, 5, 3)),
+        ("8.0.11-TiDB-CLOUD.202603.9", None, (8, 0, 11), True, None),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", None, (8, 0, 11), True, None),
+        # TIDB_VERSION() is the truth; VERSION() may be rewritten by server-version.
+        ("8.0.11-TiDB-v7.5.1", RELEASE_853, (8, 0, 11), True, (8, 5, 3)),
+        ("8.0.36", RELEASE_853, (8, 0, 36), True, (8, 5, 3)),
+        (
+            "8.0.11-TiDB-X-CLOUD.202510.1",
+            "Release Version: X-CLOUD.202510.1",
+            (8, 0, 11),
+            True,
+            None,
+        ),
+        ("10.11.19-MariaDB-0+deb12u1", None, (10, 11, 19), False, None),
+        ("8.0.36", None, (8, 0, 36), False, None),
     ],
 )
-def test_version_strings(raw, mysql, tidb, serverless):
-    version = parse_version(raw)
-    assert version.mysql == mysql
-    assert version.tidb == tidb
-    assert version.is_tidb == (tidb is not None)
-    assert version.is_serverless == serverless
+def test_version_answers(version, tidb_version, mysql, is_tidb, release):
+    parsed = parse_version(version, tidb_version)
+    assert (parsed.mysql, parsed.is_tidb, parsed.tidb_release) == (mysql, is_tidb, release)
 
 
 def test_bytes_are_decoded():
-    assert parse_version(b"8.0.11-TiDB-v7.5.1").tidb == (7, 5, 1)
+    assert parse_version(b"8.0.36", RELEASE_853.encode()).tidb_release == (8, 5, 3)
 
 
-def test_at_least_is_false_on_other_servers():
+def test_at_least_is_false_on_other_servers_and_true_on_builds_naming_no_release():
     assert parse_version("8.0.11-TiDB-v6.2.0").at_least(6, 2, 0)
     assert not parse_version("8.0.11-TiDB-v6.1.0").at_least(6, 2, 0)
     assert not parse_version("8.0.36").at_least(0, 0, 0)
+    assert parse_version("8.0.11-TiDB-X-CLOUD.202510.1").at_least(99, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints",
+    [
+        ("8.0.36", True, True, False, False, True),
+        ("5.7.44", True, True, False, False, False),
+        ("10.11.19-MariaDB-0+deb12u1", True, True, False, False, True),
+        ("5.7.25-TiDB-v6.1.0", False, False, True, False, False),
+        ("8.0.11-TiDB-v6.3.0", True, False, True, True, False),
+        ("8.0.11-TiDB-v6.6.0", True, True, True, True, False),
+        ("8.0.11-TiDB-v7.2.0", True, True, True, True, True),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", True, True, True, True, True),
+    ],
+)
+def test_capabilities_say_what_this_server_does(
+    version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints
+):
+    parsed = parse_version(version)
+    assert (
+        parsed.supports_savepoints,
+        parsed.enforces_foreign_keys,
+        parsed.supports_auto_random,
+        parsed.supports_auto_random_range,
+        parsed.supports_check_constraints,
+    ) == (savepoints, foreign_keys, auto_random, auto_random_range, check_constraints)
+
+
+@pytest.mark.parametrize(
+    "version, tidb_version, expected",
+    [
+        # server-version rewrote VERSION(); TIDB_VERSION() still says what it is.
+        ("8.0.36", RELEASE_853, "TiDB v8.5.3"),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", "Release Version: X-CLOUD.202510.1", "TiDB (8.0.11-"),
+        ("8.0.36", None, "8.0.36"),  # MySQL refuses TIDB_VERSION() (1305): not asked alone
+    ],
+)
+def test_one_statement_tells_tidb_from_mysql(fake_server, driver, version, tidb_version, expected):
+    fake = fake_server(version=version, tidb_version=tidb_version)
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root", driver=driver)
+    assert str(db.detect_server_version()).startswith(expected)
+    assert asked(fake) == [DETECT]
+    db.close()
+
+
+def test_detection_costs_one_round_trip_per_process_and_server(fake_server, driver):
+    fake = fake_server(version="8.0.11-TiDB-v7.5.1", tidb_version="Release Version: v7.5.1")
+    params = {"host": fake.host, "port": fake.port, "user": "root", "driver": driver}
+    databases = [TiDBDatabase("test", **params), TiDBDatabase("test", **params)]
+    for db in databases:
+        db.connect()
+        db.close()
+        db.connect()  # a new connection of the same database
+        assert db.detect_server_version().tidb_release == (7, 5, 1)
+        db.close()
+    pool = PooledTiDBDatabase("test", max_connections=4, **params)
+    with pool.connection_context():
+        other = threading.Thread(target=lambda: pool.connect() and pool.close())
+        other.start()
+        other.join()  # a second pooled connection, from another thread
+        assert pool.detect_server_version().tidb_release == (7, 5, 1)
+    pool.close_all()
+    assert len(fake.logins) == 6
+    assert asked(fake) == [DETECT]
+
+
+def test_an_upgraded_server_is_asked_again(fake_server):
+    fake = fake_server(version="8.0.11-TiDB-v7.5.1", tidb_version="Release Version: v7.5.1")
+    TiDBDatabase("test", host=fake.host, port=fake.port, user="root").connect()
+    fake.version, fake.tidb_version = "8.0.11-TiDB-v8.5.3", RELEASE_853  # new handshake
+    db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root")
+    assert db.detect_server_version().tidb_release == (8, 5, 3)
+    assert asked(fake) == [DETECT, DETECT]
+    db.close()
+
+
+def asked(fake):
+    """The statements that asked the fake for its version (drivers send SET NAMES too)."""
+    return [s for s in fake.statements if "VERSION()" in s.upper()]

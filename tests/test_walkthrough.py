@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from peewee_example import Player, trade
+import peewee_example
+from bench.testbed import free_port
+from peewee_example import Player, UnknownPlayer, trade
 from tests.conftest import ROOT, server_environ
-from tests.mariadb import free_port
 
 
 def test_runs_twice_in_a_row(run_example, server, database_name):
@@ -58,7 +59,7 @@ def test_database_url_wins(run_example, tmp_path, server, database_name):
 def test_verbose_logs_sql_to_stderr(run_example, server, database_name):
     result = run_example("-v", environ=server_environ(server, database_name))
     assert result.returncode == 0
-    assert "FOR UPDATE" in result.stderr and "peewee:" in result.stderr
+    assert "UPDATE `player` SET `coins` = CASE" in result.stderr and "peewee:" in result.stderr
 
 
 @pytest.fixture
@@ -99,7 +100,6 @@ def test_refused_trade_changes_nothing(players, capsys, amount, price, message):
         (("seller", "buyer", True, 1), "amount must be a whole number"),
         (("seller", "buyer", 2**31, 1), "amount must be a whole number from 1 to 2147483647"),
         (("seller", "seller", 1, 1), "cannot trade with itself"),
-        (("seller", "nobody", 1, 1), "unknown player id 'nobody'"),
         (("x" * 37, "buyer", 1, 1), "sell_id must be a player id of 1 to 36 characters"),
         (("seller", "", 1, 1), "buy_id must be a player id of 1 to 36 characters"),
     ],
@@ -108,6 +108,53 @@ def test_nonsense_trades_raise_value_error(players, args, message):
     with pytest.raises(ValueError, match=message):
         trade(*args)
     assert balances() == {"seller": (10, 5), "buyer": (50, 0)}
+
+
+def test_refusal_that_no_longer_holds_is_tried_again(players, monkeypatch, capsys):
+    """Between the rolled-back UPDATE and the read that says why, another trade paid the buyer."""
+    explain, asked = peewee_example.refusal, []
+
+    def paid_in_between(*args):
+        if not asked:
+            Player.update(coins=Player.coins + 100).where(Player.id == "buyer").execute()
+        asked.append(args)
+        return explain(*args)
+
+    monkeypatch.setattr(peewee_example, "refusal", paid_in_between)
+    assert trade("seller", "buyer", amount=1, price=60) is True
+    assert capsys.readouterr().out == "trade success\n"
+    assert len(asked) == 1
+    assert balances() == {"seller": (70, 4), "buyer": (90, 1)}
+
+
+@pytest.mark.parametrize("args", [("seller", "nobody", 1, 1), ("nobody", "buyer", 1, 1)])
+def test_unknown_player_is_a_fact_about_the_data(players, args):
+    with pytest.raises(UnknownPlayer, match="unknown player id 'nobody'"):
+        trade(*args)
+    assert balances() == {"seller": (10, 5), "buyer": (50, 0)}
+
+
+@pytest.mark.parametrize(
+    "seller, buyer, message",
+    [
+        ((2147483640, 5), (50, 0), "sell player seller coins would pass 2147483647"),
+        ((10, 5), (50, 2147483646), "buy player buyer goods would pass 2147483647"),
+    ],
+)
+def test_trade_that_would_overflow_an_int_is_refused(player_db, capsys, seller, buyer, message):
+    """INT columns: on MariaDB the UPDATE would fail, on SQLite pass 2**31 - 1 silently."""
+    Player.create(id="seller", coins=seller[0], goods=seller[1])
+    Player.create(id="buyer", coins=buyer[0], goods=buyer[1])
+    assert trade("seller", "buyer", amount=2, price=30) is False
+    assert capsys.readouterr().out == message + "\n"
+    assert balances() == {"seller": seller, "buyer": buyer}
+
+
+def test_trade_up_to_int_max_is_done(player_db):
+    Player.create(id="seller", coins=2147483647 - 30, goods=5)
+    Player.create(id="buyer", coins=50, goods=2147483647 - 2)
+    assert trade("seller", "buyer", amount=2, price=30) is True
+    assert balances() == {"seller": (2147483647, 3), "buyer": (20, 2147483647)}
 
 
 def test_importing_runs_nothing(tmp_path):

@@ -4,11 +4,13 @@ import importlib
 
 import pytest
 
+from tests.conftest import DRIVER_MODULES
+
 TIDB_VERSION = "Release Version: v8.5.3\nEdition: Community"
 
 
 def module(driver):
-    return importlib.import_module({"pymysql": "pymysql", "mysqlclient": "MySQLdb"}[driver])
+    return importlib.import_module(DRIVER_MODULES[driver])
 
 
 def connect(driver, host, port, **kwargs):

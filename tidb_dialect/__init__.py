@@ -3,12 +3,13 @@
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
 """
 
+from .bulk import FastBulkCreate
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
-from .errors import ConfigError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
-from .schema import TiDBModel, TiDBSchemaManager
+from .schema import TiDBModel, auto_id_cache
 from .stale_read import AsOfTimestamp, stale_read, stale_select
 from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
 from .urls import connect_url, parse_url
@@ -17,16 +18,18 @@ from .version import ServerVersion, parse_version
 __all__ = [
     "CONNECT_TIMEOUT",
     "RETRYABLE_ERRORS",
+    "AmbiguousCommitError",
     "AsOfTimestamp",
     "BigAutoRandomField",
     "ConfigError",
     "ExceededMaxAttempts",
+    "FastBulkCreate",
     "PooledTiDBDatabase",
     "ReconnectingTiDBDatabase",
     "ServerVersion",
     "TiDBDatabase",
     "TiDBModel",
-    "TiDBSchemaManager",
+    "auto_id_cache",
     "connect_url",
     "locking_read",
     "parse_url",

@@ -41,6 +41,7 @@ KNOWN_KEYWORDS = (
     "password",
     "passwd",
     "ssl_disabled",
+    "use_unicode",
     *TEXT_KEYWORDS,
     *TIMEOUT_KEYWORDS,
     *TLS_KEYWORDS,
@@ -88,6 +89,10 @@ def driver_keywords(driver, given):
         if name in given:
             params[name] = text(name, given[name])
     params.setdefault("charset", "utf8mb4")  # peewee 3.17 defaults to 3-byte utf8
+    if "use_unicode" in given:  # peewee 3.17's MySQLDatabase passes use_unicode=True
+        if given["use_unicode"] is not True:
+            raise ConfigError.of("use_unicode", "must be True, got %r" % (given["use_unicode"],))
+        params["use_unicode"] = True
     params["connect_timeout"] = CONNECT_TIMEOUT
     for name in TIMEOUT_KEYWORDS:
         if name in given:

@@ -2,16 +2,12 @@
 
 import warnings
 
-from peewee import ForeignKeyField, MySQLDatabase
+from peewee import SQL, ForeignKeyField, MySQLDatabase, NodeList
 
 from .connection import driver_keywords, load_driver, open_connection
-from .errors import ConfigError
+from .stale_read import StaleReadContext
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
-from .version import parse_version
-
-SAVEPOINT_MIN_VERSION = (6, 2, 0)
-FOREIGN_KEY_MIN_VERSION = (6, 6, 0)
-AUTO_RANDOM_RANGE_MIN_VERSION = (6, 3, 0)
+from .version import DETECT_SQL, ServerVersion, parse_version
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
@@ -26,7 +22,8 @@ class TiDBDatabase(MySQLDatabase):
     """
 
     driver = "pymysql"
-    version = None
+    version = None  # the ServerVersion, once detected
+    context_class = StaleReadContext
 
     def init(self, database, driver=None, **kwargs):
         if driver is not None:
@@ -39,66 +36,61 @@ class TiDBDatabase(MySQLDatabase):
         return open_connection(self.driver_module, self.database, self.connect_params)
 
     def _set_server_version(self, conn):
-        # The handshake's version can be rewritten by proxies; VERSION() cannot.
-        cursor = conn.cursor()
-        try:
-            cursor.execute("SELECT VERSION()")
-            self.version = parse_version(cursor.fetchone()[0])
-        finally:
-            cursor.close()
-        self.server_version = self.version.mysql
+        super()._set_server_version(conn)  # peewee's own capabilities, as MySQLDatabase has them
+        self.version = detect(conn, self.connect_params)
 
-    def get_context_options(self):
-        # Lets DDL ask for the server (connecting first) only when it depends on it.
-        return dict(super().get_context_options(), tidb_server=self.server)
-
-    def server(self):
-        """The server's ServerVersion, connecting first if no connection was made yet."""
+    def detect_server_version(self):
+        """The server's ServerVersion; connects first if this database never has."""
         if self.version is None:
             self.connect(reuse_if_open=True)
         return self.version
 
     @property
     def is_tidb(self):
-        return self.server().is_tidb
+        return self.detect_server_version().is_tidb
 
-    @property
-    def tidb_version(self):
-        return self.server().tidb
+    def get_context_options(self):
+        # DDL and stale reads detect the server (connecting first) only when they depend on it.
+        return dict(
+            super().get_context_options(), tidb_detect_server_version=self.detect_server_version
+        )
 
-    @property
-    def supports_savepoints(self):
-        return not self.is_tidb or self.server().at_least(*SAVEPOINT_MIN_VERSION)
-
-    @property
-    def supports_foreign_keys(self):
-        return not self.is_tidb or self.server().at_least(*FOREIGN_KEY_MIN_VERSION)
-
-    @property
-    def supports_auto_random_range(self):
-        return self.server().at_least(*AUTO_RANDOM_RANGE_MIN_VERSION)
+    def begin(self, *args, as_of=None, **kwargs):
+        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction."""
+        if as_of is None:
+            return super().begin(*args, **kwargs)
+        ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
+        self.execute_sql(*ctx.query())
 
     def savepoint(self):
-        if not self.supports_savepoints:
+        version = self.detect_server_version()
+        if not version.supports_savepoints:
             raise NotImplementedError(
                 "%s has no SAVEPOINT (added in TiDB v6.2.0), so atomic() blocks cannot "
-                "nest; use transaction(), which flattens nested blocks into the outer one"
-                % self.server()
+                "nest; use transaction(), which flattens nested blocks into the outer one" % version
             )
         return super().savepoint()
 
     def create_tables(self, models, **options):
+        version = self.detect_server_version()
         for model in models:
-            if getattr(model._meta, "auto_id_cache", None) is not None and not hasattr(
-                model._schema, "table_options"
-            ):
-                raise ConfigError(
-                    "%s: Meta.auto_id_cache needs TiDBModel as the base class "
-                    "(or Meta.schema_manager_class = TiDBSchemaManager)" % model.__name__
-                )
-            if not self.supports_foreign_keys:
-                warn_unenforced_foreign_keys(model, self.server())
+            if not version.enforces_foreign_keys:
+                warn_unenforced(model, version, "FOREIGN KEY", "v6.6.0", foreign_key_fields(model))
+            checks = check_constrained(model) if version.is_tidb else []
+            if checks and not self.enforces_check_constraints():
+                enforced_from = "v7.2.0 with tidb_enable_check_constraint=ON"
+                warn_unenforced(model, version, "CHECK", enforced_from, checks)
         super().create_tables(models, **options)
+
+    def enforces_check_constraints(self):
+        """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
+        version = self.detect_server_version()
+        if not version.supports_check_constraints:
+            return False
+        if not version.is_tidb:
+            return True
+        cursor = self.execute_sql("SELECT @@GLOBAL.tidb_enable_check_constraint")
+        return str(cursor.fetchone()[0]).upper() in ("1", "ON")
 
     def run_transaction(
         self, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exponential_backoff
@@ -106,20 +98,60 @@ class TiDBDatabase(MySQLDatabase):
         return run_transaction(self, callback, max_attempts, backoff)
 
 
-def context_server(ctx):
-    """The ServerVersion behind a SQL context, or None if its database is not a TiDBDatabase."""
-    server = ctx.state.tidb_server
-    return server() if server else None
+def detect(conn, connect_params):
+    """The ServerVersion of the server behind `conn`: asked once per process and address.
+
+    A server that changes its handshake version (an upgrade) is asked again.
+    """
+    key = (connect_params.get("host"), connect_params.get("port"))
+    key += (conn.get_server_info(),)
+    version = _DETECTED.get(key)
+    if version is None:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(DETECT_SQL)
+            version = _DETECTED[key] = parse_version(*cursor.fetchone())
+        finally:
+            cursor.close()
+    return version
 
 
-def warn_unenforced_foreign_keys(model, version):
+_DETECTED: dict[tuple, ServerVersion] = {}
+
+
+def forget_detected_servers():
+    """Ask every server again on its next new connection (for tests that swap servers)."""
+    _DETECTED.clear()
+
+
+def foreign_key_fields(model):
+    return [field.name for field in model._meta.sorted_fields if isinstance(field, ForeignKeyField)]
+
+
+def check_constrained(model):
+    """Names of the fields (and Meta.constraints) of `model` that carry a CHECK."""
     names = [
-        field.name for field in model._meta.sorted_fields if isinstance(field, ForeignKeyField)
+        field.name
+        for field in model._meta.sorted_fields
+        if any(map(is_check, field.constraints or ()))
     ]
+    if any(map(is_check, model._meta.constraints or ())):
+        names.append("Meta.constraints")
+    return names
+
+
+def is_check(node):
+    """True for peewee's Check(...) (SQL, or NodeList when named)."""
+    if isinstance(node, SQL):
+        return node.sql.lstrip().upper().startswith("CHECK")
+    return isinstance(node, NodeList) and any(map(is_check, node.nodes))
+
+
+def warn_unenforced(model, version, kind, enforced_from, names):
     if names:
         warnings.warn(
-            "%s: %s parses but does not enforce FOREIGN KEY constraints (enforced "
-            "from TiDB v6.6.0), so %s may point at missing rows"
-            % (model.__name__, version, ", ".join(names)),
+            "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing "
+            "stops writes that break them: %s"
+            % (model.__name__, version, kind, enforced_from, ", ".join(names)),
             stacklevel=3,
         )

@@ -33,3 +33,13 @@ class ExceededMaxAttempts(OperationalError):
         super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
         self.attempts = attempts
         self.last_error = last_error
+
+
+class AmbiguousCommitError(OperationalError):
+    """The connection was lost (or Ctrl-C came) after COMMIT was sent: the transaction may
+    or may not have committed (CockroachDB calls this an ambiguous result). Never retried;
+    ``cause`` is the driver's error, or the KeyboardInterrupt."""
+
+    def __init__(self, cause):
+        super().__init__("the outcome of COMMIT is unknown: %s" % (cause,))
+        self.cause = cause

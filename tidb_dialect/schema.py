@@ -1,54 +1,40 @@
-"""TiDB table options in CREATE TABLE, taken from the model's Meta.
+"""TiDB table options, as peewee table settings that every server accepts.
 
-    class Event(TiDBModel):
+    class Event(Model):
         class Meta:
-            auto_id_cache = 1  # MySQL-compatible, centrally allocated ids
+            table_settings = [auto_id_cache(1)]  # MySQL-compatible, centrally allocated ids
 
-They are written in TiDB's executable-comment form (/*T![feature] ... */),
-which TiDB honours and MySQL and MariaDB read as a comment.
+peewee writes ``Meta.table_settings`` after the closing parenthesis of
+CREATE TABLE on every path (``Model.create_table()``, any database's
+``create_tables()``), so the option is never silently left out. It is
+written in TiDB's executable-comment form (``/*T![feature] ... */``), which
+TiDB honours and MySQL, MariaDB and SQLite read as a comment.
 """
 
-from peewee import DatabaseProxy, Model, MySQLDatabase, SchemaManager
+from peewee import Model
 
-from .database import context_server
+from .bulk import FastBulkCreate
+from .checks import whole_number
 
-
-class TiDBSchemaManager(SchemaManager):
-    def __init__(self, model, database=None, **context_options):
-        super().__init__(model, database, **context_options)
-        cache = getattr(model._meta, "auto_id_cache", None)
-        if cache is not None and (
-            isinstance(cache, bool) or not isinstance(cache, int) or cache < 1
-        ):
-            raise ValueError(
-                "%s: Meta.auto_id_cache must be a whole number of at least 1, "
-                "got %r" % (model.__name__, cache)
-            )
-
-    def _create_table(self, safe=True, **options):
-        ctx = super()._create_table(safe=safe, **options)
-        for option in self.table_options(ctx):
-            ctx.literal(" " + option)
-        return ctx
-
-    def table_options(self, ctx):
-        cache = getattr(self.model._meta, "auto_id_cache", None)
-        if cache is None or not self._may_be_tidb(ctx):
-            return []
-        return ["/*T![auto_id_cache] AUTO_ID_CACHE=%d */" % cache]
-
-    def _may_be_tidb(self, ctx):
-        version = context_server(ctx)
-        if version is not None:
-            return version.is_tidb
-        # A plain MySQLDatabase may be talking to TiDB: the comment form serves both.
-        database = self.database
-        database = database.obj if isinstance(database, DatabaseProxy) else database
-        return isinstance(database, MySQLDatabase)
+AUTO_ID_CACHE = "AUTO_ID_CACHE"
 
 
-class TiDBModel(Model):
-    """Base model whose Meta may carry TiDB table options (auto_id_cache)."""
+def auto_id_cache(size):
+    """The AUTO_ID_CACHE table option: 1 is TiDB's MySQL-compatible auto-increment (v6.4+)."""
+    size = whole_number("auto_id_cache", size, 1, 2**63 - 1)  # TiDB refuses above int64
+    return "/*T![auto_id_cache] %s=%d */" % (AUTO_ID_CACHE, size)
 
-    class Meta:
-        schema_manager_class = TiDBSchemaManager
+
+def sets_auto_id_cache(meta):
+    """Whether a model's Meta.table_settings (a string or a list of them) set AUTO_ID_CACHE."""
+    settings = meta.table_settings
+    if settings is None:
+        return False
+    if isinstance(settings, str):
+        settings = (settings,)
+    return any(AUTO_ID_CACHE in str(setting).upper() for setting in settings)
+
+
+class TiDBModel(FastBulkCreate, Model):
+    """Base model whose bulk_create() sends each batch's INSERT without rebuilding its
+    text (tidb_dialect.bulk); table options go in Meta.table_settings as for any model."""

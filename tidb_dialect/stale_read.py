@@ -2,16 +2,33 @@
 
 A stale read sees the data as it was committed at a past moment, so any
 replica may answer it; it trades freshness for latency. Only TiDB has it: on
-any other server these helpers raise NotSupportedError instead of running a
-fresh read that looks like a stale one.
+any other server these helpers raise NotSupportedError when called, instead
+of running a fresh read that looks like a stale one.
+
+TiDB wants every table of a statement read as of the same moment (else
+error 8135). So a stale query carries its AS OF clause, and TiDBDatabase's
+SQL context writes it after every table the statement reads: the query's
+own, tables joined later, and those of its subqueries.
 """
 
-import copy
 import datetime
 
-from peewee import SQL, DatabaseError, Join, Node, NotSupportedError, Value, _transaction
+from peewee import (
+    SCOPE_SOURCE,
+    SQL,
+    Context,
+    DatabaseError,
+    Model,
+    ModelAlias,
+    Node,
+    NotSupportedError,
+    SelectBase,
+    Table,
+    Value,
+)
 
-from .database import context_server
+#: The attribute of a stale query that holds its AsOfTimestamp (clone() copies it).
+AS_OF = "tidb_as_of"
 
 
 class AsOfTimestamp(Node):
@@ -30,12 +47,6 @@ class AsOfTimestamp(Node):
         self.as_of = as_of
 
     def __sql__(self, ctx):
-        version = context_server(ctx)
-        if version is None or not version.is_tidb:
-            raise NotSupportedError(
-                "stale reads (AS OF TIMESTAMP) need TiDB, but this is %s"
-                % (version or "not a TiDBDatabase")
-            )
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
 
 
@@ -51,49 +62,28 @@ def seconds_before_now(delta):
     )
 
 
-class _StaleSource(Node):
-    """A table in FROM, followed by its AS OF clause (TiDB wants it after the alias)."""
-
-    def __init__(self, source, clause):
-        self.source, self.clause = source, clause
-
-    def __sql__(self, ctx):
-        return ctx.sql(self.source).literal(" ").sql(self.clause)
-
-
-def _stale(source, clause):
-    if isinstance(source, Join):
-        join = copy.copy(source)
-        join.lhs, join.rhs = _stale(source.lhs, clause), _stale(source.rhs, clause)
-        return join
-    return _StaleSource(source, clause)
+def require_tidb(database):
+    """Refuse, naming the server, unless `database` is a TiDBDatabase on TiDB."""
+    detect = getattr(database, "detect_server_version", None)
+    version = detect() if detect else None
+    if version is None or not version.is_tidb:
+        raise NotSupportedError(
+            "stale reads (AS OF TIMESTAMP) need TiDB, but this is %s"
+            % (version or "not a TiDBDatabase")
+        )
 
 
 def stale_select(query, as_of):
-    """A copy of the SELECT `query` that reads every table as of `as_of`.
+    """A copy of the model SELECT `query` that reads every table as of `as_of`.
 
-    Apply it last: joins and filters added afterwards see no tables.
+    Joins, filters and subqueries added to the copy are read as of the same
+    moment. A stale query inside a fresh statement is refused when rendered.
     """
     clause = AsOfTimestamp(as_of)
+    require_tidb(query.model._meta.database)
     stale = query.clone()
-    stale._from_list = [_stale(source, clause) for source in stale._from_list]
+    setattr(stale, AS_OF, clause)
     return stale
-
-
-class _StaleReadTransaction(_transaction):
-    def __enter__(self):
-        if self.db.in_transaction():
-            raise DatabaseError(
-                "stale_read() starts its own read-only transaction; "
-                "call it outside any atomic() or transaction() block"
-            )
-        return super().__enter__()
-
-    def _begin(self):
-        (clause,), _ = self._begin_args
-        ctx = self.db.get_sql_context()
-        ctx.literal("START TRANSACTION READ ONLY ").sql(clause)
-        self.db.execute_sql(*ctx.query())
 
 
 def stale_read(db, as_of):
@@ -101,4 +91,46 @@ def stale_read(db, as_of):
 
     The transaction is read-only: TiDB refuses writes inside it.
     """
-    return _StaleReadTransaction(db, AsOfTimestamp(as_of))
+    clause = AsOfTimestamp(as_of)
+    require_tidb(db)
+    if db.in_transaction():
+        raise DatabaseError(
+            "stale_read() starts its own read-only transaction; "
+            "call it outside any atomic() or transaction() block"
+        )
+    return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
+
+
+class StaleReadContext(Context):
+    """peewee's SQL context, writing a stale query's AS OF clause after each table it reads."""
+
+    __slots__ = ("read_as_of",)
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self.read_as_of = set()  # the clause of each table read so far; None: a fresh read
+
+    def sql(self, obj):
+        if isinstance(obj, SelectBase):
+            as_of = obj.__dict__.get(AS_OF)
+            if as_of is not None and as_of is not self.state.tidb_as_of:
+                with self(tidb_as_of=as_of):
+                    return super().sql(obj)
+        elif self.state.scope == SCOPE_SOURCE and (
+            isinstance(obj, (Table, ModelAlias))
+            or (isinstance(obj, type) and issubclass(obj, Model))
+        ):
+            return self.table_as_of(obj)
+        return super().sql(obj)
+
+    def table_as_of(self, table):
+        as_of = self.state.tidb_as_of
+        self.read_as_of.add(as_of)
+        if len(self.read_as_of) > 1:
+            raise NotSupportedError(
+                "TiDB reads every table of a statement as of one moment (error 8135), but "
+                "this one mixes a stale query with other reads: apply stale_select() to the "
+                "outermost query, which covers its joins and subqueries"
+            )
+        super().sql(table)
+        return self if as_of is None else self.literal(" ").sql(as_of)

@@ -9,15 +9,17 @@ import logging
 import random
 import time
 
-from peewee import DatabaseError, DatabaseProxy, SqliteDatabase
+from peewee import DatabaseError, DatabaseProxy, PeeweeException, SqliteDatabase
 
-from .errors import ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ExceededMaxAttempts
 
 logger = logging.getLogger(__name__)
 
-#: Error codes after which the whole transaction may run again.
+#: Error codes after which the whole transaction may run again (TiDB's
+#: IsTxnRetryableError, and the transaction guide's list).
 RETRYABLE_ERRORS = {
     8002: "SELECT FOR UPDATE conflict (optimistic mode)",
+    8005: "write conflict in TiDB",
     8022: "KV error safe to retry",
     8028: "schema changed during the transaction",
     9007: "write conflict",
@@ -27,7 +29,13 @@ RETRYABLE_ERRORS = {
 # innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a
 # caller should see.
 
+#: TiDB ends the message of every error it knows to be safe to retry with this.
+RETRYABLE_MARK = "[try again later]"
+
 DEFAULT_MAX_ATTEMPTS = 10
+
+#: Client errors for a connection lost while waiting for the server's reply.
+CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
 
 
 def error_code(exc):
@@ -37,10 +45,25 @@ def error_code(exc):
 
 
 def is_retryable(exc):
-    if error_code(exc) in RETRYABLE_ERRORS:
+    if error_code(exc) in RETRYABLE_ERRORS or RETRYABLE_MARK in str(exc):
         return True
     # SQLite's busy timeout ran out: another writer held the lock throughout.
     return "database is locked" in str(exc)
+
+
+def commit_cut_off(exc):
+    """What cut COMMIT off before its reply came, behind `exc`: a lost connection or Ctrl-C.
+
+    None for an answer from the server (a write conflict, say). The deepest
+    one is COMMIT's own: after it, peewee sends ROLLBACK, which fails too on
+    a dead connection (2006, or PyMySQL's (0, '')).
+    """
+    cause = None
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt) or error_code(exc) in CONNECTION_LOST:
+            cause = exc
+        exc = exc.__context__
+    return cause
 
 
 def exponential_backoff(attempt):
@@ -53,7 +76,9 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
 
     The callback must not commit or roll back, and may run more than once.
     Other errors propagate unchanged; when every attempt failed,
-    ExceededMaxAttempts carries the last error.
+    ExceededMaxAttempts carries the last error. A connection lost at COMMIT,
+    or Ctrl-C while it is under way, raises AmbiguousCommitError: the
+    transaction may have committed, so it is not run again.
     """
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
         raise ValueError(
@@ -65,11 +90,17 @@ def run_transaction(db, callback, max_attempts=DEFAULT_MAX_ATTEMPTS, backoff=exp
         )
     last_error = None
     for attempt in range(1, max_attempts + 1):
+        committing = False
         try:
             with db.atomic(**_begin_args(db)):
-                return callback(db)
-        except DatabaseError as exc:
-            if not is_retryable(exc):
+                result = callback(db)
+                committing = True  # the block's end sends COMMIT
+            return result
+        except (KeyboardInterrupt, PeeweeException) as exc:
+            cut_off = commit_cut_off(exc) if committing else None
+            if cut_off is not None:
+                raise AmbiguousCommitError(cut_off) from exc
+            if not isinstance(exc, DatabaseError) or not is_retryable(exc):
                 raise
             last_error = exc
         if attempt < max_attempts:
@@ -91,5 +122,14 @@ def _begin_args(db):
 
 
 def locking_read(query):
-    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one."""
-    return query.for_update() if query.model._meta.database.for_update else query
+    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one.
+
+    Outside a transaction the lock would end with the statement, so it is refused.
+    """
+    database = query.model._meta.database
+    if not database.in_transaction():
+        raise DatabaseError(
+            "locking_read() outside a transaction locks nothing; "
+            "call it inside atomic() or run_transaction()"
+        )
+    return query.for_update() if database.for_update else query

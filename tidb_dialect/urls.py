@@ -32,7 +32,14 @@ SCHEMES = (*MYSQL_SCHEMES, "sqlite")
 
 #: URL parameters -> how their text is read.
 NUMBERS = {"connect_timeout": 86400, "read_timeout": 86400, "write_timeout": 86400}
-POOL_NUMBERS = {"max_connections": 10000, "stale_timeout": 86400, "timeout": 86400}
+POOL_NUMBERS = {
+    "max_connections": 10000,
+    "stale_timeout": 86400,
+    "timeout": 86400,
+    "ping_after": 86400,
+}
+#: Numbers that may be 0 (the others start at 1): ping_after=0 pings at every checkout.
+ZERO_ALLOWED = ("ping_after",)
 FLAGS = ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
 TEXTS = ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode", "charset")
 
@@ -153,7 +160,8 @@ def read_parameters(scheme, parameters):
     keywords = {}
     for name, value in parameters.items():
         if name in numbers:
-            keywords[name] = parse_whole_number(name, value, 1, numbers[name])
+            lowest = 0 if name in ZERO_ALLOWED else 1
+            keywords[name] = parse_whole_number(name, value, lowest, numbers[name])
         elif name in FLAGS:
             if value.lower() not in ("true", "false"):
                 raise ConfigError.of(name, "must be true or false, got %r" % value)

@@ -1,53 +1,105 @@
-"""Reading TiDB's release out of ``SELECT VERSION()``.
+"""Which server this is, which TiDB release, and what it can do.
 
-TiDB answers with a MySQL-compatible version followed by its own release,
-for example ``8.0.11-TiDB-v7.5.1`` or ``5.7.25-TiDB-v6.3.0-serverless``.
-Some TiDB Cloud builds carry a date instead of a release
-(``8.0.11-TiDB-CLOUD.202603.9``); those run the current release.
+TiDB answers ``VERSION()`` with a MySQL-compatible version followed by its
+release (``8.0.11-TiDB-v7.5.1``, ``5.7.25-TiDB-v6.3.0-serverless``), but its
+``server-version`` setting can rewrite that answer to anything. Only
+``TIDB_VERSION()`` is reliable (``Release Version: v8.5.3`` on its first
+line); MySQL and MariaDB refuse it (error 1305). TiDB Cloud builds may name
+no release at all (``8.0.11-TiDB-X-CLOUD.202510.1``): those are kept on a
+current release, so every feature below is taken to be there.
 """
 
 import re
 from dataclasses import dataclass
 
-#: Assumed for TiDB builds that do not name their release (TiDB Cloud).
-CURRENT_TIDB_RELEASE = (8, 5, 0)
+#: One round trip: TiDB runs the /*T! ... */ part, MySQL and MariaDB read it as a comment.
+DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-_TIDB_RELEASE = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
+_RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
+_RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
+
+SAVEPOINTS = (6, 2, 0)
+AUTO_RANDOM_RANGE = (6, 3, 0)
+ENFORCED_FOREIGN_KEYS = (6, 6, 0)
+CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
+MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
 
 
 @dataclass(frozen=True)
 class ServerVersion:
+    """What the server said: VERSION(), and TIDB_VERSION() when it is TiDB.
+
+    Each ``supports_*``/``enforces_*`` says whether this server does it,
+    whatever the server: MySQL has savepoints, and has no AUTO_RANDOM.
+    """
+
     raw: str
     mysql: tuple[int, int, int]
-    tidb: tuple[int, int, int] | None
-
-    @property
-    def is_tidb(self):
-        return self.tidb is not None
-
-    @property
-    def is_serverless(self):
-        lowered = self.raw.lower()
-        return self.is_tidb and ("serverless" in lowered or "cloud" in lowered)
+    is_tidb: bool = False
+    tidb_release: tuple[int, int, int] | None = None  # None: not TiDB, or a build with no number
 
     def at_least(self, *release):
-        """True on TiDB of this release or newer; False on any other server."""
-        return self.is_tidb and self.tidb >= release
+        """True on TiDB of this release or newer (or naming none); False on any other server."""
+        return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
+
+    @property
+    def supports_savepoints(self):
+        return not self.is_tidb or self.at_least(*SAVEPOINTS)
+
+    @property
+    def enforces_foreign_keys(self):
+        return not self.is_tidb or self.at_least(*ENFORCED_FOREIGN_KEYS)
+
+    @property
+    def supports_auto_random(self):
+        return self.is_tidb
+
+    @property
+    def supports_auto_random_range(self):
+        return self.at_least(*AUTO_RANDOM_RANGE)
+
+    @property
+    def supports_check_constraints(self):
+        """On TiDB v7.2+ only when tidb_enable_check_constraint=ON (off by default)."""
+        if not self.is_tidb:
+            return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
+        return self.at_least(*CHECK_CONSTRAINTS)
 
     def __str__(self):
-        if self.is_tidb:
-            return "TiDB v%d.%d.%d" % self.tidb
-        return self.raw
+        if not self.is_tidb:
+            return self.raw
+        if self.tidb_release is None:
+            return "TiDB (%s)" % self.raw
+        return "TiDB v%d.%d.%d" % self.tidb_release
 
 
-def parse_version(raw):
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    mysql = _MYSQL_PART.match(raw)
+def parse_version(version, tidb_version=None):
+    """A ServerVersion from the answers to VERSION() and, on TiDB, TIDB_VERSION().
+
+    Without TIDB_VERSION()'s answer, a VERSION() in TiDB's own form still
+    counts as TiDB (a proxy may strip the comment that asks for it).
+    """
+    version, tidb_version = _text(version), _text(tidb_version)
+    mysql = _MYSQL_PART.match(version)
     mysql = tuple(int(n) for n in mysql.groups()) if mysql else (0, 0, 0)
-    if "-tidb-" not in raw.lower():
-        return ServerVersion(raw, mysql, None)
-    release = _TIDB_RELEASE.search(raw)
-    tidb = tuple(int(n) for n in release.groups()) if release else CURRENT_TIDB_RELEASE
-    return ServerVersion(raw, mysql, tidb)
+    release = _RELEASE_IN_TIDB_VERSION.search(tidb_version or "") or _RELEASE_IN_VERSION.search(
+        version
+    )
+    is_tidb = tidb_version is not None or "-tidb-" in version.lower()
+    if not is_tidb:
+        return ServerVersion(version, mysql)
+    return ServerVersion(
+        version, mysql, True, tuple(int(n) for n in release.groups()) if release else None
+    )
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def context_version(ctx):
+    """The ServerVersion behind a SQL context (detecting it if needed), or None if the
+    context is not a TiDBDatabase's."""
+    detect = ctx.state.tidb_detect_server_version
+    return detect() if detect else None

@@ -1,16 +1,20 @@
-"""Private MariaDB (or MySQL) servers that the tests start, restart and stop themselves.
+"""What the tests and the benchmark both need: private MariaDB servers, and databases of their own.
 
-pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
+It lives in bench/ so that the benchmark does not import the tests; the tests import it from here.
+
+Private servers: pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
 (which may set `user = mysql`, a user that cannot write pytest's temporary
 directory) and has no place for TLS certificates made at test time.
 So the servers are started with --no-defaults, through mirakuru (the
 process manager pytest-mysql itself uses).
 """
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+import uuid
 
 from mirakuru import TCPExecutor
 
@@ -34,6 +38,9 @@ class PrivateServer:
         self.binary = find_server_binary()
         self.base_dir = base_dir
         self.datadir = os.path.join(base_dir, "data")
+        # A temporary directory of its own: servers sharing /tmp have been seen failing
+        # their bootstrap ("Error on delete of '/tmp/#sql-temptable-...'").
+        self.tmpdir = os.path.join(base_dir, "tmp")
         self.socket = os.path.join(base_dir, "mysqld.sock")
         self.host = bind[0]
         self.port = free_port()
@@ -42,6 +49,7 @@ class PrivateServer:
             self.binary,
             "--no-defaults",
             "--datadir=" + self.datadir,
+            "--tmpdir=" + self.tmpdir,
             "--port=%d" % self.port,
             "--bind-address=" + ",".join(bind),
             "--socket=" + self.socket,
@@ -65,21 +73,28 @@ class PrivateServer:
         )
 
     def install(self):
+        os.makedirs(self.tmpdir, exist_ok=True)
         installer = shutil.which("mariadb-install-db", path=SEARCH_PATH) or shutil.which(
             "mysql_install_db", path=SEARCH_PATH
         )
-        subprocess.run(
+        installed = subprocess.run(
             [
                 installer,
                 "--no-defaults",
                 "--auth-root-authentication-method=normal",
                 "--user=root",
                 "--datadir=" + self.datadir,
+                "--tmpdir=" + self.tmpdir,
                 "--skip-test-db",
             ],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if installed.returncode:
+            raise RuntimeError(
+                "%s failed (exit status %d): %s"
+                % (installer, installed.returncode, (installed.stderr or installed.stdout)[-2000:])
+            )
         return self
 
     def start(self):
@@ -92,3 +107,14 @@ class PrivateServer:
     def kill(self):
         """Stop the server without a clean shutdown, as a crash would."""
         self.executor.kill()
+
+
+@contextlib.contextmanager
+def throwaway_database(admin, prefix):
+    """Create a database named `prefix` and a random suffix through `admin`; drop it afterwards."""
+    name = prefix + uuid.uuid4().hex[:12]
+    admin.execute_sql("CREATE DATABASE `%s`" % name)
+    try:
+        yield name
+    finally:
+        admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)

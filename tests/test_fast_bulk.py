@@ -1,0 +1,329 @@
+"""TiDBModel.bulk_create (tidb_dialect.bulk): the same statements, rows and errors as peewee's own.
+
+Every comparison loads the same data twice, once through a model on
+TiDBModel's fast path and once through the same model on plain peewee, and
+compares what reached the server (or, for the statement itself, what
+peewee would send). The values are chosen to be awkward: 4-byte
+characters, NULLs, auto-increment keys left to the server, text in an
+integer field, a foreign key given as a row.
+"""
+
+import datetime
+import decimal
+import itertools
+import logging
+
+import pytest
+from peewee import (
+    AutoField,
+    BlobField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    DecimalField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    MySQLDatabase,
+    TextField,
+    chunked,
+    fn,
+)
+
+import peewee_example
+from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
+from tidb_dialect import TiDBDatabase, TiDBModel
+from tidb_dialect.bulk import attr_names, insert_fields, insert_sql, parameters, row_reader
+
+
+class Team(Model):
+    name = CharField(primary_key=True)
+
+
+def make_models(base, suffix, database):
+    """A model with a field of every common kind, and one with a text key, on `base`."""
+
+    class Meta:
+        table_name = "item_" + suffix
+
+    counter = itertools.count(1)
+    item = type(
+        "Item" + suffix,
+        (base,),
+        {
+            "__module__": __name__,
+            "Meta": Meta,
+            "id": AutoField(),
+            "name": CharField(max_length=40),
+            "note": TextField(null=True),
+            "amount": IntegerField(null=True),
+            "ratio": FloatField(null=True),
+            "price": DecimalField(max_digits=10, decimal_places=2, null=True),
+            "flag": BooleanField(default=False),
+            "seen": DateTimeField(null=True),
+            "blob": BlobField(null=True),
+            "team": ForeignKeyField(Team, null=True, field="name"),
+            "serial": IntegerField(default=lambda: next(counter)),  # a callable default
+        },
+    )
+    item.bind(database)
+    return item
+
+
+ROWS = [
+    dict(name="plain", note="text", amount=1, ratio=0.5, price=decimal.Decimal("9.99")),
+    dict(name="𝄞 clef 😀", note="4-byte: 🀄", amount=-7, flag=True),
+    dict(name="nulls", note=None, amount=None, ratio=None, price=None, seen=None, blob=None),
+    dict(name="text in an int", amount="42", ratio="1.25", price="3.5"),
+    dict(name="when", seen=datetime.datetime(2024, 2, 29, 23, 59, 58), blob=b"\x00\xff'\\"),
+    dict(name="quotes ' \" \\ %s ?", note="%(x)s %% ; DROP TABLE item", flag=1),
+    dict(name="team as a row", team="red"),
+    dict(name="big", amount=2**31 - 1, ratio=3e38, price=decimal.Decimal("-12345678.90")),
+]
+
+
+def objects(model):
+    rows = []
+    for number, values in enumerate(ROWS * 30):  # 240 rows: two full batches and a short one
+        row = dict(values, name="%s #%d" % (values["name"], number))
+        if row.get("team") == "red":
+            row["team"] = Team(name="red")  # a related row, as an application passes it
+        rows.append(model(**row))
+    return rows
+
+
+@pytest.fixture
+def two_models(driver_db):
+    """(fast, plain): the same model twice, on TiDBModel and on peewee's Model, empty."""
+    Team._meta.set_database(driver_db)
+    fast = make_models(TiDBModel, "fast", driver_db)
+    plain = make_models(Model, "plain", driver_db)
+    driver_db.create_tables([Team, fast, plain])
+    Team.create(name="red")
+    return fast, plain
+
+
+def table_rows(model):
+    return [
+        tuple(row)
+        for row in model._meta.database.execute_sql(
+            "SELECT * FROM %s ORDER BY id" % model._meta.table_name
+        ).fetchall()
+    ]
+
+
+def test_the_same_rows_as_peewee(two_models):
+    fast, plain = two_models
+    for model in (fast, plain):
+        rows = objects(model)
+        with model._meta.database.atomic():
+            model.bulk_create(rows, batch_size=100)
+        assert {row.id for row in rows} == {None}  # as peewee: no auto-increment ids set
+    loaded = table_rows(fast)
+    assert len(loaded) == 240
+    assert loaded == table_rows(plain)
+    assert [type(value) for value in loaded[3]] == [type(value) for value in table_rows(plain)[3]]
+    assert loaded[1][1] == "𝄞 clef 😀 #1"
+    assert loaded[2][2:6] + loaded[2][7:10] == (None,) * 7  # NULLs, and a default False
+    assert [row[0] for row in loaded] == list(range(1, 241))  # keys from the server
+
+
+def test_the_same_statement_and_values_as_peewee():
+    database = MySQLDatabase("unused")  # rendering needs no connection
+    fast = make_models(TiDBModel, "fast", database)
+    fields = insert_fields(fast)
+    rows = list(map(row_reader(attr_names(fields)), objects(fast)[:BATCH_SIZE]))
+    expected_sql, expected_params = (
+        database.get_sql_context().sql(fast.insert_many(rows, fields=fields)).query()
+    )
+    names = tuple(f.name for f in fields)
+    params = parameters(fields, rows)
+    assert insert_sql(fast, fast._meta.table, names, len(rows), database) == expected_sql
+    assert params == expected_params
+    assert [type(p) for p in params] == [type(p) for p in expected_params]
+    assert expected_sql.count("%s") == BATCH_SIZE * 10  # all but the auto-increment key
+
+
+@pytest.mark.parametrize(
+    "bad_rows",
+    [
+        pytest.param([dict(id="a"), dict(id="a")], id="duplicate key"),
+        pytest.param([dict(id="a"), dict(id=None)], id="None primary key"),
+        pytest.param([dict(id="x" * 37)], id="too long"),
+        pytest.param([dict(id="a", coins=-1)], id="check constraint"),
+    ],
+)
+def test_the_same_errors_as_peewee(driver_db, bad_rows):
+    """The same error, or (where the session's sql_mode lets the server let it pass, as
+    peewee 3.17's PIPES_AS_CONCAT does) the same rows."""
+    outcomes = []
+    for base in (TiDBModel, Model):
+
+        class Account(base):
+            id = CharField(max_length=36, primary_key=True)
+            coins = IntegerField(default=0, constraints=[peewee_example.Check("coins >= 0")])
+
+        Account.bind(driver_db)
+        driver_db.create_tables([Account])
+        try:
+            with driver_db.atomic():
+                Account.bulk_create([Account(**row) for row in bad_rows])
+        except Exception as exc:
+            outcomes.append((type(exc), exc.args))
+        else:
+            outcomes.append(list(Account.select().order_by(Account.id).tuples()))
+        driver_db.drop_tables([Account])
+    assert outcomes[0] == outcomes[1]
+
+
+class Counted:
+    """Counts how often peewee renders a multi-row INSERT's values, the work the fast path saves."""
+
+    def __init__(self, monkeypatch):
+        from peewee import Insert
+
+        self.renders = 0
+        generate = Insert._generate_insert
+
+        def counting(query, insert, ctx):
+            self.renders += 1
+            return generate(query, insert, ctx)
+
+        monkeypatch.setattr(Insert, "_generate_insert", counting)
+
+
+def test_the_insert_text_is_built_once_per_batch_size(player_db, monkeypatch):
+    insert_sql.cache_clear()
+    counted = Counted(monkeypatch)
+    load_players([Player(id="p%d" % n, coins=1, goods=1) for n in range(BULK_PLAYERS)])
+    assert Player.select().count() == BULK_PLAYERS
+    # 16 batches of 114 and one of 95: two statement texts on MySQL; SQLite is peewee's own path.
+    expected = 2 if isinstance(player_db, MySQLDatabase) else 17
+    assert counted.renders == expected
+
+
+def test_sql_expressions_take_peewees_path(two_models, caplog):
+    fast, plain = two_models
+    for model in (fast, plain):
+        rows = [model(name=fn.CONCAT("made by ", "SQL"), amount=n) for n in range(3)]
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            model.bulk_create(rows)
+    assert table_rows(fast) == table_rows(plain)
+    assert table_rows(fast)[0][1] == "made by SQL"
+    inserts = [r.msg[0] for r in caplog.records if str(r.msg[0]).startswith("INSERT")]
+    assert len(inserts) == 2 and all("CONCAT(" in sql for sql in inserts)
+
+
+class UpperCaseField(CharField):
+    """A field whose db_value() is SQL: peewee writes UPPER(...) into the statement."""
+
+    def db_value(self, value):
+        return fn.UPPER(value)
+
+
+def test_a_field_converting_to_sql_takes_peewees_path(driver_db):
+    class Shout(TiDBModel):
+        word = UpperCaseField(primary_key=True)
+
+    Shout.bind(driver_db)
+    driver_db.create_tables([Shout])
+    Shout.bulk_create([Shout(word="hey"), Shout(word="ho")])
+    assert sorted(s.word for s in Shout.select()) == ["HEY", "HO"]
+
+
+def test_empty_and_zero_sized_batches_send_nothing(player_db):
+    Player.bulk_create([])
+    Player.bulk_create([Player(id="a", coins=1, goods=1)], batch_size=0)
+    Player.bulk_create(iter([]), batch_size=10)
+    assert Player.select().count() == 0
+
+
+class PlainPlayer(Model):
+    """peewee_example.Player on peewee's own Model."""
+
+    id = CharField(max_length=36, primary_key=True)
+    coins = IntegerField()
+    goods = IntegerField()
+
+    class Meta:
+        table_name = "player"
+
+
+def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(
+    server, server_settings, driver, relay
+):
+    through = relay(server)
+    database = TiDBDatabase(
+        server_settings.database,
+        **dict(server_settings.connect_params(), driver=driver, port=through.port),
+    )
+    players = [("p%04d 😀" % n, n, BULK_PLAYERS - n) for n in range(BULK_PLAYERS)]
+    sent = []
+    peewee_example.db.initialize(database)
+    try:
+        database.create_tables([Player])
+        PlainPlayer.bind(database)
+        for model in (Player, PlainPlayer):
+            database.execute_sql("DELETE FROM player")
+            through.reset()
+            with database.atomic():
+                for batch in chunked(players, BATCH_SIZE):
+                    model.bulk_create([model(id=i, coins=c, goods=g) for i, c, g in batch])
+            sent.append((through.round_trips, list(through.statements)))
+    finally:
+        peewee_example.db.initialize(None)
+        database.close()
+    assert sent[0] == sent[1]  # byte for byte what peewee sends
+    round_trips, statements = sent[0]
+    assert round_trips == 19 and len(statements) == 19
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    head = "INSERT INTO `player` (`id`, `coins`, `goods`) VALUES ("
+    assert all(s.startswith(head) for s in statements[1:-1])
+    assert [s.count("), (") + 1 for s in statements[1:-1]] == [BATCH_SIZE] * 16 + [95]
+
+
+class ReturningDatabase(TiDBDatabase):
+    """MariaDB knows INSERT ... RETURNING; peewee uses it when a database says so."""
+
+    returning_clause = True
+
+    def last_insert_id(self, cursor, query_type=None):
+        return cursor  # the rows RETURNING gave (peewee 3.17 would ask for lastrowid)
+
+
+def test_a_database_with_returning_takes_peewees_path(server_settings):
+    database = ReturningDatabase(server_settings.database, **server_settings.connect_params())
+
+    class Numbered(TiDBModel):
+        id = AutoField()
+        name = CharField()
+
+    Numbered.bind(database)
+    database.create_tables([Numbered])
+    rows = [Numbered(name=name) for name in ("a", "b", "c")]
+    Numbered.bulk_create(rows)
+    assert [row.id for row in rows] == [1, 2, 3]  # peewee's RETURNING set them
+    database.close()
+
+
+def test_a_model_with_no_field_to_insert_takes_peewees_path(driver_db):
+    class Counter(TiDBModel):
+        id = AutoField()
+
+    Counter.bind(driver_db)
+    driver_db.create_tables([Counter])
+    Counter.bulk_create([Counter(), Counter()])
+    assert [c.id for c in Counter.select().order_by(Counter.id)] == [1, 2]
+
+
+def test_a_renamed_table_gets_its_own_statement(player_db):
+    Player.bulk_create([Player(id="a", coins=1, goods=1)])
+    player_db.execute_sql("CREATE TABLE player_copy AS SELECT * FROM player WHERE 1 = 0")
+    Player._meta.set_table_name("player_copy")
+    try:
+        Player.bulk_create([Player(id="b", coins=2, goods=2)])
+        assert [p.id for p in Player.select()] == ["b"]
+    finally:
+        Player._meta.set_table_name("player")
+    assert [p.id for p in Player.select()] == ["a"]
