@@ -69,6 +69,7 @@ db = DatabaseProxy()
 E = TypeVar("E", bound=BaseException)
 
 
+# [START model]
 class Player(TiDBModel):
     id = CharField(max_length=ID_LENGTH, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
@@ -80,6 +81,9 @@ class Player(TiDBModel):
 
     def __str__(self) -> str:
         return "id:%s, coins:%d, goods:%d" % (self.id, self.coins, self.goods)
+
+
+# [END model]
 
 
 class TradeRefused(Exception):
@@ -118,6 +122,7 @@ class ResetUnknown(Exception):
     """The connection was lost at the COMMIT of the reset and reload; args[0] is the cause."""
 
 
+# [START trade]
 def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
     """The seller gives `amount` goods to the buyer for `price` coins in all.
 
@@ -167,6 +172,9 @@ def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
     )
     if changed != 2:
         raise TradeRefused()
+
+
+# [END trade]
 
 
 def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str | None:
@@ -253,6 +261,7 @@ def start_afresh(players: Sequence[Player]) -> Player:
     return first
 
 
+# [START bulk_load]
 def load_players(players: Sequence[Player], batch_size: int = BATCH_SIZE) -> None:
     """Insert `players` with bulk_create, batch by batch, in one transaction: all or none.
 
@@ -281,6 +290,9 @@ def load_players(players: Sequence[Player], batch_size: int = BATCH_SIZE) -> Non
             "loading %d players failed at %s (%s); %s"
             % (len(players), step, first_error(exc), outcome)
         ) from exc
+
+
+# [END bulk_load]
 
 
 #: How servers name the model's column types (information_schema, or SQLite's declared type).

@@ -4,24 +4,47 @@ import re
 
 import pytest
 
+import peewee_example
 from peewee_example import port_open
 from tests.conftest import ROOT, require, server_environ
+from tests.test_docs import blocks_in
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def expected(block):
-    """The lines of every ```block``` in Expected-Output.md, in order."""
-    text = (ROOT / "Expected-Output.md").read_text()
+def sections(lang):
+    """(heading, lines) of every ```lang block in Expected-Output.md, in order."""
     return [
-        line
-        for body in re.findall(r"```%s\n(.*?)```" % block, text, re.S)
-        for line in body.splitlines()
+        (block.section.splitlines()[0], block.code.splitlines())
+        for block in blocks_in(ROOT / "Expected-Output.md")
+        if block.lang == lang
     ]
 
 
-def normalised(stdout):
-    return UUID.sub("<uuid>", stdout).splitlines()
+def expected(lang):
+    """The lines of every ```lang block in Expected-Output.md, in order."""
+    return [line for _, lines in sections(lang) for line in lines]
+
+
+def normalised(output):
+    return UUID.sub("<uuid>", output).splitlines()
+
+
+def check_output(returncode, stdout):
+    """Exit status 0, and every section's lines, in order, line for line, and nothing more."""
+    assert returncode == 0, "exit status %d" % returncode
+    shown = sections("text")
+    assert shown, "Expected-Output.md has no ```text block"
+    printed = normalised(stdout)
+    at = 0
+    for heading, lines in shown:
+        assert printed[at : at + len(lines)] == lines, "section %r: expected %s, printed %s" % (
+            heading,
+            lines,
+            printed[at : at + len(lines)],
+        )
+        at += len(lines)
+    assert printed[at:] == [], "printed after the last section: %s" % printed[at:]
 
 
 @pytest.fixture
@@ -34,19 +57,56 @@ def embedded_only():
 
 def test_mariadb_output_matches(run_example, server, database_name):
     result = run_example(environ=server_environ(server, database_name))
-    assert result.returncode == 0, result.stderr
-    assert normalised(result.stdout) == expected("text")
+    check_output(result.returncode, result.stdout)
     assert result.stderr == ""
 
 
 def test_embedded_output_matches_and_says_so_once(run_example, tmp_path, embedded_only):
     result = run_example()
-    assert result.returncode == 0, result.stderr
-    assert normalised(result.stdout) == expected("text")
-    assert result.stderr.splitlines() == expected("stderr")
+    check_output(result.returncode, result.stdout)
+    assert normalised(result.stderr) == expected("stderr")
     assert (tmp_path / "player.db").is_file()
 
 
 def test_bulk_loaded_ids_are_uuids(run_example, embedded_only):
-    listed = run_example().stdout.splitlines()[2:5]
-    assert all(UUID.fullmatch(line.split(",")[0][len("id:") :]) for line in listed)
+    result = run_example()
+    assert result.returncode == 0, result.stderr
+    listed = [
+        line for line in result.stdout.splitlines() if line.endswith("coins:10000, goods:10000")
+    ]
+    assert len(listed) == 3
+    for line in listed:
+        assert UUID.fullmatch(line.split(",")[0][len("id:") :]), line
+
+
+# --- the check itself can fail ----------------------------------------------------------------
+
+
+def test_a_walkthrough_that_stops_after_step_1_fails_the_check(sqlite_db, capsys, monkeypatch):
+    class Stopped(Exception):
+        pass
+
+    def print_once_then_stop(*args, **kwargs):
+        print(*args, **kwargs)
+        raise Stopped
+
+    monkeypatch.setattr(peewee_example, "print", print_once_then_stop, raising=False)
+    peewee_example.db.initialize(sqlite_db)
+    try:
+        with pytest.raises(Stopped):
+            peewee_example.walkthrough()
+    finally:
+        peewee_example.db.initialize(None)
+    stdout = capsys.readouterr().out
+    assert stdout == "id:test, coins:1, goods:1\n"
+    with pytest.raises(AssertionError, match="section"):
+        check_output(0, stdout)
+
+
+def test_every_line_but_a_failing_exit_status_fails_the_check():
+    stdout = "".join(line + "\n" for line in expected("text"))
+    check_output(0, stdout)
+    with pytest.raises(AssertionError, match="exit status 1"):
+        check_output(1, stdout)
+    with pytest.raises(AssertionError, match="after the last section"):
+        check_output(0, stdout + "one line more\n")
