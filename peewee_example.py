@@ -60,7 +60,8 @@ EXIT_STATUSES = """exit status:
   3    --trade: the trade was refused (not enough coins or goods); nothing changed
   4    --trade: no player has that id; nothing changed
   5    the connection was lost at COMMIT: the change may or may not have happened
-  130  interrupted (Ctrl-C); the message says what became of the data"""
+  130  interrupted (Ctrl-C); the message says what became of the data
+  141  standard output was closed (`| head`): the run stopped there, quietly"""
 REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED = 3, 4, 5, 130
 
 # Bound at run time (main() or a test), so the model does not fix one server.
@@ -710,4 +711,11 @@ def parse_int(text: str, name: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 128 + 13  # SIGPIPE
+    sys.exit(status)

@@ -239,6 +239,7 @@ def test_exit_statuses_are_in_the_help(run_example):
         "4 --trade: no player has that id",
         "5 the connection was lost at COMMIT: the change may or may not have happened",
         "130 interrupted (Ctrl-C)",
+        "141 standard output was closed",
     ]:
         assert line in help_text
 

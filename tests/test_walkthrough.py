@@ -9,7 +9,8 @@ import pytest
 import peewee_example
 from bench.testbed import free_port
 from peewee_example import Player, UnknownPlayer, trade
-from tests.conftest import ROOT, server_environ
+from tests.conftest import ROOT, WAIT_AT_GATE, gate, reached_gate, server_environ
+from tidb_dialect import TiDBDatabase
 
 
 def test_runs_twice_in_a_row(run_example, server, database_name):
@@ -155,6 +156,26 @@ def test_trade_up_to_int_max_is_done(player_db):
     Player.create(id="buyer", coins=50, goods=2147483647 - 2)
     assert trade("seller", "buyer", amount=2, price=30) is True
     assert balances() == {"seller": (2147483647, 3), "buyer": (20, 2147483647)}
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(
+    start_example, server, database_name, mysql_db
+):
+    """`python3 peewee_example.py | head -3`: no traceback, the status of a broken pipe."""
+    with Player.bind_ctx(mysql_db):
+        mysql_db.create_tables([Player])
+    mysql_db.execute_sql(
+        "CREATE TRIGGER wait_at_player_1 BEFORE INSERT ON player FOR EACH ROW "
+        "IF NEW.id = '1' THEN %s END IF" % WAIT_AT_GATE
+    )
+    environ = dict(server_environ(server, database_name), PYTHONUNBUFFERED="1")
+    with gate(TiDBDatabase(database_name, **mysql_db.connect_params)):
+        walkthrough = start_example(environ=environ)
+        assert walkthrough.stdout.readline() == "id:test, coins:1, goods:1\n"
+        reached_gate(mysql_db)  # step 4 waits; what it prints next finds no reader
+        walkthrough.stdout.close()
+    assert walkthrough.wait(timeout=60) == 141
+    assert walkthrough.stderr.read() == ""
 
 
 def test_importing_runs_nothing(tmp_path):
