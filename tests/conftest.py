@@ -10,6 +10,7 @@ and the small helpers several files need.
 """
 
 import contextlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -49,6 +50,7 @@ def pytest_configure(config):
         "markers",
         "mariadb: needs MariaDB (SIGNAL, triggers, status counters); does not run in TiDB mode",
     )
+    config.addinivalue_line("markers", "mysqlclient: needs the optional mysqlclient driver")
     try:
         config.test_seed = parse_whole_number(
             "TEST_SEED", os.environ.get("TEST_SEED", str(DEFAULT_SEED)), 0, 2**32 - 1
@@ -254,16 +256,22 @@ def server_environ(server, database):
     return environ
 
 
-@pytest.fixture(params=list(DRIVER_MODULES))
+#: The optional driver as a test parameter: marked, so it runs only where mysqlclient is installed.
+MYSQLCLIENT = pytest.param("mysqlclient", marks=pytest.mark.mysqlclient)
+
+
+def pytest_runtest_setup(item):
+    """A test marked `mysqlclient` needs the driver installed (always so under CI)."""
+    if item.get_closest_marker("mysqlclient"):
+        require(
+            importlib.util.find_spec(DRIVER_MODULES["mysqlclient"]) is not None,
+            "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)",
+        )
+
+
+@pytest.fixture(params=["pymysql", MYSQLCLIENT])
 def driver(request):
     """Each driver in turn; mysqlclient only where it is installed (always under CI)."""
-    if request.param == "mysqlclient":
-        try:
-            import MySQLdb  # noqa: F401
-        except ImportError:
-            require(
-                False, "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)"
-            )
     return request.param
 
 

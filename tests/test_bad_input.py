@@ -389,6 +389,7 @@ def test_bad_input_is_refused_clearly(
     assert not (tmp_path / "player.db").exists()
 
 
+@pytest.mark.mysqlclient
 def test_localhost_in_a_url_is_tcp_even_for_mysqlclient(run_example, database_name, players):
     """mysqlclient takes "localhost" for its Unix socket: it would reach another server."""
     port = free_port()

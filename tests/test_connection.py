@@ -17,7 +17,7 @@ import trustme
 from peewee import OperationalError
 from playhouse.db_url import connect as playhouse_connect
 
-from tests.conftest import ROOT
+from tests.conftest import MYSQLCLIENT, ROOT
 from tidb_dialect import (
     ConfigError,
     PooledTiDBDatabase,
@@ -56,7 +56,7 @@ def ca_path(tmp_path_factory):
 
 
 @pytest.mark.parametrize("build", BUILDERS)
-@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
 def test_localhost_is_tcp_to_127_0_0_1_on_every_path(build, driver_name):
     db = BUILDERS[build](host="localhost", driver=driver_name)
     assert db.connect_params["host"] == "127.0.0.1"
@@ -79,12 +79,14 @@ def test_tidb_cloud_host_gets_verified_tls_on_every_path(build, host):
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
+@pytest.mark.mysqlclient
 @pytest.mark.parametrize("build", BUILDERS)
 def test_tidb_cloud_host_with_mysqlclient_verifies_identity(build):
     params = BUILDERS[build](host=CLOUD_HOST, driver="mysqlclient").connect_params
     assert params["ssl_mode"] == "VERIFY_IDENTITY" and params["ssl"]["ca"]
 
 
+@pytest.mark.mysqlclient
 @pytest.mark.parametrize("host", ["127.0.0.1", "tidbcloud.com.example.org", "nottidbcloud.com"])
 def test_other_hosts_without_a_ca_get_no_tls_keywords(host):
     for driver_name in ("pymysql", "mysqlclient"):
@@ -92,7 +94,7 @@ def test_other_hosts_without_a_ca_get_no_tls_keywords(host):
         assert not {"ssl", "ssl_mode", "ssl_ca"} & params.keys()
 
 
-@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
 def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driver_name):
     params = TiDBDatabase(
         "test", host=CLOUD_HOST, ssl_ca=ca_path, driver=driver_name
@@ -104,7 +106,7 @@ def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driv
         assert trusted["subject"] == ssl._ssl._test_decode_cert(ca_path)["subject"]
 
 
-@pytest.mark.parametrize("driver_name", ["pymysql", "mysqlclient"])
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
 @pytest.mark.parametrize(
     "keywords, message",
     [
@@ -278,6 +280,7 @@ def test_any_password_logs_in_with_either_driver(
     db.close()
 
 
+@pytest.mark.mysqlclient
 def test_a_password_no_driver_can_send_is_refused_without_showing_it():
     for password, message in [
         ("pw\0x", "password: holds a NUL character, which no driver can send"),
@@ -320,6 +323,7 @@ def test_the_dialect_speaks_of_keywords_not_of_the_samples_settings():
         assert word not in sources
 
 
+@pytest.mark.mysqlclient
 def test_the_program_gives_up_on_a_silent_server_within_the_default_10_s(run_example, fake_server):
     """A port that accepts TCP and never speaks MySQL (a load balancer with nothing behind it)."""
     silent = fake_server(silent=True)
@@ -342,6 +346,7 @@ def test_spaces_around_the_host_do_not_matter():
     assert TiDBDatabase("test", host=" 127.0.0.1 ").connect_params["host"] == "127.0.0.1"
 
 
+@pytest.mark.mysqlclient
 def test_the_mysqlclient_form_of_the_ca_is_accepted(ca_path):
     params = TiDBDatabase("test", ssl={"ca": ca_path}, driver="mysqlclient").connect_params
     assert params == dict(params, ssl={"ca": ca_path}, ssl_mode="VERIFY_IDENTITY")

@@ -55,6 +55,7 @@ def test_a_missing_env_file_is_not_an_error(tmp_path):
 URL = "tidb://u@db.example:4000/shop"
 
 
+@pytest.mark.mysqlclient
 @pytest.mark.parametrize(
     "settings, flags, driver",
     [
@@ -81,6 +82,7 @@ def test_the_url_flag_beats_database_url_which_beats_the_variables():
     assert (db.connect_params["host"], db.database) == ("flag.example", "flagdb")
 
 
+@pytest.mark.mysqlclient
 def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
     mine, its = str(tmp_path / "mine.pem"), str(tmp_path / "its.pem")
     trustme.CA().cert_pem.write_to_path(mine)
@@ -156,6 +158,7 @@ def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, t
     assert (tmp_path / "player.db").is_file()
 
 
+@pytest.mark.mysqlclient
 def test_ca_path_expands_the_home_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     trustme.CA().cert_pem.write_to_path(str(tmp_path / "ca.pem"))
@@ -163,6 +166,7 @@ def test_ca_path_expands_the_home_directory(tmp_path, monkeypatch):
     assert db.connect_params["ssl"] == {"ca": str(tmp_path / "ca.pem")}
 
 
+@pytest.mark.mysqlclient
 def test_every_example_in_env_example_is_accepted(tmp_path):
     """Each commented-out line of .env.example, uncommented, is a setting the sample accepts."""
     lines = (ROOT / ".env.example").read_text().splitlines()
