@@ -108,6 +108,34 @@ def test_every_test_has_a_time_limit(tmp_path):
     assert result.returncode == 1
 
 
+WITHOUT_MYSQLCLIENT = """
+import pytest
+from tests import conftest
+
+conftest.DRIVER_MODULES["mysqlclient"] = "no_such_driver_module"  # as if it were not installed
+
+
+@pytest.mark.mysqlclient
+def test_needs_it():
+    pass
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", conftest.MYSQLCLIENT])
+def test_each(driver_name):
+    pass
+"""
+
+
+def test_mysqlclient_tests_are_skipped_where_it_is_not_installed(tmp_path):
+    result = run_pytest(tmp_path, "-rs", probe=WITHOUT_MYSQLCLIENT)
+    assert "1 passed, 2 skipped in" in result.stdout
+    assert "mysqlclient is not installed (pip install -r requirements-mysqlclient.txt)" in (
+        result.stdout
+    )
+    result = run_pytest(tmp_path, ci="true", probe=WITHOUT_MYSQLCLIENT)
+    assert result.returncode == 1 and "1 passed, 2 errors in" in result.stdout
+
+
 def noxfile_constant(name):
     tree = ast.parse((ROOT / "noxfile.py").read_text())
     for node in tree.body:
