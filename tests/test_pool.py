@@ -130,6 +130,20 @@ def test_ping_after_is_checked(server_settings):
     assert str(bad.value) == "ping_after: must be a whole number from 0 to 86400, got 'soon'"
 
 
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"max_connections": 0}, "max_connections: must be a whole number from 1 to 10000, got 0"),
+        ({"stale_timeout": "x"}, "stale_timeout: must be a whole number from 1 to 86400, got 'x'"),
+        ({"timeout": -1}, "timeout: must be a whole number from 1 to 86400, got -1"),
+    ],
+)
+def test_the_pools_keywords_are_checked_as_in_a_url(keywords, message):
+    with pytest.raises(ConfigError) as bad:
+        PooledTiDBDatabase("test", **keywords)
+    assert str(bad.value) == message
+
+
 def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
     pool = build(PooledTiDBDatabase, server_settings, driver, max_connections=2)
     pool.connect()

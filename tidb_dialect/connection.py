@@ -37,7 +37,12 @@ CONNECT_TIMEOUT = 10
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
 #: The character sets TiDB supports (utf8 is utf8mb3 in TiDB; utf8mb4 is the default here).
 CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "binary", "gbk")
-TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
+#: Timeouts in seconds: keyword -> (lowest, highest).
+TIMEOUT_KEYWORDS = {
+    "connect_timeout": (1, 86400),
+    "read_timeout": (1, 86400),
+    "write_timeout": (1, 86400),
+}
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
 TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
 KNOWN_KEYWORDS = (
@@ -99,9 +104,9 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.of("use_unicode", "must be True, got %r" % (given["use_unicode"],))
         params["use_unicode"] = True
     params["connect_timeout"] = CONNECT_TIMEOUT
-    for name in TIMEOUT_KEYWORDS:
+    for name, (lowest, highest) in TIMEOUT_KEYWORDS.items():
         if name in given:
-            params[name] = whole_number(name, given[name], 1, 86400)
+            params[name] = whole_number(name, given[name], lowest, highest)
     params.update(tls_keywords(driver, params["host"], given))
     return params
 

@@ -24,6 +24,14 @@ from playhouse.shortcuts import ReconnectMixin
 from .checks import parse_whole_number
 from .database import TiDBDatabase
 
+#: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
+POOL_KEYWORDS = {
+    "max_connections": (1, 10000),
+    "stale_timeout": (1, 86400),
+    "timeout": (1, 86400),
+    "ping_after": (0, 86400),
+}
+
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
 
@@ -40,6 +48,10 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        # Checked here, not in init(): playhouse's __init__ takes its keywords (not ping_after).
+        for name, (lowest, highest) in POOL_KEYWORDS.items():
+            if name != "ping_after" and kwargs.get(name) is not None:
+                kwargs[name] = parse_whole_number(name, kwargs[name], lowest, highest)
         super().__init__(database, *args, **kwargs)
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
@@ -47,7 +59,9 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         self, database: str | None, *, ping_after: int | str | None = None, **kwargs: Any
     ) -> None:
         if ping_after is not None:
-            self.ping_after = parse_whole_number("ping_after", ping_after, 0, 86400)
+            self.ping_after = parse_whole_number(
+                "ping_after", ping_after, *POOL_KEYWORDS["ping_after"]
+            )
         super().init(database, **kwargs)
 
     def _is_closed(self, conn: Any) -> bool:

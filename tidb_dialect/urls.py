@@ -21,9 +21,10 @@ from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
 from .checks import parse_whole_number
+from .connection import TIMEOUT_KEYWORDS
 from .database import TiDBDatabase
 from .errors import ConfigError
-from .pool import PooledTiDBDatabase
+from .pool import POOL_KEYWORDS, PooledTiDBDatabase
 
 #: Every MySQL-protocol scheme gets TiDBDatabase and its rules (TLS for TiDB Cloud hosts too).
 MYSQL_SCHEMES = {
@@ -34,16 +35,9 @@ MYSQL_SCHEMES = {
 }
 SCHEMES = (*MYSQL_SCHEMES, "sqlite")
 
-#: URL parameters -> how their text is read.
-NUMBERS = {"connect_timeout": 86400, "read_timeout": 86400, "write_timeout": 86400}
-POOL_NUMBERS = {
-    "max_connections": 10000,
-    "stale_timeout": 86400,
-    "timeout": 86400,
-    "ping_after": 86400,
-}
-#: Numbers that may be 0 (the others start at 1): ping_after=0 pings at every checkout.
-ZERO_ALLOWED = ("ping_after",)
+#: URL parameters -> how their text is read (numbers: the ranges of the keywords they become).
+NUMBERS = TIMEOUT_KEYWORDS
+POOL_NUMBERS = POOL_KEYWORDS
 FLAGS = ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
 TEXTS = ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode", "charset")
 
@@ -164,8 +158,7 @@ def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any
     keywords: dict[str, Any] = {}
     for name, value in parameters.items():
         if name in numbers:
-            lowest = 0 if name in ZERO_ALLOWED else 1
-            keywords[name] = parse_whole_number(name, value, lowest, numbers[name])
+            keywords[name] = parse_whole_number(name, value, *numbers[name])
         elif name in FLAGS:
             if value.lower() not in ("true", "false"):
                 raise ConfigError.of(name, "must be true or false, got %r" % value)
