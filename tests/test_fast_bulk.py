@@ -34,7 +34,7 @@ from peewee import (
 import peewee_example
 from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
 from tidb_dialect import TiDBDatabase, TiDBModel
-from tidb_dialect.bulk import attr_names, insert_fields, insert_sql, parameters, row_reader
+from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
 
 
 class Team(Model):
@@ -104,6 +104,20 @@ def two_models(driver_db):
     return fast, plain
 
 
+@pytest.fixture
+def relayed(server, server_settings, driver, relay):
+    """(database, relay): a TiDBDatabase on the test's database whose statements the relay
+    records (bench/relay.py)."""
+    through = relay(server)
+    database = TiDBDatabase(
+        server_settings.database,
+        **dict(server_settings.connect_params(), driver=driver, port=through.port),
+    )
+    database.connect()  # its SET NAMES and version detection come before what a test counts
+    yield database, through
+    database.close()
+
+
 def table_rows(model):
     return [
         tuple(row)
@@ -129,20 +143,109 @@ def test_the_same_rows_as_peewee(two_models):
     assert [row[0] for row in loaded] == list(range(1, 241))  # keys from the server
 
 
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        pytest.param((), {}, id="defaults only"),
+        pytest.param((), dict(name="a", amount=1, note=None), id="plain fields"),
+        pytest.param((), dict(flag=True, serial=7, name="b"), id="over the defaults"),
+        pytest.param((), dict(name="c", team=Team(name="red")), id="a foreign key's row"),
+        pytest.param((), dict(name="d", team_id="red"), id="a foreign key's id"),
+        pytest.param((), dict(name="e", extra="not a field"), id="not a field"),
+        pytest.param((), dict(__no_default__=1, name="f"), id="no defaults, as a SELECT"),
+        pytest.param(("ignored",), dict(name="g"), id="positional"),
+    ],
+)
+def test_objects_are_made_as_peewee_makes_them(args, kwargs):
+    database = MySQLDatabase("unused")
+    made = [
+        vars(make_models(base, suffix, database)(*args, **kwargs))
+        for base, suffix in ((TiDBModel, "fast"), (Model, "plain"))
+    ]
+    assert made[0] == made[1]
+    assert list(made[0]["__data__"]) == list(made[1]["__data__"])  # in the same order
+
+
+def test_a_model_setting_attributes_its_own_way_is_made_by_peewee():
+    seen = []
+
+    class Logged(TiDBModel):
+        name = CharField()
+
+        def __setattr__(self, name, value):
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    Logged(name="x")
+    assert "name" in seen
+
+
+def test_a_field_added_later_is_made_as_its_kind_needs():
+    class Member(TiDBModel):
+        name = CharField()
+        team = CharField(null=True)
+
+    Member(name="a", team="red")  # both plain: made at once
+    Member._meta.add_field("team", ForeignKeyField(Team, null=True, field="name"))
+    member = Member(name="b", team=Team(name="blue"))
+    assert member.team_id == "blue" and member.__rel__["team"].name == "blue"
+
+
 def test_the_same_statement_and_values_as_peewee():
     database = MySQLDatabase("unused")  # rendering needs no connection
     fast = make_models(TiDBModel, "fast", database)
     fields = insert_fields(fast)
-    rows = list(map(row_reader(attr_names(fields)), objects(fast)[:BATCH_SIZE]))
+    rows = rows_of(fast, fields, objects(fast)[:BATCH_SIZE])
     expected_sql, expected_params = (
         database.get_sql_context().sql(fast.insert_many(rows, fields=fields)).query()
     )
-    names = tuple(f.name for f in fields)
-    params = parameters(fields, rows)
-    assert insert_sql(fast, fast._meta.table, names, len(rows), database) == expected_sql
-    assert params == expected_params
-    assert [type(p) for p in params] == [type(p) for p in expected_params]
     assert expected_sql.count("%s") == BATCH_SIZE * 10  # all but the auto-increment key
+    names = tuple(f.name for f in fields)
+    sql = insert_sql(fast, fast._meta.table, names, len(rows), database)
+    assert sql == expected_sql
+    statement, params = bind(sql, fields, rows)
+    # `serial` (a callable default) is the one column of whole numbers: written in, as
+    # the drivers write them; every other value is a parameter, as peewee makes it.
+    serial = [p for i, p in enumerate(expected_params) if i % 10 == 9]
+    assert statement == expected_sql % tuple(
+        "%s" if i % 10 != 9 else str(p) for i, p in enumerate(expected_params)
+    )
+    assert params == [p for i, p in enumerate(expected_params) if i % 10 != 9]
+    assert [type(p) for p in params] == [
+        type(p) for i, p in enumerate(expected_params) if i % 10 != 9
+    ]
+    assert {type(p) for p in serial} == {int}
+
+
+def test_every_kind_of_field_reaches_the_server_as_peewee_sends_it(two_models, relayed):
+    database, through = relayed
+    fast, plain = two_models
+    sent = []
+    for model in (fast, plain):
+        model.bind(database)
+        through.reset()
+        with database.atomic():
+            model.bulk_create(objects(model), batch_size=100)
+        sent.append([s.replace(model._meta.table_name, "item") for s in through.statements])
+    assert sent[0] == sent[1]
+    assert len(sent[0]) == 5  # BEGIN, 100 + 100 + 40 rows, COMMIT
+
+
+def test_whole_numbers_are_written_in_and_the_rest_left_to_the_driver():
+    database = MySQLDatabase("unused")  # rendering needs no connection
+    fields = insert_fields(PlainPlayer)
+    rows = [("a'", 10, -2), ("b", 0, 2**70), (None, 5, 1)]
+    sql = insert_sql(PlainPlayer, PlainPlayer._meta.table, ("id", "coins", "goods"), 3, database)
+    assert bind(sql, fields, rows) == (
+        "INSERT INTO `player` (`id`, `coins`, `goods`) VALUES "
+        "(%s, 10, -2), (%s, 0, 1180591620717411303424), (%s, 5, 1)",
+        ["a'", "b", None],
+    )
+    # Not exactly int (True, None, text): every value of that column goes to the driver.
+    mixed = [("a", True, 1), ("b", None, 2), ("c", "3", 3)]
+    statement, params = bind(sql, fields, mixed)
+    assert statement.startswith("INSERT INTO `player` (`id`, `coins`, `goods`) VALUES (%s, %s, 1)")
+    assert params == ["a", 1, "b", None, "c", 3]  # IntegerField's db_value() made them numbers
 
 
 @pytest.mark.parametrize(
@@ -250,14 +353,8 @@ class PlainPlayer(Model):
         table_name = "player"
 
 
-def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(
-    server, server_settings, driver, relay
-):
-    through = relay(server)
-    database = TiDBDatabase(
-        server_settings.database,
-        **dict(server_settings.connect_params(), driver=driver, port=through.port),
-    )
+def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(relayed):
+    database, through = relayed
     players = [("p%04d 😀" % n, n, BULK_PLAYERS - n) for n in range(BULK_PLAYERS)]
     sent = []
     peewee_example.db.initialize(database)
@@ -273,7 +370,6 @@ def test_the_wire_carries_one_insert_per_batch_as_peewee_sends_it(
             sent.append((through.round_trips, list(through.statements)))
     finally:
         peewee_example.db.initialize(None)
-        database.close()
     assert sent[0] == sent[1]  # byte for byte what peewee sends
     round_trips, statements = sent[0]
     assert round_trips == 19 and len(statements) == 19

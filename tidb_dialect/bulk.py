@@ -10,23 +10,31 @@ statement differ (a value that is an SQL expression, a converter returning
 one, a database with RETURNING or not MySQL-compatible) goes through
 peewee's own bulk_create instead, so the rows, types and errors are the
 same either way.
+
+What is left of a load's client time is building the objects and the
+driver escaping each value, a few Python calls apiece. So objects of plain
+fields are made with their values dict at once, and whole numbers are
+written into the statement as both drivers would write them (``str(n)``):
+the server gets the same bytes, and the driver escapes only the rest.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
 from peewee import (
     CharField,
     DatabaseProxy,
     Field,
+    FieldAccessor,
     FloatField,
     ForeignKeyField,
     IntegerField,
+    Metadata,
     Model,
     MySQLDatabase,
     Node,
@@ -40,9 +48,38 @@ if TYPE_CHECKING:
 else:
     _Model = object
 
+#: The placeholder of peewee's MySQLDatabase, and the drivers' paramstyle.
+PLACEHOLDER = "%s"
+
+Row = tuple[Any, ...]
+Statement = tuple[str, list[Any]]  # SQL text and its parameters, for execute_sql()
+
 
 class FastBulkCreate(_Model):
-    """Mixin for a Model: bulk_create() sends one cached INSERT per batch."""
+    """Mixin for a Model: objects made cheaply, and bulk_create() sends one cached INSERT
+    per batch."""
+
+    #: (the sorted_fields list it was made from, plain_fields()), kept per model class.
+    _plain_fields: tuple[list[Field] | None, frozenset[str]] = (None, frozenset())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # peewee sets each value through its field's descriptor, which for a plain field
+        # only stores it in __data__ and marks it dirty: the same dict and set, made at once.
+        meta = self._meta
+        made_from, plain = self._plain_fields
+        if made_from is not meta.sorted_fields:  # a new model, or its fields changed
+            plain = plain_fields(meta)
+            type(self)._plain_fields = (meta.sorted_fields, plain)
+        if args or not kwargs.keys() <= plain:
+            super().__init__(*args, **kwargs)
+            return
+        data = kwargs
+        if meta.defaults:
+            data = meta.get_default_dict()
+            data.update(kwargs)
+        self.__data__ = data
+        self._dirty = set(data)
+        self.__rel__ = {}
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
@@ -52,19 +89,27 @@ class FastBulkCreate(_Model):
         fields = insert_fields(cls)
         if not (fields and isinstance(database, MySQLDatabase)) or database.returning_clause:
             return super().bulk_create(model_list, batch_size)
-        read = row_reader(attr_names(fields))
         batches = [list(model_list)] if batch_size is None else chunked(model_list, batch_size)
         for batch in batches:
-            rows = list(map(read, batch))
+            rows = rows_of(cls, fields, batch)
             if not rows:
                 continue
             names = tuple(f.name for f in fields)
             sql = insert_sql(cls, cls._meta.table, names, len(rows), database)
-            params = sql and parameters(fields, rows)
-            if params is None:
+            statement = sql and bind(sql, fields, rows)
+            if statement is None:
                 cls.insert_many(rows, fields=fields).execute()
             else:
-                database.execute_sql(sql, params)
+                database.execute_sql(*statement)
+
+
+def plain_fields(meta: Metadata) -> frozenset[str]:
+    """Names of the model's fields whose descriptor only stores the value (not a foreign
+    key's); none if the model sets attributes its own way."""
+    model = meta.model
+    if model.__setattr__ is not object.__setattr__:
+        return frozenset()
+    return frozenset(name for name in meta.fields if type(vars(model).get(name)) is FieldAccessor)
 
 
 def insert_fields(model: type[Model]) -> list[Field]:
@@ -80,19 +125,33 @@ def attr_names(fields: Iterable[Field]) -> list[str]:
     return [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
 
 
-def row_reader(names: Sequence[str]) -> Callable[[Model], tuple[Any, ...]]:
-    """A function of a model instance giving the tuple of its `names` attributes."""
+def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model]) -> list[Row]:
+    """Each object's values of `fields`, as peewee's bulk_create reads them (getattr):
+    for plain fields of `model`'s own objects, straight from their __data__."""
+    names = [f.name for f in fields]
+    if set(map(type, batch)) == {model} and plain_fields(model._meta).issuperset(names):
+        read = tuple_getter(itemgetter, names)
+        try:
+            return [read(instance.__data__) for instance in batch]
+        except KeyError:  # a value never set, which the field's descriptor reads as None
+            pass
+    return list(map(tuple_getter(attrgetter, attr_names(fields)), batch))
+
+
+def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[Any], Row]:
+    """attrgetter or itemgetter of `names`, always giving a tuple (even of one)."""
     if len(names) == 1:
-        read_one = attrgetter(names[0])
-        return lambda instance: (read_one(instance),)
-    return attrgetter(*names)
+        get_one = getter(names[0])
+        return lambda item: (get_one(item),)
+    return cast(Callable[[Any], Row], getter(*names))
 
 
 @functools.lru_cache(maxsize=256)
 def insert_sql(
     model: type[Model], table: Table, field_names: tuple[str, ...], count: int, database: Database
 ) -> str | None:
-    """peewee's INSERT text for `count` rows, or None if it would not be one parameter per value.
+    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder
+    (and no other %) per value.
 
     `table` (model._meta.table) is part of the key only: peewee makes a new one when
     the model's table name, schema or fields change.
@@ -101,7 +160,10 @@ def insert_sql(
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
     sql: str  # Context.sql() returns the context, which peewee's stubs leave untyped
     sql, params = database.get_sql_context().sql(query).query()
-    if len(params) != count * len(fields) or any(p is not None for p in params):
+    values = count * len(fields)
+    if len(params) != values or any(p is not None for p in params):
+        return None
+    if not sql.count("%") == sql.count(PLACEHOLDER) == values:
         return None
     return sql
 
@@ -118,18 +180,29 @@ def unchanged_types(field: Field) -> frozenset[type]:
     return frozenset([type(None)] + [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt])
 
 
-def parameters(fields: Sequence[Field], rows: Sequence[tuple[Any, ...]]) -> list[Any] | None:
-    """The values peewee would send for `rows`, row by row, or None if one of them is SQL."""
-    columns: list[Sequence[Any]] = []
+def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | None:
+    """The statement and parameters peewee would send for `rows`, or None if a value is SQL.
+
+    A column of whole numbers (exactly int) is written into the statement, as the
+    driver would write it; the other columns' values are the parameters, row by row.
+    """
+    literals: list[Iterable[str]] = []  # per column: its numbers, or placeholders
+    columns: list[Sequence[Any]] = []  # the columns left to the driver
     for field, raw in zip(fields, zip(*rows, strict=True), strict=True):
+        values: Sequence[Any] = raw
         types = set(map(type, raw))
-        if types <= unchanged_types(field):
-            columns.append(raw)
-            continue
-        if any(issubclass(t, Node) for t in types):
-            return None  # an SQL expression: peewee writes it into the statement
-        values = list(map(field.db_value, raw))
-        if any(issubclass(t, (Node, type)) for t in set(map(type, values))):
-            return None  # db_value() gave SQL (or a class): peewee writes that too
-        columns.append(values)
-    return list(chain.from_iterable(zip(*columns, strict=True)))
+        if not types <= unchanged_types(field):
+            if any(issubclass(t, Node) for t in types):
+                return None  # an SQL expression: peewee writes it into the statement
+            values = list(map(field.db_value, raw))
+            types = set(map(type, values))
+            if any(issubclass(t, (Node, type)) for t in types):
+                return None  # db_value() gave SQL (or a class): peewee writes that too
+        if types == {int}:
+            literals.append(map(str, values))
+        else:
+            literals.append(repeat(PLACEHOLDER))
+            columns.append(values)
+    if len(columns) < len(fields):
+        sql = sql % tuple(chain.from_iterable(zip(*literals, strict=False)))  # repeat() is endless
+    return sql, list(chain.from_iterable(zip(*columns, strict=True)))
