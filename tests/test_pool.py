@@ -175,6 +175,54 @@ def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
     pool.close()
 
 
+def checked_out_then_dropped(pool, mysql_db):
+    """A connection that passed the checkout's look and then was closed by the server:
+    the race of a KILL, restart or idle timeout a moment after the checkout."""
+    pool.connect()
+    first = connection_id(pool)
+    pool.close()
+    pool.connect()  # the same connection (max_connections=1), no statement on it yet
+    conn = pool.connection()
+    kill(mysql_db, first)
+    poll(lambda: has_data_waiting(conn))
+    return first
+
+
+def test_a_connection_dropped_after_checkout_is_replaced_at_begin(relayed_pool, mysql_db):
+    pool, _ = relayed_pool()
+    first = checked_out_then_dropped(pool, mysql_db)
+    with pool.atomic():
+        second = connection_id(pool)
+    assert second != first
+    pool.close()
+
+
+def test_other_first_statements_fail_on_a_connection_dropped_after_checkout(relayed_pool, mysql_db):
+    """A statement other than BEGIN may have run before the connection went: not rerun."""
+    pool, _ = relayed_pool()
+    first = checked_out_then_dropped(pool, mysql_db)
+    with pytest.raises(OperationalError) as lost:
+        pool.execute_sql("SELECT 1")
+    assert lost.value.args[0] == 2013
+    pool.close()  # the pool drops it: the next checkout gets a new one
+    pool.connect()
+    assert connection_id(pool) != first
+    pool.close()
+
+
+def test_begin_after_other_statements_is_not_retried(relayed_pool, mysql_db):
+    """The checkout's session (a variable, a lock) would be lost with its connection."""
+    pool, _ = relayed_pool()
+    pool.connect()
+    first = connection_id(pool)
+    kill(mysql_db, first)
+    poll(lambda: has_data_waiting(pool.connection()))
+    with pytest.raises(OperationalError) as lost, pool.atomic():
+        pytest.fail("the transaction began on a new connection")
+    assert lost.value.args[0] == 2013
+    pool.close()
+
+
 def test_plain_database_fails_after_losing_its_connection(server_settings, driver, mysql_db):
     db = build(TiDBDatabase, server_settings, driver)
     kill(mysql_db, connection_id(db))

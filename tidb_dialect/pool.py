@@ -5,7 +5,10 @@ does not pay a TCP and TLS handshake (several round trips to a TiDB Cloud
 region) for every request. Checking a connection out and back in costs no
 round trip when no transaction is open: the pool pings only a connection
 that sat idle longer than `ping_after` seconds, and rolls back on return
-only when the driver says a transaction is open. ReconnectingTiDBDatabase
+only when the driver says a transaction is open. A connection the server
+closes just after the checkout looked at it fails its first statement; if
+that is a transaction's BEGIN, nothing can have happened on it yet, so it
+is replaced and BEGIN sent again. ReconnectingTiDBDatabase
 opens a new connection when the old one was lost (server restart, idle
 timeout, a load balancer dropping it), but only outside a transaction,
 where nothing can be lost.
@@ -18,11 +21,13 @@ import time
 import weakref
 from typing import Any
 
+from peewee import OperationalError
 from playhouse.pool import PooledMySQLDatabase
 from playhouse.shortcuts import ReconnectMixin
 
 from .checks import parse_whole_number
 from .database import TiDBDatabase
+from .transactions import CONNECTION_LOST, error_code
 
 #: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
 POOL_KEYWORDS = {
@@ -63,6 +68,31 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
                 "ping_after", ping_after, *POOL_KEYWORDS["ping_after"]
             )
         super().init(database, **kwargs)
+
+    def _connect(self) -> Any:
+        conn = super()._connect()  # from the pool (see _is_closed) or new
+        self._state.untouched = conn  # no statement on it yet in this checkout
+        return conn
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        # every statement goes through cursor() (untyped in peewee)
+        cursor = super().cursor(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._state.untouched = None
+        return cursor
+
+    def begin(self, *args: Any, **kwargs: Any) -> None:
+        """BEGIN; if it is the checkout's first statement and the connection turns out to
+        be lost, a new one: nothing was done on the old one, so nothing is lost."""
+        conn = self._state.conn
+        untouched = conn is not None and getattr(self._state, "untouched", None) is conn
+        try:
+            return super().begin(*args, **kwargs)
+        except OperationalError as exc:
+            if not untouched or error_code(exc) not in CONNECTION_LOST:
+                raise
+        self.close()  # the pool drops it (_can_reuse)
+        self.connect()
+        return super().begin(*args, **kwargs)
 
     def _is_closed(self, conn: Any) -> bool:
         """On checkout: a connection the server closed has its goodbye (or EOF) waiting on
