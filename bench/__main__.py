@@ -22,7 +22,7 @@ FULL = {
     "sizes": (1919, 20000, 100000),
     "sweep_rows": 10000,
     "sweep_batches": (1, 16, 114, 500, 2000),
-    "load_times": {"default": 7, "large": 3, "sweep": 3},
+    "load_times": {"default": 7, "large": 3, "sweep": 5},
     "threads": (1, 2, 4, 8, 16, 32),
     "window_s": 0.75,
     "trade_times": 3,

@@ -1,5 +1,8 @@
 """The results as plain-text tables."""
 
+#: The bulk methods whose ratios the batch-size table shows (bench/bulk.py METHODS).
+OURS = ("ours", "ours, objects per batch")
+
 
 def table(title, headers, rows):
     cells = [[str(c) for c in headers]] + [[fmt(c) for c in row] for row in rows]
@@ -93,11 +96,11 @@ def render(results):
         table(
             "1b. Batch sizes at %s rows: rows/s (median of %d)"
             % (fmt(sweep[0]["rows"]), sweep[0]["repetitions"]),
-            ["driver", "batch", *methods, "ours x executemany"],
+            ["driver", "batch", *methods, *("%s x executemany" % m for m in OURS)],
             [
                 [driver, batch]
                 + [by_key[driver, batch, m]["rows_per_s"] for m in methods]
-                + [ratio(by_key[driver, batch, "ours"]["x_executemany"])]
+                + [ratio(by_key[driver, batch, m]["x_executemany"]) for m in OURS]
                 for driver, batch in keys
             ],
         )
