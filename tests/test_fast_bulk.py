@@ -403,6 +403,28 @@ def test_a_database_with_returning_takes_peewees_path(server_settings):
     database.close()
 
 
+def test_a_database_with_its_own_converters_takes_peewees_path(server_settings, monkeypatch):
+    """A driver given `conv` may write values its own way: peewee's path honours that."""
+    import pymysql.converters
+
+    database = MySQLDatabase(
+        server_settings.database,
+        conv=dict(pymysql.converters.conversions),
+        **server_settings.connect_params(),
+    )
+    Player.bind(database)
+    try:
+        database.create_tables([Player])
+        insert_sql.cache_clear()
+        counted = Counted(monkeypatch)
+        Player.bulk_create([Player(id="p%d" % n, coins=n, goods=1) for n in range(4)], 2)
+        assert counted.renders == 2  # peewee renders every batch
+        assert Player.select().count() == 4
+    finally:
+        Player.bind(peewee_example.db)
+        database.close()
+
+
 def test_a_model_with_no_field_to_insert_takes_peewees_path(driver_db):
     class Counter(TiDBModel):
         id = AutoField()

@@ -87,7 +87,7 @@ class FastBulkCreate(_Model):
         if isinstance(database, DatabaseProxy):
             database = database.obj
         fields = insert_fields(cls)
-        if not (fields and isinstance(database, MySQLDatabase)) or database.returning_clause:
+        if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
             return super().bulk_create(model_list, batch_size)
         batches = [list(model_list)] if batch_size is None else chunked(model_list, batch_size)
         for batch in batches:
@@ -101,6 +101,12 @@ class FastBulkCreate(_Model):
                 cls.insert_many(rows, fields=fields).execute()
             else:
                 database.execute_sql(*statement)
+
+
+def matches_peewee(database: MySQLDatabase) -> bool:
+    """Whether this path sends what peewee would: not with RETURNING (peewee reads the
+    rows back), nor with the driver's own converters (`conv`), which bind() would bypass."""
+    return not database.returning_clause and "conv" not in database.connect_params
 
 
 def plain_fields(meta: Metadata) -> frozenset[str]:
