@@ -89,12 +89,12 @@ class FastBulkCreate(_Model):
         fields = insert_fields(cls)
         if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
             return super().bulk_create(model_list, batch_size)
+        names = tuple(f.name for f in fields)
         batches = [list(model_list)] if batch_size is None else chunked(model_list, batch_size)
         for batch in batches:
             rows = rows_of(cls, fields, batch)
             if not rows:
                 continue
-            names = tuple(f.name for f in fields)
             sql = insert_sql(cls, cls._meta.table, names, len(rows), database)
             statement = sql and bind(sql, fields, rows)
             if statement is None:
