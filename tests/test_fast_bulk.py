@@ -33,7 +33,7 @@ from peewee import (
 
 import peewee_example
 from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
-from tidb_dialect import TiDBDatabase, TiDBModel
+from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
 
 
@@ -421,6 +421,12 @@ def test_a_database_with_its_own_converters_takes_peewees_path(server_settings, 
     finally:
         Player.bind(peewee_example.db)
         database.close()
+
+
+def test_a_tidb_database_takes_no_converters():
+    """So on a TiDBDatabase whole numbers are always the drivers' own str()."""
+    with pytest.raises(ConfigError, match=r"^conv: unknown connection keyword"):
+        TiDBDatabase("test", conv={})
 
 
 def test_a_model_with_no_field_to_insert_takes_peewees_path(driver_db):
