@@ -211,6 +211,11 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
             "TIDB_DRIVER: has no meaning for a SQLite database",
         ),
         ({}, {"url": "sqlite:///p.db", "driver": "pymysql"}, "--driver: has no meaning for a"),
+        (
+            {"DATABASE_URL": "sqlite:///p.db", "CA_PATH": "/ca.pem"},
+            {},
+            "CA_PATH: has no meaning for a SQLite database",
+        ),
         ({"DATABASE_URL": URL}, {"url": ""}, "--url: not a database URL"),
     ],
 )
@@ -363,6 +368,15 @@ def test_env_file_that_is_not_utf8_is_one_line_without_its_bytes(in_tmp):
     with pytest.raises(SettingError) as refused:
         database_from_env(environ={})
     assert str(refused.value) == ".env: not UTF-8 text (at byte 37); save it as UTF-8"
+
+
+def test_env_file_that_cannot_be_opened_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SettingError) as refused:
+        read_settings(environ={}, env_file=str(tmp_path / "file" / ".env"))
+    assert str(refused.value) == "%s: cannot be read (Not a directory)" % (
+        tmp_path / "file" / ".env"
+    )
 
 
 @pytest.mark.timeout(10)
