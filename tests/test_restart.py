@@ -12,9 +12,10 @@ import pytest
 from peewee import InterfaceError, OperationalError
 
 import peewee_example
-from peewee_example import Player, Settings, trade
+from peewee_example import Player, trade
 from tests.conftest import WAIT_AT_GATE, gate, reached_gate, server_environ
 from tidb_dialect import ReconnectingTiDBDatabase, TiDBDatabase
+from tidb_dialect.settings import database_from, keywords_from
 
 pytestmark = pytest.mark.mariadb  # restarting a server needs a server of our own
 
@@ -34,15 +35,15 @@ def restart_env(restartable_server):
     Not dropped afterwards: the tests restart the server under the admin
     connection, and the server and its data go with the module."""
     name = "r_" + uuid.uuid4().hex[:12]
-    admin = Settings.from_mapping(server_environ(restartable_server, "mysql")).build_database()
+    admin = database_from(server_environ(restartable_server, "mysql"))
     admin.execute_sql("CREATE DATABASE `%s`" % name)
     admin.close()
     return server_environ(restartable_server, name)
 
 
 def connect(environ, database_class=TiDBDatabase):
-    settings = Settings.from_mapping(environ)
-    return database_class(settings.database, **settings.connect_params())
+    name, keywords = keywords_from(environ)
+    return database_class(name, **keywords)
 
 
 def balances(database):

@@ -14,9 +14,9 @@ import pytest
 from peewee import PeeweeException
 
 import peewee_example
-from peewee_example import Settings, read_settings
 from tests.conftest import SECRET_PASSWORD, server_environ
 from tidb_dialect import TiDBDatabase
+from tidb_dialect.settings import database_from, read_settings
 
 
 @pytest.fixture
@@ -111,11 +111,13 @@ def test_a_driver_message_that_holds_the_password_is_not_shown(
 
 
 def test_settings_repr_and_connection_errors_hide_the_password(secret_environ):
-    settings = Settings.from_mapping(secret_environ)
+    environ = dict(secret_environ, DATABASE_URL=url(secret_environ, SECRET_PASSWORD))
+    settings = read_settings(environ, env_file=None)
+    assert settings == environ
     assert_hidden(repr(settings), str(settings))
-    wrong = Settings.from_mapping(dict(secret_environ, TIDB_PASSWORD="x" + SECRET_PASSWORD))
+    wrong = database_from(dict(secret_environ, TIDB_PASSWORD="x" + SECRET_PASSWORD))
     with pytest.raises(PeeweeException) as raised:
-        wrong.build_database().connect()
+        wrong.connect()
     shown = "".join(traceback.format_exception(raised.value))
     assert "Access denied" in shown
     assert_hidden(shown, repr(raised.value), password="x" + SECRET_PASSWORD)

@@ -12,8 +12,9 @@ import threading
 import pytest
 
 import peewee_example
-from peewee_example import Player, Settings, trade
+from peewee_example import Player, trade
 from tests.conftest import poll, server_environ
+from tidb_dialect.settings import database_from
 
 START = [("1", 100, 0), ("2", 500, 20)]
 
@@ -21,7 +22,7 @@ START = [("1", 100, 0), ("2", 500, 20)]
 def through(relayed, server, database_name, driver):
     """A TiDBDatabase that reaches `server` through the relay."""
     environ = relayed_environ(relayed, server, database_name, driver)
-    return Settings.from_mapping(environ).build_database()
+    return database_from(environ)
 
 
 @pytest.fixture

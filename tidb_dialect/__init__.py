@@ -1,15 +1,17 @@
 """A TiDB dialect for peewee 3.17 and 4.x: needs peewee and a driver (PyMySQL or mysqlclient).
 
+Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
 """
 
 from .bulk import FastBulkCreate
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
-from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts, SettingError
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import TiDBModel, auto_id_cache
+from .settings import database_from_env
 from .stale_read import AsOfTimestamp, stale_read, stale_select
 from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
 from .urls import connect_url, parse_url
@@ -27,10 +29,12 @@ __all__ = [
     "PooledTiDBDatabase",
     "ReconnectingTiDBDatabase",
     "ServerVersion",
+    "SettingError",
     "TiDBDatabase",
     "TiDBModel",
     "auto_id_cache",
     "connect_url",
+    "database_from_env",
     "locking_read",
     "parse_url",
     "parse_version",
