@@ -20,8 +20,7 @@ import uuid
 
 from peewee import Case, CharField, Check, Database, DatabaseProxy, IntegerField, chunked
 
-from tidb_dialect import TiDBModel, database_from_env, run_transaction
-from tidb_dialect.checks import whole_number
+from tidb_dialect import TiDBModel, database_from_env, run_transaction, whole_number
 
 db = DatabaseProxy()  # bound by connect(), so that importing this file connects nothing
 
@@ -40,11 +39,10 @@ def connect() -> None:
 BULK_PLAYERS = 1919
 BATCH_SIZE = 114
 INT_MAX = 2**31 - 1  # coins and goods are INT columns
-ID_LENGTH = 36
 
 
 class Player(TiDBModel):
-    id = CharField(max_length=ID_LENGTH, primary_key=True)
+    id = CharField(max_length=36, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
     goods = IntegerField(constraints=[Check("goods >= 0")])
 
@@ -99,7 +97,7 @@ class TradeRefused(Exception):
 
 
 class UnknownPlayer(LookupError):
-    """No player has that id: a fact about the data, not a wrong argument."""
+    """No player has that id."""
 
 
 def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
@@ -138,16 +136,14 @@ def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
 
 
 def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str:
-    """Why the trade is refused ("" if it could happen now). The table matches the ids as
-    the UPDATE did, by its collation: `ABC` is `abc` on MySQL and TiDB."""
-    sells, buys = (Player.id == sell_id), (Player.id == buy_id)
-    query = Player.select(Player, sells.alias("sells"), buys.alias("buys")).where(sells | buys)
-    found = {(bool(player.sells), bool(player.buys)): player for player in query}
-    if (True, True) in found:  # ids that differ, but name one player
-        raise ValueError("%r and %r are the same player in this table" % (sell_id, buy_id))
-    seller, buyer = found.get((True, False)), found.get((False, True))
-    if seller is None or buyer is None:
-        raise UnknownPlayer("unknown player id %r" % (sell_id if seller is None else buy_id))
+    """Why the trade is refused ("" if it could happen now). The table matches the ids as in
+    the UPDATE, by its collation: `ABC` is `abc` on MySQL and TiDB."""
+    sells = Player.id == sell_id
+    query = Player.select(Player, sells.alias("sells")).where(sells | (Player.id == buy_id))
+    found = {bool(player.sells): player for player in query}
+    if len(found) < 2:  # (a second id that matches the first one's row is unknown too)
+        raise UnknownPlayer("unknown player id %r" % (buy_id if True in found else sell_id))
+    seller, buyer = found[True], found[False]
     if buyer.coins < price:
         return "buy player %s coins not enough" % buy_id
     if seller.goods < amount:

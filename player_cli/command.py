@@ -117,10 +117,10 @@ def command(args: argparse.Namespace) -> int:
     if args.trade:
         sell_id, buy_id, amount_text, price_text = args.trade
         for name, player_id in (("SELL_ID", sell_id), ("BUY_ID", buy_id)):
-            if not 0 < len(player_id) <= lesson.ID_LENGTH:
+            if not 0 < len(player_id) <= lesson.Player.id.max_length:
                 raise ValueError(
                     "%s: must be a player id of 1 to %d characters, got %r"
-                    % (name, lesson.ID_LENGTH, player_id)
+                    % (name, lesson.Player.id.max_length, player_id)
                 )
         amount = parse_whole_number("AMOUNT", amount_text, 1, lesson.INT_MAX)
         price = parse_whole_number("PRICE", price_text, 1, lesson.INT_MAX)

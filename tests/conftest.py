@@ -415,6 +415,15 @@ def start_example(tmp_path):
         process.communicate()
 
 
+def error_lines(stderr):
+    """A run's standard error without the line that says where it went (printed once connected)."""
+    return "".join(
+        line
+        for line in stderr.splitlines(keepends=True)
+        if not line.startswith(("Connected to ", "No TiDB configured"))
+    )
+
+
 def example_command(args, environ):
     """The command line and environment of a run: the machine's own settings left out."""
     env = scrubbed_environ()

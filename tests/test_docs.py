@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, scrubbed_environ, server_environ
-from tests.test_expected_output import check_output
 
 #: Folders that hold no docs of this repository: virtualenvs, tool caches.
 SKIPPED = (".git", ".nox", ".pytest_cache", ".venv")
@@ -141,6 +140,8 @@ def test_the_blocks_pasted_in_order_run(path, tmp_path, server, database_name):
     result = run_program(path, tmp_path, server_environ(server, database_name))
     assert result.returncode == 0, result.stderr
     if path == ROOT / "README.md":  # the README's program is the walkthrough
+        from tests.test_expected_output import check_output  # which reads Markdown with this file
+
         check_output(result.returncode, result.stdout)
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 import peewee_example
-from peewee_example import port_open
+from player_cli.command import port_open
 from tests.conftest import ROOT, require, server_environ
 from tests.test_docs import blocks_in
 

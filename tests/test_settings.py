@@ -20,7 +20,7 @@ import pymysql
 import pytest
 import trustme
 
-from peewee_example import port_open
+from player_cli.command import port_open
 from tests.conftest import DRIVER_MODULES, ROOT, require, scrubbed_environ, server_environ
 from tidb_dialect import ConfigError, SettingError, database_from_env
 from tidb_dialect.settings import SETTINGS, database_from, env_path, read_settings

@@ -5,6 +5,7 @@ Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse
 """
 
 from .bulk import FastBulkCreate
+from .checks import whole_number
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
 from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts, SettingError
@@ -41,4 +42,5 @@ __all__ = [
     "run_transaction",
     "stale_read",
     "stale_select",
+    "whole_number",
 ]
