@@ -31,9 +31,9 @@ class ConfigError(ValueError):
 class SettingError(ConfigError):
     """A setting from the environment, .env or a command-line flag is wrong.
 
-    The message starts with the setting as the user typed it (``TIDB_PORT``,
-    ``DATABASE_URL``, ``--driver``, ``.env``), which ``keyword`` holds, and
-    never shows a password.
+    The message starts with the setting as the user typed it (a variable's
+    name, a flag, the .env file), which ``keyword`` holds, and never shows a
+    password.
     """
 
 
