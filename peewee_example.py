@@ -18,7 +18,7 @@ from __future__ import annotations
 # [START connect]
 import uuid
 
-from peewee import Case, CharField, Check, Database, DatabaseProxy, IntegerField, chunked
+from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, chunked
 
 from tidb_dialect import TiDBModel, database_from_env, run_transaction, whole_number
 
@@ -49,7 +49,7 @@ class Player(TiDBModel):
     class Meta:
         database = db
         table_name = "player"
-        table_settings = ["/*! ENGINE=InnoDB */"]  # transactions on MySQL too; a comment to SQLite
+        table_settings = ("/*! ENGINE=InnoDB */",)  # transactions on MySQL too; a comment to SQLite
 
     def __str__(self) -> str:
         return "id:%s, coins:%d, goods:%d" % (self.id, self.coins, self.goods)
@@ -139,16 +139,16 @@ def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str:
     """Why the trade is refused ("" if it could happen now). The table matches the ids as in
     the UPDATE, by its collation: `ABC` is `abc` on MySQL and TiDB."""
     sells = Player.id == sell_id
-    query = Player.select(Player, sells.alias("sells")).where(sells | (Player.id == buy_id))
-    found = {bool(player.sells): player for player in query}
+    query = Player.select(sells, Player.coins, Player.goods).where(sells | (Player.id == buy_id))
+    found = {bool(seller): (coins, goods) for seller, coins, goods in db.execute(query)}
     if len(found) < 2:  # (a second id that matches the first one's row is unknown too)
         raise UnknownPlayer("unknown player id %r" % (buy_id if True in found else sell_id))
-    seller, buyer = found[True], found[False]
-    if buyer.coins < price:
+    (seller_coins, seller_goods), (buyer_coins, buyer_goods) = found[True], found[False]
+    if buyer_coins < price:
         return "buy player %s coins not enough" % buy_id
-    if seller.goods < amount:
+    if seller_goods < amount:
         return "sell player %s goods not enough" % sell_id
-    if seller.coins > INT_MAX - price or buyer.goods > INT_MAX - amount:
+    if seller_coins > INT_MAX - price or buyer_goods > INT_MAX - amount:
         return "a balance would pass %d" % INT_MAX
     return ""
 
@@ -161,7 +161,7 @@ def start_afresh() -> Player:
     """Steps 1 and 2 after emptying the table, in ONE transaction: a failure
     anywhere (or Ctrl-C) leaves the table as it was."""
 
-    def steps(db: Database) -> Player:
+    def steps(db: DatabaseProxy) -> Player:
         Player.delete().execute()
         first = create_and_read()
         load_players()

@@ -43,7 +43,7 @@ MEANINGS = {
     "TIDB_DRIVER": "pymysql or mysqlclient (default pymysql)",
     "DATABASE_URL": "tidb://USER:PASSWORD@HOST:PORT/DATABASE, for the five above",
 }
-SETTINGS_HELP = """settings (environment variables, or a .env file in the current folder: .env.example):
+SETTINGS_HELP = """settings (environment variables, or a .env file in this folder, as .env.example):
 %s
 A flag beats DATABASE_URL, which beats the TIDB_* variables. *.tidbcloud.com hosts get TLS by
 themselves. With none of these set and nothing listening on %s:%d, the walkthrough runs on the
@@ -54,7 +54,8 @@ examples:
   python3 peewee_example.py --url tidb://root@127.0.0.1:4000/test --trade 2 1 2 100
 """ % (
     "\n".join(
-        "  %-14s %s%s" % (name, meaning, " (default %s)" % DEFAULTS[name] if name in DEFAULTS else "")
+        "  %-14s %s%s"
+        % (name, meaning, " (default %s)" % DEFAULTS[name] if name in DEFAULTS else "")
         for name, meaning in MEANINGS.items()
     ),
     *PLAYGROUND,
@@ -125,7 +126,9 @@ def command(args: argparse.Namespace) -> int:
         amount = parse_whole_number("AMOUNT", amount_text, 1, lesson.INT_MAX)
         price = parse_whole_number("PRICE", price_text, 1, lesson.INT_MAX)
         if sell_id == buy_id:
-            raise ValueError("a player cannot trade with itself (SELL_ID == BUY_ID == %r)" % sell_id)
+            raise ValueError(
+                "a player cannot trade with itself (SELL_ID == BUY_ID == %r)" % sell_id
+            )
         check_file()
     connect(database)
     print(notice or "Connected to %s" % where(database), file=sys.stderr)
@@ -170,7 +173,9 @@ def where(database: Database) -> str:
     if isinstance(database, SqliteDatabase):
         return "the SQLite file %s" % os.path.abspath(database.database)
     params = database.connect_params
-    server = database.version.name if isinstance(database, TiDBDatabase) and database.version else ""
+    server = (
+        database.version.name if isinstance(database, TiDBDatabase) and database.version else ""
+    )
     return "%s%s:%d as user %r (database %r), TLS %s" % (
         server + " at " if server else "",
         params["host"],

@@ -101,7 +101,8 @@ def check_table(create: bool) -> list[str]:
 def table_kind(table: str) -> tuple[str, str | None, str | None] | None:
     """(type, engine, transactions) of `table` as the server reports it, or None if absent."""
     kind = next(sql for server, sql in TABLE_KIND.items() if isinstance(db.obj, server))
-    return db.execute_sql(kind, (table,)).fetchone()
+    row: tuple[str, str | None, str | None] | None = db.execute_sql(kind, (table,)).fetchone()
+    return row
 
 
 def check_balances(nullable: list[str], *player_ids: str) -> None:
@@ -111,7 +112,7 @@ def check_balances(nullable: list[str], *player_ids: str) -> None:
         return
     query = Player.select(Player.id, Player.coins, Player.goods).where(Player.id.in_(player_ids))
     for player_id, *values in db.execute(query):
-        for column, value in zip(("coins", "goods"), values):
+        for column, value in zip(("coins", "goods"), values, strict=True):
             if value is None:
                 raise UnexpectedData(
                     "player %s has %s = NULL, not a whole number: the model allows none "

@@ -25,12 +25,12 @@ from peewee import PeeweeException
 
 import peewee_example
 from bench.relay import Relay
-from bench.testbed import PrivateServer, find_server_binary, throwaway_database
+from bench.testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tests.fake_server import FakeServer
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.database import forget_detected_servers
-from tidb_dialect.settings import SETTINGS, database_from, keywords_from, meant_setting
+from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
@@ -143,23 +143,6 @@ def poll(read, limit=30.0):
             return value
         time.sleep(0.01)
     raise AssertionError("condition not reached within %.0f s" % limit)
-
-
-class ServerSettings:
-    """A database on a test server, from TIDB_* settings as the dialect reads them."""
-
-    def __init__(self, settings):
-        self.database, self.keywords = keywords_from(settings)
-        self.host, self.port, self.user = (self.keywords[k] for k in ("host", "port", "user"))
-        self.password = self.keywords.get("password", "")
-        self.ca_path = self.keywords.get("ssl_ca", "")
-
-    def connect_params(self):
-        """Keywords for TiDBDatabase (and its pooled and reconnecting kin)."""
-        return dict(self.keywords)
-
-    def build_database(self):
-        return TiDBDatabase(self.database, **self.keywords)
 
 
 class ClusterServer(ServerSettings):

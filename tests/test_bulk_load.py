@@ -109,7 +109,9 @@ def test_walkthrough_fails_clearly_when_its_connection_is_killed(
     result = results[0]
     assert result.returncode == 1
     assert result.stdout == ""
-    assert error_lines(result.stderr).startswith("error: the database failed: (2013, 'Lost connection")
+    assert error_lines(result.stderr).startswith(
+        "error: the database failed: (2013, 'Lost connection"
+    )
     assert result.stderr.endswith("; %s\n" % AS_BEFORE)
     assert "Traceback" not in result.stderr
     assert player_ids(trigger_db) == EARLIER

@@ -123,12 +123,21 @@ def documented():
 
 def run_program(path, folder, environ):
     """Run `path`'s program in `folder`, which holds nothing but it and a copy of tidb_dialect/."""
-    shutil.copytree(ROOT / "tidb_dialect", folder / "tidb_dialect", ignore=shutil.ignore_patterns("*.md", "__pycache__"))
+    shutil.copytree(
+        ROOT / "tidb_dialect",
+        folder / "tidb_dialect",
+        ignore=shutil.ignore_patterns("*.md", "__pycache__"),
+    )
     (folder / "program.py").write_text(program(path))
     env = dict(scrubbed_environ(), **environ)
     env.pop("PYTHONPATH", None)
     return subprocess.run(
-        [sys.executable, "program.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "program.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
