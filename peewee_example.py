@@ -17,6 +17,7 @@ from __future__ import annotations
 
 # [START connect]
 import uuid
+from collections.abc import Iterable
 
 from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, chunked
 
@@ -36,7 +37,6 @@ def connect() -> None:
 
 
 # [START model]
-BULK_PLAYERS = 1919
 BATCH_SIZE = 114
 INT_MAX = 2**31 - 1  # coins and goods are INT columns
 
@@ -69,11 +69,9 @@ def create_and_read() -> Player:
 
 
 # [START bulk_insert]
-def load_players(count: int = BULK_PLAYERS) -> None:
-    """Step 2: `count` new players in multi-row INSERTs of BATCH_SIZE each, in the caller's
-    transaction; each batch is made as it is sent, so that a large load never holds them all."""
-    players = (Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(count))
-    for batch in chunked(players, BATCH_SIZE):
+def load_players(players: Iterable[Player], batch_size: int = BATCH_SIZE) -> None:
+    """Step 2: multi-row INSERTs of `batch_size` players each, in the caller's transaction."""
+    for batch in chunked(players, batch_size):
         Player.bulk_create(batch)
 
 
@@ -158,13 +156,13 @@ def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str:
 
 # [START delete]
 def start_afresh() -> Player:
-    """Steps 1 and 2 after emptying the table, in ONE transaction: a failure
-    anywhere (or Ctrl-C) leaves the table as it was."""
+    """Steps 1 and 2 after emptying the table, in ONE transaction: a failure anywhere
+    (or Ctrl-C) leaves the table as it was. The players are made as they are sent."""
 
     def steps(db: DatabaseProxy) -> Player:
         Player.delete().execute()
         first = create_and_read()
-        load_players()
+        load_players(Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(1919))
         return first
 
     return run_transaction(db, steps)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from .outcomes import (
     CannotConnect,
     Interrupted,
     finishing,
+    interrupted_while_finishing,
     report,
     server_error,
 )
@@ -97,24 +99,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:
         return report(exc)
     finally:
-        finishing()
+        previous = finishing()  # closing is part of the run: Ctrl-C there is one line too
         if lesson.db.obj is not None:
             lesson.db.close()
+        signal.signal(signal.SIGINT, previous)
 
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
     """main() as a program: standard output flushed, or closed quietly (`| head`)."""
     try:
         status = main(argv)
+        finishing()  # the final flush and the interpreter's exit
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         status = CLOSED_OUTPUT
+    except KeyboardInterrupt:  # in the instant between main() and finishing()
+        interrupted_while_finishing(signal.SIGINT, None)
     sys.exit(status)
 
 
 def command(args: argparse.Namespace) -> int:
     database, notice = choose(args)
+    lesson.db.initialize(database)
     if args.trade:
         sell_id, buy_id, amount_text, price_text = args.trade
         for name, player_id in (("SELL_ID", sell_id), ("BUY_ID", buy_id)):
@@ -156,7 +163,6 @@ def choose(args: argparse.Namespace) -> tuple[Database, str | None]:
 
 
 def connect(database: Database) -> None:
-    lesson.db.initialize(database)
     try:
         lesson.connect()
     except PeeweeException as exc:

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 from types import FrameType
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from peewee import PeeweeException
 
@@ -64,7 +64,8 @@ def report(exc: BaseException) -> int:
         if isinstance(exc.cause, KeyboardInterrupt):
             when, status = "interrupted (Ctrl-C) at COMMIT", INTERRUPTED
         else:
-            when, status = "the connection was lost at COMMIT (%s)" % server_error(exc.cause), 5
+            when = "the connection was lost at COMMIT (%s)" % server_error(exc.cause)
+            status = OUTCOME_UNKNOWN
         return fail(
             "%s, so %s may or may not have happened: %s before trying again" % (when, what, check),
             status,
@@ -132,12 +133,12 @@ def fail(message: object, status: int) -> int:
     return status
 
 
-def finishing() -> None:
+def finishing() -> Any:
     """From here on (closing, flushing, the interpreter's exit) Ctrl-C cannot raise where
-    nothing would catch it: it ends the run at once, with one line."""
-    signal.signal(signal.SIGINT, interrupted_while_finishing)
+    nothing would catch it: it ends the run at once, with one line. Returns the handler before."""
+    return signal.signal(signal.SIGINT, interrupted_while_finishing)
 
 
-def interrupted_while_finishing(signum: int, frame: FrameType | None) -> None:
+def interrupted_while_finishing(signum: int, frame: FrameType | None) -> NoReturn:
     os.write(2, b"error: interrupted (Ctrl-C) while finishing: the run itself was over\n")
     os._exit(INTERRUPTED)

@@ -164,7 +164,8 @@ def test_lost_commit_is_not_reported_as_done(mysql_db, database_name):
     try:
         database.create_tables([Player])
         with pytest.raises(AmbiguousCommitError):
-            run_transaction(database, lambda db: load_players(2 * BATCH_SIZE))
+            players = [Player(id="p%d" % n, coins=1, goods=1) for n in range(2 * BATCH_SIZE)]
+            run_transaction(database, lambda db: load_players(players))
     finally:
         peewee_example.db.initialize(None)
         database.close()

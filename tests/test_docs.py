@@ -217,7 +217,7 @@ def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
     )
     (block,) = blocks_in(page)
     model = region("peewee_example.py", "model")
-    assert model.startswith("BULK_PLAYERS = 1919\n")
+    assert model.startswith("BATCH_SIZE = 114\n")
     with pytest.raises(pytest.fail.Exception, match=re.escape("copies it in:\n" + model)):
         test_excerpt_is_its_region(block)
     sync(tmp_path)

@@ -32,9 +32,12 @@ from peewee import (
 )
 
 import peewee_example
-from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
+from peewee_example import BATCH_SIZE, Player, load_players
+
 from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
+
+BULK_PLAYERS = 1919  # the walkthrough's load
 
 
 class Team(Model):
