@@ -33,7 +33,6 @@ from peewee import (
 
 import peewee_example
 from peewee_example import BATCH_SIZE, Player, load_players
-
 from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
 
