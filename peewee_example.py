@@ -30,6 +30,7 @@ from peewee import (
     Database,
     DatabaseProxy,
     IntegerField,
+    ModelUpdate,
     MySQLDatabase,
     PeeweeException,
     SqliteDatabase,
@@ -41,6 +42,7 @@ from tidb_dialect import (
     ConfigError,
     TiDBDatabase,
     TiDBModel,
+    build_once,
     parse_url,
     run_transaction,
 )
@@ -159,18 +161,19 @@ def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
     fails the COMMIT with write conflict 9007, and run_transaction() runs
     the trade again. On SQLite the transaction holds the write lock from BEGIN.
     """
-    is_seller = Player.id == sell_id
-    changed = (
-        Player.update(
+
+    @build_once  # peewee renders this UPDATE once; each trade sends it with its own values
+    def update_both(sell_id: str, buy_id: str, amount: int, price: int) -> ModelUpdate:
+        is_seller = Player.id == sell_id
+        return Player.update(
             coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
             goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
-        )
-        .where(
+        ).where(
             (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
             | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
         )
-        .execute()
-    )
+
+    changed = update_both(sell_id, buy_id, amount, price)
     if changed != 2:
         raise TradeRefused()
 

@@ -3,6 +3,7 @@
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
 """
 
+from .build_once import build_once
 from .bulk import FastBulkCreate
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
@@ -30,6 +31,7 @@ __all__ = [
     "TiDBDatabase",
     "TiDBModel",
     "auto_id_cache",
+    "build_once",
     "connect_url",
     "locking_read",
     "parse_url",
