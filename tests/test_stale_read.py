@@ -5,8 +5,10 @@ TiDB reads every table of a statement as of one moment or refuses it (error
 """
 
 import datetime
+import gc
 import logging
 import re
+import weakref
 
 import pytest
 from peewee import (
@@ -234,20 +236,24 @@ def rendered_three_ways(database):
 
 
 def test_without_a_stale_read_statements_render_with_peewees_own_context(monkeypatch):
-    """Until the process makes a stale read, TiDBDatabase renders as MySQLDatabase does,
-    with peewee's Context (StaleReadContext would look at every node)."""
-    monkeypatch.setattr(AsOfTimestamp, "made", False)
+    """While no stale-read clause exists, TiDBDatabase renders as MySQLDatabase does, with
+    peewee's Context (StaleReadContext would look at every node)."""
+    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
     database = tidb_at()
     assert type(database.get_sql_context()) is Context
     assert rendered_three_ways(database) == rendered_three_ways(MySQLDatabase("x"))
 
 
-def test_the_first_stale_read_switches_to_the_stale_read_context(monkeypatch):
-    monkeypatch.setattr(AsOfTimestamp, "made", False)
+def test_the_stale_read_context_is_used_while_a_stale_query_exists(monkeypatch):
+    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
     team, player = models(tidb_at())
+    database = player._meta.database
     query = player.select(player.name).join(team, on=(player.team == team.id))
     stale = stale_select(query, FIVE_SECONDS)
-    assert type(player._meta.database.get_sql_context()) is StaleReadContext
+    assert type(database.get_sql_context()) is StaleReadContext
     assert stale.sql()[0].count(CLAUSE) == 2
     with pytest.raises(NotSupportedError, match="8135"):
         player.select().where(player.id.in_(stale.select(player.id))).sql()
+    del stale
+    gc.collect()
+    assert type(database.get_sql_context()) is Context

@@ -68,9 +68,9 @@ class TiDBDatabase(MySQLDatabase):
 
     @property
     def context_class(self) -> type[Context]:
-        """peewee's own Context until this process makes a stale read: before one, no
-        statement can hold an AS OF clause, and a statement costs what it does on MySQLDatabase."""
-        return StaleReadContext if AsOfTimestamp.made else Context
+        """peewee's own Context while no stale-read clause exists: no statement can hold one
+        then, and each costs what it does on MySQLDatabase (StaleReadContext sees every node)."""
+        return StaleReadContext if AsOfTimestamp.live else Context
 
     @property
     def is_tidb(self) -> bool:
