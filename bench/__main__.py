@@ -23,7 +23,7 @@ FULL = {
     "sweep_rows": 10000,
     "sweep_batches": (1, 16, 114, 500, 2000),
     "load_times": {"default": 7, "large": 3, "sweep": 5},
-    "threads": (1, 2, 4, 8, 16, 32),
+    "threads": (1, 4, 16, 32),
     "window_s": 0.75,
     "trade_times": 3,
     "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
