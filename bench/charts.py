@@ -137,23 +137,16 @@ def trades_by_threads(results, path):
                     label=label,
                 )
                 color = line[0].get_color()
-                bottom.plot(
-                    threads,
-                    [f["p50_ms"] for f in mine],
-                    STYLE[driver],
-                    marker="o",
-                    color=color,
-                    label=label + ", p50",
-                )
-                bottom.plot(
-                    threads,
-                    [f["p99_ms"] for f in mine],
-                    STYLE[driver],
-                    marker="^",
-                    color=color,
-                    alpha=0.5,
-                    label=label + ", p99",
-                )
+                for key, marker, alpha in (("p50", "o", 1.0), ("p99", "^", 0.5)):
+                    bottom.plot(
+                        threads,
+                        [f[key + "_ms"] for f in mine],
+                        STYLE[driver],
+                        marker=marker,
+                        color=color,
+                        alpha=alpha,
+                        label="%s, %s" % (label, key),
+                    )
         top.set_title("%s players" % rows)
         top.set_ylabel("trades per second (done and refused)")
         top.set_ylim(bottom=0)

@@ -22,45 +22,45 @@ ROWS = 114
 
 
 def models(database):
-    class Team(Model):
-        name = CharField()
+    class Guild(Model):
+        title = CharField()
 
-    class Player(Model):
-        name = CharField()
+    class Member(Model):
+        handle = CharField()
         coins = IntegerField()
-        team = ForeignKeyField(Team)
+        guild = ForeignKeyField(Guild)
 
-    class Trade(Model):
-        seller = ForeignKeyField(Player)
-        buyer = ForeignKeyField(Player)
+    class Sale(Model):
+        seller = ForeignKeyField(Member)
+        buyer = ForeignKeyField(Member)
         price = IntegerField()
 
-    for model in (Team, Player, Trade):
+    for model in (Guild, Member, Sale):
         model._meta.set_database(database)
-    return Team, Player, Trade
+    return Guild, Member, Sale
 
 
 def statements(database):
     """The three statements, each a function that renders it (query.sql())."""
-    team, player, trade = models(database)
-    rows = [{"name": "p%d" % n, "coins": n, "team": 1} for n in range(ROWS)]
-    seller = player.alias()
+    guild, member, sale = models(database)
+    rows = [{"handle": "m%d" % n, "coins": n, "guild": 1} for n in range(ROWS)]
+    seller = member.alias()
     join = (
-        trade.select(trade.price, player.name, seller.name, team.name)
-        .join(player, on=(trade.buyer == player.id))
-        .join(team, on=(player.team == team.id))
-        .switch(trade)
-        .join(seller, on=(trade.seller == seller.id))
-        .where((trade.price > 10) & (team.name == "red"))
-        .order_by(trade.price.desc())
+        sale.select(sale.price, member.handle, seller.handle, guild.title)
+        .join(member, on=(sale.buyer == member.id))
+        .join(guild, on=(member.guild == guild.id))
+        .switch(sale)
+        .join(seller, on=(sale.seller == seller.id))
+        .where((sale.price > 10) & (guild.title == "red"))
+        .order_by(sale.price.desc())
         .limit(20)
     )
     return {
-        "insert_many (%d rows)" % ROWS: lambda: player.insert_many(rows).sql(),
+        "insert_many (%d rows)" % ROWS: lambda: member.insert_many(rows).sql(),
         "select with joins": lambda: join.sql(),
         "update": lambda: (
-            player.update(coins=player.coins + 1)
-            .where((player.name == "p1") & (player.coins < 100))
+            member.update(coins=member.coins + 1)
+            .where((member.handle == "m1") & (member.coins < 100))
             .sql()
         ),
     }

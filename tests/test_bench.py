@@ -14,8 +14,14 @@ import sys
 
 import peewee_example
 from bench.plain import PlainTrade
-from peewee_example import Player, Settings, trade
-from tests.conftest import DRIVER_MODULES, ROOT, scrubbed_environ, server_environ
+from peewee_example import Player, trade
+from tests.conftest import (
+    DRIVER_MODULES,
+    ROOT,
+    relayed_database,
+    scrubbed_environ,
+    server_environ,
+)
 
 
 def run_quick_bench(server, database_name, json_path):
@@ -134,13 +140,7 @@ def test_the_driver_alone_sends_what_trade_sends(mysql_db, relay, server, databa
     with Player.bind_ctx(mysql_db):
         mysql_db.create_tables([Player])
     relayed = relay(server)
-    environ = dict(
-        server_environ(server, database_name),
-        TIDB_HOST=relayed.host,
-        TIDB_PORT=str(relayed.port),
-        TIDB_DRIVER=driver,
-    )
-    database = Settings.from_mapping(environ).build_database()
+    database = relayed_database(relayed, server, database_name, driver)
     peewee_example.db.initialize(database)
     try:
         plain = PlainTrade(database)

@@ -32,8 +32,8 @@ from peewee import (
 )
 
 import peewee_example
-from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, Settings, load_players
-from tests.conftest import server_environ
+from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
+from tests.conftest import relayed_database
 from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
 
@@ -456,10 +456,7 @@ def test_a_generator_of_players_is_consumed_one_batch_at_a_time(relay, server, d
     """100,000 players from a generator: when player k is made, the server has had exactly
     k // batch_size INSERTs, so no more than one batch is ever held."""
     relayed = relay(server)
-    environ = dict(
-        server_environ(server, database_name), TIDB_HOST=relayed.host, TIDB_PORT=str(relayed.port)
-    )
-    database = Settings.from_mapping(environ).build_database()
+    database = relayed_database(relayed, server, database_name)
     statements_before = []  # for each player made, how many statements the server had
 
     def players(count):
