@@ -19,9 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, chunked
+from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, ModelUpdate, chunked
 
-from tidb_dialect import TiDBModel, database_from_env, run_transaction, whole_number
+from tidb_dialect import TiDBModel, build_once, database_from_env, run_transaction, whole_number
 
 db = DatabaseProxy()  # bound by connect(), so that importing this file connects nothing
 
@@ -117,19 +117,19 @@ def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
 
 def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
     """Both players change in ONE conditional UPDATE, which locks their rows, or neither."""
-    is_seller = Player.id == sell_id
-    changed = (
-        Player.update(
+
+    @build_once  # peewee renders this UPDATE once; each trade sends it with its own values
+    def update_both(sell_id: str, buy_id: str, amount: int, price: int) -> ModelUpdate:
+        is_seller = Player.id == sell_id
+        return Player.update(
             coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
             goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
-        )
-        .where(
+        ).where(
             (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
             | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
         )
-        .execute()
-    )
-    if changed != 2:
+
+    if update_both(sell_id, buy_id, amount, price) != 2:
         raise TradeRefused()
 
 

@@ -239,6 +239,17 @@ def relay():
         relayed.stop()
 
 
+def relayed_database(relayed, server, database_name, driver="pymysql"):
+    """A TiDBDatabase on `database_name` of `server`, reached through the relay `relayed`."""
+    environ = dict(
+        server_environ(server, database_name),
+        TIDB_HOST=relayed.host,
+        TIDB_PORT=str(relayed.port),
+        TIDB_DRIVER=driver,
+    )
+    return database_from(environ)
+
+
 def server_environ(server, database):
     """The TIDB_* settings that point at `server` and `database`."""
     environ = {

@@ -4,6 +4,7 @@ Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings,
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
 """
 
+from .build_once import build_once
 from .bulk import FastBulkCreate
 from .checks import whole_number
 from .connection import CONNECT_TIMEOUT
@@ -34,6 +35,7 @@ __all__ = [
     "TiDBDatabase",
     "TiDBModel",
     "auto_id_cache",
+    "build_once",
     "connect_url",
     "database_from_env",
     "locking_read",
