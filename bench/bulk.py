@@ -61,7 +61,8 @@ def tuples(values):
 
 
 def ours(database, players, batch):
-    load_players(players, batch_size=batch)  # the walkthrough's own code
+    with database.atomic():  # the walkthrough loads inside its reset's transaction
+        load_players(players, batch_size=batch)  # the walkthrough's own code
 
 
 def ours_per_batch(database, values, batch):

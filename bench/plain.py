@@ -82,11 +82,8 @@ class PlainTrade:
                     return True
                 connection.rollback()
                 cursor.execute(self.select[0], bind(self.select[1], args))
-                rows = {row[0]: row[1:] for row in cursor.fetchall()}
-                (seller_coins, seller_goods), (buyer_coins, buyer_goods) = (
-                    rows[sell_id],
-                    rows[buy_id],
-                )
+                rows = {bool(row[0]): row[1:] for row in cursor.fetchall()}
+                (seller_coins, seller_goods), (buyer_coins, buyer_goods) = rows[True], rows[False]
                 if (
                     buyer_coins < price
                     or seller_goods < amount

@@ -19,9 +19,11 @@ rollback() inside atomic(), and the block then commits that empty one.
 import uuid
 
 import peewee_example
-from peewee_example import BATCH_SIZE, BULK_PLAYERS, db
+from peewee_example import BATCH_SIZE, db
 
 from .bulk import PeeweePlayer as Player
+
+BULK_PLAYERS = 1919  # the walkthrough's load, as the public sample makes it
 
 
 def trade(sell_id, buy_id, amount, price):
