@@ -72,9 +72,12 @@ class TiDBDatabase(MySQLDatabase):
         return self.detect_server_version().is_tidb
 
     def get_context_options(self) -> dict[str, Any]:
-        # DDL and stale reads detect the server (connecting first) only when they depend on it.
+        # DDL and stale reads detect the server (connecting first) only when they depend on it;
+        # a stale read's clause refuses to be written inside a transaction (TiDB's error 8135).
         return dict(
-            super().get_context_options(), tidb_detect_server_version=self.detect_server_version
+            super().get_context_options(),
+            tidb_detect_server_version=self.detect_server_version,
+            tidb_in_transaction=self.in_transaction,
         )
 
     def begin(self, *args: Any, as_of: AsOfTimestamp | None = None, **kwargs: Any) -> None:

@@ -26,6 +26,7 @@ _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 _RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 
+STALE_READS = (5, 1, 0)
 SAVEPOINTS = (6, 2, 0)
 AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
@@ -49,6 +50,10 @@ class ServerVersion:
     def at_least(self, *release: int) -> bool:
         """True on TiDB of this release or newer (or naming none); False on any other server."""
         return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
+
+    @property
+    def supports_stale_reads(self) -> bool:
+        return self.at_least(*STALE_READS)
 
     @property
     def supports_savepoints(self) -> bool:
