@@ -7,7 +7,8 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
   sent as TCP to 127.0.0.1 (mysqlclient would take it for its Unix socket);
 - TLS is on when a CA is given or the host is under tidbcloud.com, and then
   the certificate and the host name are always verified: a keyword that would
-  weaken that is refused, never dropped;
+  weaken that is refused, never dropped; a host under tidb-cloud.com
+  (Dedicated) needs its cluster's CA;
 - ``connect_timeout`` bounds both the TCP connection and the wait for the
   server's greeting (a port that accepts but never speaks MySQL);
 - an unknown keyword, or a value of the wrong kind, is refused by name.
@@ -25,7 +26,7 @@ from typing import Any
 
 from .checks import whole_number
 from .errors import ConfigError
-from .tls import default_ca_bundle, tls_required, verifying_context
+from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
 
 #: Driver name -> the module it imports.
 DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
@@ -213,6 +214,7 @@ def tls_keywords(driver: str, host: str, given: Mapping[str, Any]) -> dict[str, 
         verify.append("ssl_mode")
     if "ssl_key" in files and "ssl_cert" not in files:
         raise ConfigError.of("ssl_key", "needs ssl_cert, the client certificate it belongs to")
+    require_cluster_ca(host, files.get("ssl_ca"))
     if "ssl_ca" in files:
         ca_path = os.path.expanduser(files["ssl_ca"])
     elif tls_required(host):
