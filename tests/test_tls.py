@@ -18,11 +18,10 @@ import tempfile
 import pytest
 import trustme
 from peewee import OperationalError
+from playhouse.db_url import connect as playhouse_connect
 
 from peewee_example import Settings
 from tests.conftest import require, server_environ
-from playhouse.db_url import connect as playhouse_connect
-
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
