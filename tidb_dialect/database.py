@@ -11,7 +11,12 @@ from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
 
 from .connection import driver_keywords, load_driver, open_connection
 from .stale_read import AsOfTimestamp, StaleReadContext
-from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
+from .transactions import (
+    DEFAULT_MAX_ATTEMPTS,
+    begin_statement,
+    exponential_backoff,
+    run_transaction,
+)
 from .version import DETECT_SQL, ServerVersion, parse_version
 
 if TYPE_CHECKING:
@@ -80,8 +85,21 @@ class TiDBDatabase(MySQLDatabase):
             tidb_in_transaction=self.in_transaction,
         )
 
-    def begin(self, *args: Any, as_of: AsOfTimestamp | None = None, **kwargs: Any) -> None:
-        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction."""
+    def begin(
+        self,
+        *args: Any,
+        as_of: AsOfTimestamp | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction;
+        ``atomic(mode="optimistic")`` (or "pessimistic") one in that TiDB transaction mode."""
+        if mode is not None:
+            if args or kwargs or as_of is not None:
+                raise TypeError("mode= takes no other transaction argument")
+            statement = begin_statement(mode, self.detect_server_version())
+            self.execute_sql(statement)  # type: ignore[no-untyped-call]  # untyped in peewee
+            return None
         if as_of is None:
             return super().begin(*args, **kwargs)
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
@@ -123,8 +141,9 @@ class TiDBDatabase(MySQLDatabase):
         callback: Callable[[TiDBDatabase], T],
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: Callable[[int], float] = exponential_backoff,
+        mode: str | None = None,
     ) -> T:
-        return run_transaction(self, callback, max_attempts, backoff)
+        return run_transaction(self, callback, max_attempts, backoff, mode)
 
 
 def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
