@@ -56,6 +56,7 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     #: Long enough that a busy app never pings, short enough to catch a connection that a
     #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
     ping_after = 30
+    _stale_timeout: int | None  # playhouse's, set in its __init__ (untyped there)
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
