@@ -629,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.trade:
             check_file()
         db.connect()
-    except SettingError as exc:
+    except (SettingError, ConfigError) as exc:  # ConfigError: a setting the server lacks
         return fail(exc, 2)
     except TableMismatch as exc:
         return fail(exc, 1)

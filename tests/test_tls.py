@@ -367,8 +367,8 @@ def test_a_cloud_host_with_an_invisible_character_is_refused(
 
 DEDICATED_ADVICE = (
     "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of its own: "
-    "download the cluster's CA certificate from its Connect dialog and set CA_PATH (ssl_ca) "
-    "to that file" % DEDICATED_HOST
+    "download the cluster's CA certificate from its Connect dialog and set this to that file"
+    % DEDICATED_HOST
 )
 #: Spellings of a Dedicated host, and a name under the domain itself.
 DEDICATED_SPELLINGS = {

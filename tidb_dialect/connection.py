@@ -36,8 +36,10 @@ CONNECT_TIMEOUT = 10
 
 #: Text keywords the driver gets as they are.
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
-#: The character sets TiDB supports (utf8 is utf8mb3 in TiDB; utf8mb4 is the default here).
-CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "binary", "gbk")
+#: The character sets TiDB supports that both drivers can decode (utf8 is utf8mb3 in TiDB;
+#: utf8mb4 is the default here). Not binary: Python has no codec of that name, so either
+#: driver fails on it (LookupError). gbk and gb18030 are checked against the server too.
+CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
 #: Timeouts in seconds: keyword -> (lowest, highest).
 TIMEOUT_KEYWORDS = {
     "connect_timeout": (1, 86400),
@@ -115,10 +117,18 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
 def text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
-    if name == "charset" and value.lower() not in CHARSETS:
-        raise ConfigError.of(
-            name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
-        )
+    if name == "charset":
+        if value.lower() == "binary":
+            raise ConfigError.of(
+                name,
+                "binary is refused: neither driver can decode text in it (Python has no "
+                "codec of that name); keep utf8mb4 and store bytes in a BlobField",
+            )
+        if value.lower() not in CHARSETS:
+            raise ConfigError.of(
+                name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
+            )
+        return value.lower()
     return value
 
 

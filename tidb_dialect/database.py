@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
 
 from .connection import driver_keywords, load_driver, open_connection
+from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
@@ -17,7 +18,7 @@ from .transactions import (
     exponential_backoff,
     run_transaction,
 )
-from .version import DETECT_SQL, ServerVersion, parse_version
+from .version import DETECT_SQL, TIDB_CHARSETS, ServerVersion, parse_version
 
 if TYPE_CHECKING:
     from peewee import _savepoint
@@ -52,7 +53,24 @@ class TiDBDatabase(MySQLDatabase):
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
     def _connect(self) -> Any:
-        return open_connection(self.driver_module, self.database, self.connect_params)
+        """A new connection; one for a character set that not every server has (gbk,
+        gb18030) starts in utf8mb4 and switches once the server is known to have it."""
+        charset = self.connect_params["charset"]
+        if charset not in TIDB_CHARSETS:
+            return open_connection(self.driver_module, self.database, self.connect_params)
+        params = dict(self.connect_params, charset="utf8mb4")
+        conn = open_connection(self.driver_module, self.database, params)
+        version = detect(conn, self.connect_params)
+        if not version.supports_charset(charset):
+            conn.close()
+            added = "v%d.%d.%d" % TIDB_CHARSETS[charset]
+            raise ConfigError.of(
+                "charset",
+                "%s has no %s (TiDB has it from %s): choose another character set, "
+                "such as utf8mb4" % (version, charset, added),
+            )
+        conn.set_character_set(charset)
+        return conn
 
     def _set_server_version(self, conn: Any) -> None:
         # peewee's own capabilities, as MySQLDatabase has them (missing from peewee's stubs)

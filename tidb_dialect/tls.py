@@ -42,7 +42,7 @@ def require_cluster_ca(host: str, ca_path: str | None) -> None:
             "ssl_ca",
             "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of "
             "its own: download the cluster's CA certificate from its Connect dialog and set "
-            "CA_PATH (ssl_ca) to that file" % host,
+            "this to that file" % host,
         )
 
 

@@ -32,6 +32,9 @@ AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
 MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
+#: Character sets some servers lack: name -> the TiDB release that added it. MariaDB has
+#: no gb18030; MySQL has had both since 5.7.4 (older MySQL is not supported here).
+TIDB_CHARSETS = {"gbk": (5, 4, 0), "gb18030": (7, 4, 0)}
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ class ServerVersion:
         if not self.is_tidb:
             return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
         return self.at_least(*CHECK_CONSTRAINTS)
+
+    def supports_charset(self, name: str) -> bool:
+        if name not in TIDB_CHARSETS:
+            return True
+        if self.is_tidb:
+            return self.at_least(*TIDB_CHARSETS[name])
+        return name != "gb18030" or "mariadb" not in self.raw.lower()
 
     def __str__(self) -> str:
         if not self.is_tidb:
