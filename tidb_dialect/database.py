@@ -5,9 +5,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
+from peewee import (
+    SQL,
+    DatabaseError,
+    ForeignKeyField,
+    Model,
+    MySQLDatabase,
+    NodeList,
+    NotSupportedError,
+    _savepoint,
+)
 
 from .connection import driver_keywords, load_driver, open_connection
 from .errors import ConfigError
@@ -15,13 +24,17 @@ from .stale_read import AsOfTimestamp, StaleReadContext
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     begin_statement,
+    error_code,
     exponential_backoff,
     run_transaction,
 )
-from .version import DETECT_SQL, TIDB_CHARSETS, ServerVersion, parse_version
-
-if TYPE_CHECKING:
-    from peewee import _savepoint
+from .version import (
+    DETECT_SQL,
+    IN_PLACE_CHECK_SETTING,
+    TIDB_CHARSETS,
+    ServerVersion,
+    parse_version,
+)
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
@@ -130,6 +143,8 @@ class TiDBDatabase(MySQLDatabase):
                 "%s has no SAVEPOINT (added in TiDB v6.2.0), so atomic() blocks cannot "
                 "nest; use transaction(), which flattens nested blocks into the outer one" % version
             )
+        if version.at_least(*IN_PLACE_CHECK_SETTING):
+            return TiDBSavepoint(self)
         return super().savepoint()
 
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
@@ -162,6 +177,25 @@ class TiDBDatabase(MySQLDatabase):
         mode: str | None = None,
     ) -> T:
         return run_transaction(self, callback, max_attempts, backoff, mode)
+
+
+class TiDBSavepoint(_savepoint):
+    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105."""
+
+    def _begin(self) -> None:
+        try:
+            super()._begin()  # type: ignore[misc]  # untyped in peewee
+        except DatabaseError as exc:
+            # Told apart by where it came from, not by its text, which TiDB may reword.
+            if error_code(exc) != 1105:
+                raise
+            raise NotSupportedError(
+                "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+                "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+                "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON), run "
+                'the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
+                "transaction() instead of atomic(), which joins the outer transaction"
+            ) from exc
 
 
 def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:

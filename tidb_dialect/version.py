@@ -28,6 +28,7 @@ _RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)
 
 STALE_READS = (5, 1, 0)
 SAVEPOINTS = (6, 2, 0)
+IN_PLACE_CHECK_SETTING = (6, 3, 0)  # tidb_constraint_check_in_place_pessimistic
 AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
