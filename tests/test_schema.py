@@ -20,7 +20,7 @@ from peewee import (
 )
 
 from tests.conftest import TIDB_MODE, create_sql, tidb_at
-from tidb_dialect import ConfigError, TiDBDatabase, auto_id_cache, parse_version
+from tidb_dialect import BigAutoRandomField, ConfigError, TiDBDatabase, auto_id_cache, parse_version
 
 AUTO_ID_CACHE_1 = "/*T![auto_id_cache] AUTO_ID_CACHE=1 */"
 
@@ -212,3 +212,25 @@ def test_no_question_about_checks_for_a_model_without_any(fake_server):
     db.create_tables([counter_model(db, [])])
     assert CHECK_VARIABLE not in fake.statements
     db.close()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        "auto_id_cache=1",
+        ("ENGINE=InnoDB", "auto_id_cache = 100"),
+        "/*T![auto_id_cache] Auto_Id_Cache=1 */",
+    ],
+    ids=["lower case", "lower case among others", "mixed case in TiDB's comment"],
+)
+def test_a_hand_written_auto_id_cache_in_any_case_is_seen(settings):
+    """Table options are case-insensitive, so a setting written by hand in lower case is one."""
+    with pytest.raises(
+        ConfigError, match=r"^Ticket: AUTO_ID_CACHE does not apply to an AUTO_RANDOM"
+    ):
+
+        class Ticket(Model):
+            id = BigAutoRandomField()
+
+            class Meta:
+                table_settings = settings
