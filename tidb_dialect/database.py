@@ -150,13 +150,27 @@ class TiDBDatabase(MySQLDatabase):
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
         version = self.detect_server_version()
         for model in models:
-            if not version.enforces_foreign_keys:
-                warn_unenforced(model, version, "FOREIGN KEY", "v6.6.0", foreign_key_fields(model))
+            keys = foreign_key_fields(model) if version.is_tidb else []
+            if keys and not self.enforces_foreign_keys():
+                enforced_from = "v6.6.0 with foreign_key_checks and tidb_enable_foreign_key ON"
+                warn_unenforced(model, version, "FOREIGN KEY", enforced_from, keys)
             checks = check_constrained(model) if version.is_tidb else []
             if checks and not self.enforces_check_constraints():
                 enforced_from = "v7.2.0 with tidb_enable_check_constraint=ON"
                 warn_unenforced(model, version, "CHECK", enforced_from, checks)
         super().create_tables(models, **options)
+
+    def enforces_foreign_keys(self) -> bool:
+        """Whether FOREIGN KEYs are enforced; on TiDB v6.6+ this asks the server whether
+        this session checks them and new tables get them as constraints."""
+        version = self.detect_server_version()
+        if not version.enforces_foreign_keys:
+            return False
+        if not version.is_tidb:
+            return True
+        query = "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key"
+        cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
+        return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
 
     def enforces_check_constraints(self) -> bool:
         """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
@@ -199,11 +213,17 @@ class TiDBSavepoint(_savepoint):
 
 
 def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
-    """The ServerVersion of the server behind `conn`: asked once per process and address.
+    """The ServerVersion of the server behind `conn`: asked once per process, address and user.
 
-    A server that changes its handshake version (an upgrade) is asked again.
+    One TiDB Cloud gateway serves many clusters, chosen by the user's prefix, so each
+    user is asked; a server that changes its handshake version (an upgrade) is asked again.
     """
-    key = (connect_params.get("host"), connect_params.get("port"), conn.get_server_info())
+    key = (
+        connect_params.get("host"),
+        connect_params.get("port"),
+        connect_params.get("user"),
+        conn.get_server_info(),
+    )
     version = _DETECTED.get(key)
     if version is None:
         cursor = conn.cursor()
@@ -215,7 +235,7 @@ def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
     return version
 
 
-#: (host, port, handshake version) -> what that server said.
+#: (host, port, user, handshake version) -> what that server said.
 _DETECTED: dict[tuple[object, ...], ServerVersion] = {}
 
 

@@ -6,7 +6,8 @@ release (``8.0.11-TiDB-v7.5.1``, ``5.7.25-TiDB-v6.3.0-serverless``), but its
 ``TIDB_VERSION()`` is reliable (``Release Version: v8.5.3`` on its first
 line); MySQL and MariaDB refuse it (error 1305). TiDB Cloud builds may name
 no release at all (``8.0.11-TiDB-X-CLOUD.202510.1``): those are kept on a
-current release, so every feature below is taken to be there.
+current release, so every feature below is taken to be there; their own
+(YYYYMM, N) is kept too, so that a gate can name a Cloud build.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 _RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
+#: TiDB X / Cloud builds: VERSION() "-TiDB-X-CLOUD.202510.1" or "-TiDB-CLOUD.202603.9",
+#: TIDB_VERSION() "Release Version: TiDB-X-CLOUD.202510.1" (pkg/parser/mysql/const.go).
+_CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
 
 STALE_READS = (5, 1, 0)
 SAVEPOINTS = (6, 2, 0)
@@ -50,10 +54,20 @@ class ServerVersion:
     mysql: tuple[int, int, int]
     is_tidb: bool = False
     tidb_release: tuple[int, int, int] | None = None  # None: not TiDB, or a build with no number
+    cloud_release: tuple[int, int] | None = None  # (YYYYMM, N) of a TiDB X / Cloud build
 
-    def at_least(self, *release: int) -> bool:
-        """True on TiDB of this release or newer (or naming none); False on any other server."""
-        return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
+    def at_least(self, *release: int, cloud: tuple[int, int] | None = None) -> bool:
+        """True on TiDB of this release or newer; False on any other server.
+
+        A build naming no release runs a current one, so it counts as newer, unless
+        `cloud` names the first Cloud build (YYYYMM, N) with the feature: then its own
+        (YYYYMM, N) is compared with that.
+        """
+        if not self.is_tidb:
+            return False
+        if self.tidb_release is not None:
+            return self.tidb_release >= release
+        return cloud is None or self.cloud_release is None or self.cloud_release >= cloud
 
     @property
     def supports_stale_reads(self) -> bool:
@@ -113,7 +127,11 @@ def parse_version(version: str | bytes, tidb_version: str | bytes | None = None)
     is_tidb = tidb_version is not None or "-tidb-" in version.lower()
     if not is_tidb:
         return ServerVersion(version, mysql)
-    return ServerVersion(version, mysql, True, _numbers(release) if release else None)
+    if release:
+        return ServerVersion(version, mysql, True, _numbers(release))
+    cloud = _CLOUD_RELEASE.search(tidb_version or "") or _CLOUD_RELEASE.search(version)
+    cloud_release = (int(cloud.group(1)), int(cloud.group(2))) if cloud else None
+    return ServerVersion(version, mysql, True, None, cloud_release)
 
 
 def _numbers(match: re.Match[str]) -> tuple[int, int, int]:
