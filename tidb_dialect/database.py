@@ -163,25 +163,27 @@ class TiDBDatabase(MySQLDatabase):
     def enforces_foreign_keys(self) -> bool:
         """Whether FOREIGN KEYs are enforced; on TiDB v6.6+ this asks the server whether
         this session checks them and new tables get them as constraints."""
-        version = self.detect_server_version()
-        if not version.enforces_foreign_keys:
-            return False
-        if not version.is_tidb:
-            return True
-        query = "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key"
-        cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
-        return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
+        return self.switched_on(
+            self.detect_server_version().enforces_foreign_keys,
+            "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key",
+        )
 
     def enforces_check_constraints(self) -> bool:
         """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
-        version = self.detect_server_version()
-        if not version.supports_check_constraints:
+        return self.switched_on(
+            self.detect_server_version().supports_check_constraints,
+            "SELECT @@GLOBAL.tidb_enable_check_constraint",
+        )
+
+    def switched_on(self, supported: bool, query: str) -> bool:
+        """False where the server lacks the feature, True on servers other than TiDB; on
+        TiDB, whether every variable that `query` reads is on (TiDB's switches for it)."""
+        if not supported:
             return False
-        if not version.is_tidb:
+        if not self.detect_server_version().is_tidb:
             return True
-        query = "SELECT @@GLOBAL.tidb_enable_check_constraint"
         cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
-        return str(cursor.fetchone()[0]).upper() in ("1", "ON")
+        return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
 
     def run_transaction(
         self,
