@@ -23,7 +23,7 @@ from peewee import (
 )
 
 from tests.conftest import fake_db, fake_tidb, tidb_at
-from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
+from tidb_dialect import AsOfTimestamp, TiDBDatabase, parse_version, stale_read, stale_select
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
 
@@ -256,6 +256,10 @@ def stale_inside(db, player, way):
     with db.atomic() if way != "transaction()" else db.transaction():
         if way == "stale_read":
             stale_read(db, FIVE_SECONDS)
+        elif way.endswith("(as_of=) nested"):
+            nested = db.atomic if way.startswith("atomic") else db.transaction
+            with nested(as_of=AsOfTimestamp(FIVE_SECONDS)):
+                list(player.select())
         elif way == "made before, run inside":
             list(made_before)
         elif way == "count() of one made before":
@@ -271,6 +275,8 @@ def stale_inside(db, player, way):
         "transaction()",
         "run_transaction",
         "stale_read",
+        "atomic(as_of=) nested",
+        "transaction(as_of=) nested",
         "made before, run inside",
         "count() of one made before",
     ],

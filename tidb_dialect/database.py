@@ -20,7 +20,7 @@ from peewee import (
 
 from .connection import driver_keywords, load_driver, open_connection
 from .errors import ConfigError
-from .stale_read import AsOfTimestamp, StaleReadContext
+from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     begin_statement,
@@ -115,6 +115,16 @@ class TiDBDatabase(MySQLDatabase):
             tidb_detect_server_version=self.detect_server_version,
             tidb_in_transaction=self.in_transaction,
         )
+
+    def atomic(self, *args: Any, **kwargs: Any) -> Any:
+        """peewee's atomic(); one reading as of a moment (as_of=) must be the outermost block."""
+        refuse_nested_as_of(self, kwargs)
+        return super().atomic(*args, **kwargs)
+
+    def transaction(self, *args: Any, **kwargs: Any) -> Any:
+        """peewee's transaction(); one reading as of a moment (as_of=) must be the outermost."""
+        refuse_nested_as_of(self, kwargs)
+        return super().transaction(*args, **kwargs)
 
     def begin(
         self,
@@ -212,6 +222,12 @@ class TiDBSavepoint(_savepoint):
                 'the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
                 "transaction() instead of atomic(), which joins the outer transaction"
             ) from exc
+
+
+def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:
+    """Inside a transaction a nested block would drop as_of and read fresh data: refused."""
+    if kwargs.get("as_of") is not None and database.in_transaction():
+        raise refused_in_transaction()
 
 
 def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
