@@ -450,3 +450,9 @@ def test_an_optimistic_write_conflict_at_commit_is_retried(fake_server, driver):
     assert sent == [*attempt, "ROLLBACK", *attempt]
     assert backoff.attempts == [1]
     db.close()
+
+
+def test_a_mode_takes_no_other_transaction_argument():
+    db = TiDBDatabase("test")  # refused before it connects
+    with pytest.raises(TypeError, match=r"^mode= takes no other transaction argument$"):
+        db.begin("SERIALIZABLE", mode="optimistic")
