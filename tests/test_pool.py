@@ -130,18 +130,41 @@ def test_ping_after_is_checked(server_settings):
     assert str(bad.value) == "ping_after: must be a whole number from 0 to 86400, got 'soon'"
 
 
-@pytest.mark.parametrize(
-    "keywords, message",
-    [
-        ({"max_connections": 0}, "max_connections: must be a whole number from 1 to 10000, got 0"),
-        ({"stale_timeout": "x"}, "stale_timeout: must be a whole number from 1 to 86400, got 'x'"),
-        ({"timeout": -1}, "timeout: must be a whole number from 1 to 86400, got -1"),
-    ],
-)
-def test_the_pools_keywords_are_checked_as_in_a_url(keywords, message):
+#: The pool's keywords and their ranges, written out.
+POOL_RANGES = {
+    "max_connections": "1 to 10000",
+    "stale_timeout": "1 to 86400",
+    "timeout": "1 to 86400",
+    "ping_after": "0 to 86400",
+}
+#: Deferred init() is documented peewee usage: it checks as the constructor does.
+MAKERS = {
+    "constructor": lambda **kw: PooledTiDBDatabase("test", **kw),
+    "init": lambda **kw: PooledTiDBDatabase(None).init("test", **kw),
+}
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS)
+@pytest.mark.parametrize("name", POOL_RANGES)
+@pytest.mark.parametrize("value", ["abc", 2.5, -1, 0, True, "8 "])
+def test_the_pools_keywords_are_checked_in_the_constructor_and_init(make, name, value):
+    if value == 0 and name == "ping_after":
+        value = 86401  # 0 is ping_after's "every checkout"
     with pytest.raises(ConfigError) as bad:
-        PooledTiDBDatabase("test", **keywords)
-    assert str(bad.value) == message
+        make(**{name: value})
+    assert bad.value.keyword == name
+    assert str(bad.value) == "%s: must be a whole number from %s, got %r" % (
+        name,
+        POOL_RANGES[name],
+        value,
+    )
+
+
+def test_init_sets_the_pools_keywords():
+    pool = PooledTiDBDatabase(None)
+    pool.init("test", max_connections="8", stale_timeout=300, timeout="5", ping_after=0)
+    assert (pool._max_connections, pool._stale_timeout, pool._wait_timeout) == (8, 300, 5)
+    assert (pool.database, pool.ping_after) == ("test", 0)
 
 
 def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):

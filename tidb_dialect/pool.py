@@ -53,20 +53,15 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        # Checked here, not in init(): playhouse's __init__ takes its keywords (not ping_after).
-        for name, (lowest, highest) in POOL_KEYWORDS.items():
-            if name != "ping_after" and kwargs.get(name) is not None:
-                kwargs[name] = parse_whole_number(name, kwargs[name], lowest, highest)
-        super().__init__(database, *args, **kwargs)
+        # playhouse's __init__ reads its keywords itself, without calling init() for them.
+        super().__init__(database, *args, **checked_pool_keywords(kwargs))
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
-    def init(  # type: ignore[override]
-        self, database: str | None, *, ping_after: int | str | None = None, **kwargs: Any
-    ) -> None:
+    def init(self, database: str | None, **kwargs: Any) -> None:  # type: ignore[override]
+        kwargs = checked_pool_keywords(kwargs)
+        ping_after = kwargs.pop("ping_after", None)
         if ping_after is not None:
-            self.ping_after = parse_whole_number(
-                "ping_after", ping_after, *POOL_KEYWORDS["ping_after"]
-            )
+            self.ping_after = ping_after
         super().init(database, **kwargs)
 
     def _connect(self) -> Any:
@@ -123,6 +118,17 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return False
         self._returned_at[conn] = time.monotonic()
         return True
+
+
+def checked_pool_keywords(given: dict[str, Any]) -> dict[str, Any]:
+    """`given` with each pool keyword a whole number in its range (ConfigError naming it);
+    None, which init() reads as "unchanged", passes."""
+    return {
+        name: value
+        if name not in POOL_KEYWORDS or value is None
+        else parse_whole_number(name, value, *POOL_KEYWORDS[name])
+        for name, value in given.items()
+    }
 
 
 def is_open(conn: Any) -> bool:
