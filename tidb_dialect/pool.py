@@ -11,22 +11,26 @@ that is a transaction's BEGIN, nothing can have happened on it yet, so it
 is replaced and BEGIN sent again. ReconnectingTiDBDatabase
 opens a new connection when the old one was lost (server restart, idle
 timeout, a load balancer dropping it), but only outside a transaction,
-where nothing can be lost.
+where nothing can be lost, and sends a statement again only when it was
+never sent or is a read: a write whose reply was lost is ambiguous.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import select
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from peewee import OperationalError
+from peewee import OperationalError, PeeweeException
 from playhouse.pool import PooledMySQLDatabase
-from playhouse.shortcuts import ReconnectMixin
 
 from .checks import parse_whole_number
 from .database import TiDBDatabase
+from .errors import AmbiguousCommitError
 from .transactions import CONNECTION_LOST, error_code
 
 #: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
@@ -148,5 +152,76 @@ def has_data_waiting(conn: Any) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class ReconnectingTiDBDatabase(ReconnectMixin, TiDBDatabase):
-    """TiDBDatabase that reconnects once and reruns a statement whose connection was lost."""
+#: Statements that running twice cannot change: reads, and a transaction's start...
+CHANGES_NOTHING = re.compile(
+    r"[\s(]*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE
+)
+#: ...unless they hold one of these: a lock, a write to a file or a variable, a user lock,
+#: a sequence, EXPLAIN ANALYZE (which runs its statement). Any match, even in a string, counts.
+NOT_A_READ = re.compile(
+    r"\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|INTO|ANALYZE"
+    r"|GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS|NEXTVAL|SETVAL|NEXT\s+VALUE)\b",
+    re.IGNORECASE,
+)
+FIRST_WORD = re.compile(r"[\s(]*([A-Za-z]+)")
+
+
+def changes_nothing(sql: str) -> bool:
+    """True for a plain SELECT, SHOW, DESCRIBE, EXPLAIN, BEGIN or START TRANSACTION.
+
+    A stored function that writes, called from a SELECT, is not seen: call it in a transaction.
+    """
+    return bool(CHANGES_NOTHING.match(sql)) and not NOT_A_READ.search(sql)
+
+
+def first_word(sql: str) -> str:
+    """The statement's kind, as in "the outcome of UPDATE is unknown" (never its values)."""
+    first = FIRST_WORD.match(sql)
+    return first.group(1).upper() if first else "the statement"
+
+
+class ReconnectingTiDBDatabase(TiDBDatabase):
+    """TiDBDatabase that replaces a lost connection outside a transaction, never running a
+    write twice.
+
+    Before a statement, a connection the server closed (its goodbye or end of stream waits on
+    the socket) is replaced: the statement has not been sent, so nothing is lost. A statement
+    whose reply is lost (2006, 2013, 2055) may have run: a read or BEGIN (changes_nothing) is sent
+    again on a new connection, any other raises AmbiguousCommitError, as a lost COMMIT does
+    (TiDB closes the connection when a commit's result is undetermined, an autocommit
+    write's too). Inside a transaction the error reaches the caller: its work went with the
+    connection.
+    """
+
+    def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        rerun = changes_nothing(sql)
+        return self._sent_once(rerun, sql, super().execute_sql, sql, *args, **kwargs)
+
+    def begin(self, *args: Any, **kwargs: Any) -> None:
+        # peewee sends BEGIN itself, not through execute_sql()
+        self._sent_once(True, "BEGIN", super().begin, *args, **kwargs)
+
+    def _sent_once(
+        self, rerun: bool, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if self.in_transaction():
+            return send(*args, **kwargs)
+        if not self.is_closed():
+            conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
+            if not is_open(conn) or has_data_waiting(conn):
+                self._drop_connection()  # found closed: the statement goes on a new one
+        try:
+            return send(*args, **kwargs)
+        except OperationalError as exc:
+            if error_code(exc) not in CONNECTION_LOST:
+                raise
+            self._drop_connection()
+            if not rerun:
+                raise AmbiguousCommitError(exc, first_word(sql)) from exc
+        return send(*args, **kwargs)
+
+    def _drop_connection(self) -> None:
+        """Forget a dead connection; the next statement connects afresh."""
+        # Closing a dead socket can fail too; peewee has forgotten the connection all the same.
+        with contextlib.suppress(PeeweeException):
+            self.close()
