@@ -12,6 +12,8 @@ import math
 import subprocess
 import sys
 
+from bench.concurrency import START, invariant
+from peewee_example import Player
 from tests.conftest import DRIVER_MODULES, ROOT, scrubbed_environ, server_environ
 
 
@@ -100,3 +102,22 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
             assert measured["round_trips"] == expected["round_trips"]
             # ...and each of them waited for at least one simulated round-trip time.
             assert measured["wall_ms"] >= measured["round_trips"] * figure["rtt_ms"], figure
+
+
+def test_the_concurrency_invariant_compares_balances_with_the_reported_trades(player_db):
+    """Totals kept and nothing negative is not enough: each balance is its start plus the
+    trades reported as done, so a trade done but reported refused (or the reverse) shows."""
+    ids = ["p0", "p1"]
+    Player.insert_many(
+        [(id_, *START) for id_ in ids], fields=[Player.id, Player.coins, Player.goods]
+    ).execute()
+    Player.update(coins=START[0] - 10, goods=START[1] + 1).where(Player.id == "p0").execute()
+    Player.update(coins=START[0] + 10, goods=START[1] - 1).where(Player.id == "p1").execute()
+    reported = {"p0": (-10, 1), "p1": (10, -1)}  # p0 bought 1 good from p1 for 10 coins
+    assert invariant(player_db, ids, reported)["held"]
+    assert invariant(player_db, ids, {}) == {
+        "held": False,
+        "conserved": True,
+        "non_negative": True,
+        "matches_reported_trades": False,
+    }

@@ -136,6 +136,18 @@ def test_keywords_that_would_weaken_tls_are_refused_by_name(
         assert str(refused.value).startswith(message)
 
 
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
+@pytest.mark.parametrize("name", ["ssl_verify_cert", "ssl_verify_identity"])
+@pytest.mark.parametrize("value", [False, 0, None, "false", "0", "", 1, "true", "True"])
+def test_verification_is_on_only_with_true_itself(ca_path, driver_name, name, value):
+    """Anything but True might mean "off" to someone: refused, never read as on."""
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", ssl_ca=ca_path, driver=driver_name, **{name: value})
+    assert str(refused.value) == (
+        "%s: refused: verification cannot be turned off (got %r)" % (name, value)
+    )
+
+
 @pytest.mark.parametrize(
     "keywords, message",
     [
