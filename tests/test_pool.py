@@ -169,6 +169,28 @@ def test_init_sets_the_pools_keywords():
     assert (pool.database, pool.ping_after) == ("test", 0)
 
 
+class PingOnly:
+    """A real connection behind the face some drivers show: ping() without an argument,
+    no socket (peewee's own pool tests use such a connection)."""
+
+    def __init__(self, conn, driver):
+        self.conn = conn
+        self.reconnect = (False,) if driver == "pymysql" else ()  # PyMySQL's default: True
+
+    def ping(self):
+        self.conn.ping(*self.reconnect)
+
+
+def test_a_connection_whose_ping_takes_no_argument_is_checked(server_settings, driver):
+    pool = build(PooledTiDBDatabase, server_settings, driver, ping_after=0)
+    pool.connect()
+    conn = PingOnly(pool.connection(), driver)
+    assert pool._is_closed(conn) is False  # a TypeError from ping(False) is not "closed"
+    conn.conn.close()
+    assert pool._is_closed(conn) is True
+    pool.close_all()
+
+
 def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
     pool = build(PooledTiDBDatabase, server_settings, driver, max_connections=2)
     pool.connect()

@@ -103,7 +103,10 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return False
         try:
             if self.driver == "pymysql":
-                conn.ping(False)  # its default is to reconnect, silently losing the session
+                try:
+                    conn.ping(False)  # its default is to reconnect, silently losing the session
+                except TypeError:  # a ping() that takes no argument, as playhouse's pool allows
+                    conn.ping()
             else:
                 conn.ping()
         except Exception:
@@ -144,7 +147,10 @@ def has_data_waiting(conn: Any) -> bool:
     """True when an idle connection's socket is readable: the server closed it (KILL,
     restart, wait_timeout) and sent its error packet or end of stream unasked."""
     sock = getattr(conn, "_sock", None)  # PyMySQL; mysqlclient has fileno()
-    fd = sock.fileno() if sock is not None else conn.fileno()
+    fileno = getattr(sock if sock is not None else conn, "fileno", None)
+    if fileno is None:
+        return False  # a connection that shows no socket: the ping decides
+    fd = fileno()
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN)
