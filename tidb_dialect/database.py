@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
 
 from .connection import driver_keywords, load_driver, open_connection
+from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import DETECT_SQL, ServerVersion, parse_version
@@ -38,8 +39,17 @@ class TiDBDatabase(MySQLDatabase):
 
     # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
     def init(  # type: ignore[override]
-        self, database: str | None, *, driver: str | None = None, **kwargs: Any
+        self,
+        database: str | None,
+        *,
+        driver: str | None = None,
+        db: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        if db is not None:  # the drivers' old name for it
+            if database not in (None, db):
+                raise ConfigError.of("db", "give the database once, as the name or as db=")
+            database = db
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver)
