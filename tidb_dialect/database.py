@@ -53,6 +53,11 @@ class TiDBDatabase(MySQLDatabase):
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver)
+        # As given, but the password: what code that makes the same database needs (reflection).
+        self.given_keywords = dict(
+            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
+            driver=self.driver,
+        )
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
