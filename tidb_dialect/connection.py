@@ -10,6 +10,9 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
   weaken that is refused, never dropped;
 - ``connect_timeout`` bounds both the TCP connection and the wait for the
   server's greeting (a port that accepts but never speaks MySQL);
+- the drivers' keywords that MySQLDatabase users pass and that weaken nothing
+  are passed on; those that would (another cursor class, LOAD DATA LOCAL,
+  option files, ...) are refused saying why, and LOAD DATA LOCAL is off;
 - an unknown keyword, or a value of the wrong kind, is refused by name.
 """
 
