@@ -57,11 +57,25 @@ class TiDBDatabase(MySQLDatabase):
 
     # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
     def init(  # type: ignore[override]
-        self, database: str | None, *, driver: str | None = None, **kwargs: Any
+        self,
+        database: str | None,
+        *,
+        driver: str | None = None,
+        db: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        if db is not None:  # the drivers' old name for it
+            if database not in (None, db):
+                raise ConfigError.of("db", "give the database once, as the name or as db=")
+            database = db
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver)
+        # As given, but the password: what code that makes the same database needs (reflection).
+        self.given_keywords = dict(
+            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
+            driver=self.driver,
+        )
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
