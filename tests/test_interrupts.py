@@ -57,20 +57,23 @@ def test_ctrl_c_while_connecting(start_example, fake_server, driver):
     assert stdout == "" and "Connected to" not in stderr
 
 
-START = [("1", 100, 0), ("2", 114514, 20)]
+#: Players 1 and 2 as step 4 creates them, and as the walkthrough leaves them (step 5).
+START = (("1", 100, 0), ("2", 114514, 20))
+FINAL = (("1", 0, 2), ("2", 114614, 18))
 
 
 def balances(database):
-    return database.execute_sql(
-        "SELECT id, coins, goods FROM player WHERE id IN ('1', '2') ORDER BY id"
-    ).fetchall()
+    """Players 1 and 2, as (id, coins, goods) rows in id order."""
+    query = "SELECT * FROM player WHERE id IN ('1', '2') ORDER BY id"
+    return database.execute_sql(query).fetchall()
 
 
 @pytest.fixture
 def players(mysql_db):
+    """The model's table holding START."""
     with Player.bind_ctx(mysql_db):
         mysql_db.create_tables([Player])
-        Player.insert_many(START, fields=[Player.id, Player.coins, Player.goods]).execute()
+    mysql_db.execute_sql("INSERT INTO player VALUES ('1', 100, 0), ('2', 114514, 20)")
     return mysql_db
 
 
@@ -99,7 +102,7 @@ def test_ctrl_c_during_a_trades_update(
     stdout, stderr = trading.communicate(timeout=60)
     assert_one_line(trading, stderr, "error: interrupted (Ctrl-C): the trade did not happen")
     assert "trade success" not in stdout
-    assert balances(players) == tuple(START)
+    assert balances(players) == START
     assert players.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0] == count
 
 
@@ -150,7 +153,7 @@ def test_ctrl_c_in_the_final_flush(start_example, mysql_db, server, database_nam
         os.close(write_end)
     try:
         poll(lambda: blocked_writing_a_pipe(walkthrough.pid))
-        assert balances(mysql_db) == (("1", 0, 2), ("2", 114614, 18))  # step 5's final state
+        assert balances(mysql_db) == FINAL
         walkthrough.send_signal(signal.SIGINT)
         walkthrough.wait(30)
     finally:
