@@ -1,12 +1,13 @@
 """The checks of the player table before anything is written (player_cli/table.py).
 
-Against the real MariaDB (and TiDB on the wire): a view named player, tables
+Against the real MariaDB (and SQLite, and TiDB on the wire): a view named player, tables
 whose engine has no transactions, a table the walkthrough creates under
 `default_storage_engine=MyISAM`, a table with no primary key, and ids that
 the table's collation takes as equal. Each refusal leaves every row as it was.
 """
 
 import re
+import sqlite3
 
 import pytest
 
@@ -21,8 +22,6 @@ from tests.conftest import (
     server_environ,
 )
 from tidb_dialect.settings import database_from
-
-pytestmark = pytest.mark.mariadb  # MyISAM, Aria and MEMORY are MariaDB's; TiDB has InnoDB only
 
 PLAYER = "id VARCHAR(36) NOT NULL PRIMARY KEY, coins INT NOT NULL, goods INT NOT NULL"
 IMPORTANT_ROWS = [("p%02d" % n, n, 2 * n, "note %d" % n) for n in range(50)]
@@ -79,6 +78,7 @@ def engine_refused(engine):
     )
 
 
+@pytest.mark.mariadb  # MyISAM, Aria and MEMORY are MariaDB's; TiDB has InnoDB only
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     "args",
@@ -116,6 +116,7 @@ def myisam_database(myisam_server):
     yield from database_on(myisam_server)
 
 
+@pytest.mark.mariadb  # a private server of its own
 def test_the_walkthrough_creates_innodb_whatever_the_default_engine(
     run_example, myisam_server, myisam_database, driver
 ):
@@ -156,13 +157,14 @@ def test_a_table_without_a_primary_key_is_refused_untouched(
 
 @pytest.fixture
 def abc_and_buyer(mysql_db):
-    """Player `abc` holds 5 goods; the table's collation (utf8mb4's default, case-insensitive)
-    takes `ABC` for it."""
-    mysql_db.execute_sql("CREATE TABLE player (%s) ENGINE=InnoDB" % PLAYER)
+    """Player `abc` holds 5 goods; the table's collation (case-insensitive, MariaDB's default
+    for utf8mb4) takes `ABC` for it."""
+    mysql_db.execute_sql("CREATE TABLE player (%s) COLLATE utf8mb4_general_ci" % PLAYER)
     insert(mysql_db, "player", [("abc", 0, 5), ("buyer", 1000, 0)])
     return mysql_db
 
 
+@pytest.mark.mariadb  # TiDB compares by its collations only when new_collation is on
 @pytest.mark.parametrize(
     "amount, status, stdout, after",
     [
@@ -186,6 +188,23 @@ def test_ids_compare_as_the_tables_collation_compares_them(
     )
     assert (result.returncode, result.stdout, error_lines(result.stderr)) == (status, stdout, "")
     assert rows(abc_and_buyer) == after
+
+
+def test_a_view_named_player_in_sqlite_is_refused(run_example, tmp_path):
+    with sqlite3.connect(tmp_path / "player.db") as connection:
+        connection.execute(
+            "CREATE TABLE important (id TEXT PRIMARY KEY, coins INT, goods INT, note TEXT)"
+        )
+        connection.executemany("INSERT INTO important VALUES (?, ?, ?, ?)", IMPORTANT_ROWS)
+        connection.execute("CREATE VIEW player AS SELECT id, coins, goods FROM important")
+    connection.close()
+    result = run_example("--url", "sqlite:///player.db")
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (1, "", VIEW_REFUSED)
+    with sqlite3.connect(tmp_path / "player.db") as connection:
+        assert (
+            connection.execute("SELECT * FROM important ORDER BY id").fetchall() == IMPORTANT_ROWS
+        )
+    connection.close()
 
 
 # --- TiDB, on the wire ---------------------------------------------------------------------
