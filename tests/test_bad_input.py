@@ -257,6 +257,20 @@ CASES = [
         "error: AMOUNT: must be a whole number from 1 to 2147483647, got '1.5'",
     ),
     (
+        "amount with a sign",
+        ["--trade", "2", "1", "+13", "10"],
+        {},
+        2,
+        "error: AMOUNT: must be a whole number from 1 to 2147483647, got '+13'",
+    ),
+    (
+        "price in other digits",
+        ["--trade", "2", "1", "1", "\u0661\u0662"],
+        {},
+        2,
+        "error: PRICE: must be a whole number from 1 to 2147483647, got '\u0661\u0662'",
+    ),
+    (
         "price not a number",
         ["--trade", "2", "1", "1", "ten"],
         {},
