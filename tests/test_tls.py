@@ -20,31 +20,15 @@ import trustme
 from peewee import OperationalError
 
 from peewee_example import Settings
-from tests.conftest import require, server_environ
+from tests.conftest import HOST_MISMATCH, UNTRUSTED, require, server_environ
 from tidb_dialect import ConfigError
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
-# What each driver says when the CA does not match (OpenSSL's reason; 1.1 omits the hyphen)...
-UNTRUSTED = r"self[- ]signed certificate in certificate chain"
-# ...and when the certificate does not name the host.
-HOST_MISMATCH = {
-    "pymysql": "certificate verify failed: IP address mismatch, "
-    "certificate is not valid for '127.0.0.2'",
-    "mysqlclient": "TLS/SSL error: Validation of SSL server certificate failed",
-}
 # MariaDB answers a plain connection under require_secure_transport with
 # "access denied" (TiDB Cloud says 1105 "insecure transport" instead).
 ACCESS_DENIED = 1045
 
 CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
-
-
-@pytest.fixture
-def untrusted_ca_path(tmp_path):
-    """A CA that did not sign the server's certificate."""
-    path = str(tmp_path / "untrusted-ca.pem")
-    trustme.CA().cert_pem.write_to_path(path)
-    return path
 
 
 def connect(tls_server, driver, **given):

@@ -1,7 +1,11 @@
 """A TiDB dialect for peewee 3.17 and 4.x: needs peewee and a driver (PyMySQL or mysqlclient).
 
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
+AsyncTiDBDatabase and arun_transaction (asyncio: peewee 4, aiomysql, greenlet) are imported
+on first use, so that the rest needs none of those.
 """
+
+from typing import Any
 
 from .bulk import FastBulkCreate
 from .connection import CONNECT_TIMEOUT
@@ -37,4 +41,17 @@ __all__ = [
     "run_transaction",
     "stale_read",
     "stale_select",
+    # and, on first use: AsyncTiDBDatabase, arun_transaction (not in import *, which would need
+    # peewee 4, aiomysql and greenlet)
 ]
+
+#: asyncio names, from tidb_dialect.aio.
+ASYNC_NAMES = ("AsyncTiDBDatabase", "arun_transaction")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ASYNC_NAMES:
+        from . import aio  # ConfigError when peewee 4, aiomysql or greenlet is missing
+
+        return getattr(aio, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
 
-from .connection import driver_keywords, load_driver, open_connection
+from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .stale_read import AsOfTimestamp, StaleReadContext
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
 from .version import DETECT_SQL, ServerVersion, parse_version
@@ -32,6 +32,7 @@ class TiDBDatabase(MySQLDatabase):
     """
 
     driver = "pymysql"
+    drivers = DRIVERS  # the driver= it takes
     driver_module: ModuleType
     version: ServerVersion | None = None  # once detected
     context_class = StaleReadContext
@@ -42,7 +43,7 @@ class TiDBDatabase(MySQLDatabase):
     ) -> None:
         if driver is not None:
             self.driver = driver
-        self.driver_module = load_driver(self.driver)
+        self.driver_module = load_driver(self.driver, self.drivers)
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
@@ -124,21 +125,37 @@ class TiDBDatabase(MySQLDatabase):
         return run_transaction(self, callback, max_attempts, backoff)
 
 
-def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
+def detect(
+    conn: Any,
+    connect_params: Mapping[str, Any],
+    ask: Callable[[str], Sequence[Any]] | None = None,
+) -> ServerVersion:
     """The ServerVersion of the server behind `conn`: asked once per process and address.
 
     A server that changes its handshake version (an upgrade) is asked again.
+    ``ask(sql)`` gives the first row of `sql`: by default read from a cursor
+    of `conn` (asyncio passes its own).
     """
     key = (connect_params.get("host"), connect_params.get("port"), conn.get_server_info())
     version = _DETECTED.get(key)
     if version is None:
+        version = _DETECTED[key] = parse_version(*(ask or first_row(conn))(DETECT_SQL))
+    return version
+
+
+def first_row(conn: Any) -> Callable[[str], Sequence[Any]]:
+    """ask() for detect(): the first row of a statement, on a cursor of a DB-API `conn`."""
+
+    def ask(sql: str) -> Sequence[Any]:
         cursor = conn.cursor()
         try:
-            cursor.execute(DETECT_SQL)
-            version = _DETECTED[key] = parse_version(*cursor.fetchone())
+            cursor.execute(sql)
+            row: Sequence[Any] = cursor.fetchone()
+            return row
         finally:
             cursor.close()
-    return version
+
+    return ask
 
 
 #: (host, port, handshake version) -> what that server said.
