@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 from peewee import DatabaseError, NotSupportedError, OperationalError
@@ -265,12 +266,21 @@ def test_the_version_is_asked_once_per_process_and_server(fake_server):
 
 
 @asyncio_only
-def test_auto_random_ddl_follows_the_tidb_release(fake_server):
+@pytest.mark.parametrize(
+    "release, column",
+    [
+        ("6.3.0", "`id` BIGINT AUTO_RANDOM(6, 54) NOT NULL PRIMARY KEY"),
+        ("6.2.0", "`id` BIGINT AUTO_RANDOM(6) NOT NULL PRIMARY KEY"),
+    ],
+)
+def test_auto_random_ddl_follows_the_tidb_release(fake_server, release, column):
     from peewee import CharField, Model
 
     from tidb_dialect import BigAutoRandomField
 
-    fake = fake_server(version="8.0.11-TiDB-v6.3.0", tidb_version="Release Version: v6.3.0")
+    fake = fake_server(
+        version="8.0.11-TiDB-v" + release, tidb_version="Release Version: v" + release
+    )
     db = make(fake, "test")
 
     class Order(Model):
@@ -280,9 +290,10 @@ def test_auto_random_ddl_follows_the_tidb_release(fake_server):
         class Meta:
             database = db
 
-    run_on(db, lambda: db.acreate_tables([Order]))
+    with warnings.catch_warnings(record=True):  # before 6.3: the range is dropped, with a warning
+        run_on(db, lambda: db.acreate_tables([Order]))
     (create,) = [s for s in fake.statements if s.startswith("CREATE TABLE")]
-    assert "`id` BIGINT AUTO_RANDOM(6, 54) NOT NULL PRIMARY KEY" in create
+    assert column in create
 
 
 @asyncio_only
@@ -511,3 +522,54 @@ def test_a_task_cancelled_in_its_transaction_rolls_back_and_returns_its_connecti
         assert after == used[0]
     balances = mysql_db.execute_sql("SELECT balance FROM account ORDER BY id").fetchall()
     assert balances == ((100,), (100,))  # the cancelled UPDATE of row 2 was rolled back
+
+
+@asyncio_only
+@pytest.mark.mariadb
+def test_the_backoff_is_awaited_so_other_tasks_go_on_and_can_cancel_it(server, database_name):
+    db = make(server, database_name)
+    backing_off, calls = asyncio.Event(), []
+    conflict = "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 9007, MESSAGE_TEXT = 'write conflict'"
+
+    async def callback(db):
+        calls.append(1)
+        await db.aexecute_sql(conflict)
+
+    def backoff(attempt):
+        backing_off.set()
+        return 3600  # blocking, this would hang the loop (and the test) for an hour
+
+    async def scenario():
+        task = asyncio.create_task(tidb_dialect.arun_transaction(db, callback, backoff=backoff))
+        await backing_off.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run_on(db, scenario)
+    assert calls == [1]
+
+
+@asyncio_only
+def test_transaction_modes_are_not_there_yet(server):
+    db = make(server)
+
+    async def callback(db):
+        raise AssertionError("never runs")
+
+    with pytest.raises(NotSupportedError, match=r"^mode='optimistic': transaction modes are not"):
+        run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, mode="optimistic"))
+
+
+@asyncio_only
+def test_like_makes_one_on_the_server_and_keywords_of_a_tidb_database(tls_server):
+    sync = TiDBDatabase("app", host="localhost", port=4000, user="u", ssl_ca=tls_server.ca_path)
+    db = tidb_dialect.AsyncTiDBDatabase.like(sync, pool_size=3)
+    assert (db.database, db._pool_size) == ("app", 3)
+    assert {k: db.connect_params[k] for k in ("host", "port", "user")} == {
+        "host": "127.0.0.1",
+        "port": 4000,
+        "user": "u",
+    }
+    assert db.connect_params["ssl"].check_hostname
+    assert db.close() is False  # outside any task: nothing to close

@@ -70,6 +70,12 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
             raise ConfigError.of("pool_min_size", "must not be more than pool_size")
         super().__init__(database, **kwargs)
 
+    @classmethod
+    def like(cls, db: TiDBDatabase, **pool_keywords: Any) -> AsyncTiDBDatabase:
+        """An AsyncTiDBDatabase on the server and database of `db`, with its connection
+        keywords (checked again, for aiomysql): one app, scripts and asyncio alike."""
+        return cls(db.database, **db.connection_keywords, **pool_keywords)
+
     def connect(self, reuse_if_open: bool = False) -> Any:
         """The task's connection (peewee's signature, as TiDBDatabase calls it; one is
         reused anyway). In async code, ``await db.aconnect()``."""
@@ -81,6 +87,13 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         if self.version is None:
             self.version = await self.run(detect, conn.conn, self.connect_params, ask_on(conn))
         return conn
+
+    def close(self) -> bool:
+        """Outside any task (at exit, a sync teardown) there is no task's connection to close."""
+        if self.is_closed():
+            return False
+        result: bool = super().close()
+        return result
 
     def rollback(self) -> None:
         """No ROLLBACK on a closed connection (its COMMIT's reply lost, its task cancelled in a

@@ -46,6 +46,7 @@ class TiDBDatabase(MySQLDatabase):
         self.driver_module = load_driver(self.driver, self.drivers)
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
+        self.connection_keywords = kwargs  # as given, for AsyncTiDBDatabase.like()
 
     def _connect(self) -> Any:
         return open_connection(self.driver_module, self.database, self.connect_params)
