@@ -14,6 +14,7 @@ from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
 
 from . import bulk, concurrency, report, roundtrips, wan
+from .aio import measure as measure_asyncio
 from .measure import quiet
 from .relay import Relay
 from .server import bench_settings, database_for, describe, installed_drivers
@@ -29,6 +30,8 @@ FULL = {
     "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
     "rtt_s": 0.020,
     "wan_times": 3,
+    "asyncio_concurrency": (1, 16, 64),
+    "asyncio_times": 3,
 }
 QUICK = {
     "sizes": (100, 1000),
@@ -41,6 +44,8 @@ QUICK = {
     "rtts_s": (0.005,),
     "rtt_s": 0.005,
     "wan_times": 1,
+    "asyncio_concurrency": (1, 16),
+    "asyncio_times": 1,
 }
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results.json"
@@ -142,6 +147,8 @@ def measure_all(settings, origin, drivers, profile, progress):
         results["wan"]["figures"] += wan.run(
             settings, driver, profile["rtts_s"], profile["rtt_s"], profile["wan_times"]
         )
+    progress("asyncio against threads")
+    results["asyncio"] = measure_asyncio(settings, profile)
     progress(None)
     results["section_seconds"] = progress.seconds
     results["load_average_after"] = os.getloadavg()

@@ -20,6 +20,8 @@ def draw(results, folder):
     if results["wan"]["figures"]:
         paths.append(trade_by_rtt(results, folder / "trade-by-rtt.png"))
     paths.append(trades_by_threads(results, folder / "trades-by-threads.png"))
+    if results["asyncio"]["figures"]:
+        paths.append(asyncio_by_concurrency(results, folder / "asyncio-by-concurrency.png"))
     return paths
 
 
@@ -85,6 +87,20 @@ def trade_by_rtt(results, path):
     return save(figure, path)
 
 
+def latency_lines(axis, xs, figures, style, label):
+    """p50 (circles) and p99 (triangles, paler) of `figures` against `xs`, in one colour."""
+    line = axis.plot(xs, [f["p50_ms"] for f in figures], style, marker="o", label=label + ", p50")
+    axis.plot(
+        xs,
+        [f["p99_ms"] for f in figures],
+        style,
+        marker="^",
+        color=line[0].get_color(),
+        alpha=0.5,
+        label=label + ", p99",
+    )
+
+
 def trades_by_threads(results, path):
     figures = results["concurrency"]
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -99,22 +115,7 @@ def trades_by_threads(results, path):
             axes[0].plot(
                 threads, [f["trades_per_s"] for f in mine], STYLE[driver], marker="o", label=label
             )
-            line = axes[1].plot(
-                threads,
-                [f["p50_ms"] for f in mine],
-                STYLE[driver],
-                marker="o",
-                label=label + ", p50",
-            )
-            axes[1].plot(
-                threads,
-                [f["p99_ms"] for f in mine],
-                STYLE[driver],
-                marker="^",
-                color=line[0].get_color(),
-                alpha=0.5,
-                label=label + ", p99",
-            )
+            latency_lines(axes[1], threads, mine, STYLE[driver], label)
     axes[0].set_ylabel("trades per second (done and refused)")
     axes[1].set_ylabel("latency of one trade (ms)")
     axes[1].set_yscale("log")
@@ -123,6 +124,26 @@ def trades_by_threads(results, path):
         axis.set_xscale("log", base=2)
         axis.set_xticks(thread_counts, [str(n) for n in thread_counts])
         axis.set_xlabel("threads")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize="small")
+    axes[0].set_ylim(bottom=0)
+    return save(figure, path)
+
+
+def asyncio_by_concurrency(results, path):
+    figures = results["asyncio"]["figures"]
+    levels = [f["concurrency"] for f in figures]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for side, label in (("threads", "threads, PooledTiDBDatabase"), ("asyncio", "asyncio tasks")):
+        axes[0].plot(levels, [f[side]["trades_per_s"] for f in figures], marker="o", label=label)
+        latency_lines(axes[1], levels, [f[side] for f in figures], "-", label)
+    axes[0].set_ylabel("trades per second (done and refused)")
+    axes[1].set_ylabel("latency of one trade (ms): p50, p99")
+    axes[1].set_yscale("log")
+    for axis in axes:
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(levels, [str(n) for n in levels])
+        axis.set_xlabel("concurrent threads or tasks")
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize="small")
     axes[0].set_ylim(bottom=0)

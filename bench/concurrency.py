@@ -94,15 +94,7 @@ def window(db, ids, threads, seconds, seed_value):
         )
         for n in range(threads)
     ]
-    for thread in workers:
-        thread.start()
-    barrier.wait(timeout=60)
-    start = time.perf_counter()
-    for thread in workers:
-        thread.join(timeout=seconds + 120)
-    elapsed = time.perf_counter() - start
-    if any(thread.is_alive() for thread in workers):
-        raise RuntimeError("a trading thread did not finish")
+    elapsed = run_together(workers, barrier, seconds)
     latencies = sorted(x for o in outcomes for x in o["latencies"])
     ledger = {}
     for outcome in outcomes:
@@ -117,6 +109,20 @@ def window(db, ids, threads, seconds, seed_value):
         "p99_ms": 1000 * percentile(latencies, 99),
         "invariant": invariant(db, ids, ledger),
     }
+
+
+def run_together(workers, barrier, seconds):
+    """Start the `workers` threads, which trade once `barrier` lets them all go for
+    `seconds`; the seconds from then until the last one finished."""
+    for thread in workers:
+        thread.start()
+    barrier.wait(timeout=60)
+    start = time.perf_counter()
+    for thread in workers:
+        thread.join(timeout=seconds + 120)
+    if any(thread.is_alive() for thread in workers):
+        raise RuntimeError("a trading thread did not finish")
+    return time.perf_counter() - start
 
 
 def percentile(ordered, percent):

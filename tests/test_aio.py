@@ -414,6 +414,17 @@ def test_a_deadlock_between_two_tasks_is_retried_until_both_commit(
     assert balances == ((100 - 10 + 1,), (100 + 10 - 1,))
 
 
+def counting(statement):
+    """An arun_transaction() callback that sends `statement`, and the list of its calls."""
+    calls = []
+
+    async def callback(db):
+        calls.append(1)
+        await db.aexecute_sql(statement)
+
+    return callback, calls
+
+
 @asyncio_only
 @pytest.mark.mariadb
 def test_a_commit_whose_reply_is_lost_is_ambiguous_and_not_run_again(
@@ -422,12 +433,7 @@ def test_a_commit_whose_reply_is_lost_is_ambiguous_and_not_run_again(
     mysql_db.execute_sql("CREATE TABLE note (id INT PRIMARY KEY)")
     relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
     db = make(relayed, database_name)
-    calls = []
-
-    async def callback(db):
-        calls.append(1)
-        await db.aexecute_sql("INSERT INTO note VALUES (1)")
-
+    callback, calls = counting("INSERT INTO note VALUES (1)")
     with pytest.raises(AmbiguousCommitError) as raised:
         run_on(db, lambda: tidb_dialect.arun_transaction(db, callback))
     assert error_code(raised.value.cause) == 2013
@@ -454,12 +460,9 @@ def test_a_nested_call_is_refused(server):
 @pytest.mark.mariadb
 def test_other_errors_are_not_retried(server, database_name, mysql_db):
     db = make(server, database_name)
-    calls = []
-
-    async def callback(db):
-        calls.append(1)
-        await db.aexecute_sql("SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 1644, MESSAGE_TEXT = 'no'")
-
+    callback, calls = counting(
+        "SIGNAL SQLSTATE '45000' SET MYSQL_ERRNO = 1644, MESSAGE_TEXT = 'no'"
+    )
     with pytest.raises(OperationalError) as raised:
         run_on(db, lambda: tidb_dialect.arun_transaction(db, callback))
     assert error_code(raised.value) == 1644 and calls == [1]
@@ -528,12 +531,10 @@ def test_a_task_cancelled_in_its_transaction_rolls_back_and_returns_its_connecti
 @pytest.mark.mariadb
 def test_the_backoff_is_awaited_so_other_tasks_go_on_and_can_cancel_it(server, database_name):
     db = make(server, database_name)
-    backing_off, calls = asyncio.Event(), []
-    conflict = "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 9007, MESSAGE_TEXT = 'write conflict'"
-
-    async def callback(db):
-        calls.append(1)
-        await db.aexecute_sql(conflict)
+    backing_off = asyncio.Event()
+    callback, calls = counting(
+        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 9007, MESSAGE_TEXT = 'write conflict'"
+    )
 
     def backoff(attempt):
         backing_off.set()

@@ -12,7 +12,7 @@ import math
 import subprocess
 import sys
 
-from tests.conftest import DRIVER_MODULES, ROOT, scrubbed_environ, server_environ
+from tests.conftest import DRIVER_MODULES, PEEWEE_4, ROOT, scrubbed_environ, server_environ
 
 
 def run_quick_bench(server, database_name, json_path):
@@ -80,6 +80,20 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
         assert figure["invariant_held"], figure
     # Two players starting with 5 goods run out: refusals are part of the load.
     assert all(c["refused"] > 0 for c in results["concurrency"] if c["rows"] == "hot")
+
+    section = results["asyncio"]
+    if PEEWEE_4:
+        assert section["skipped"] is None and "5. asyncio tasks" in table
+        assert [a["concurrency"] for a in section["figures"]] == [1, 16]
+        for entry in section["figures"]:
+            for side in ("threads", "asyncio"):
+                assert entry[side]["trades"] > 0 and entry[side]["error_count"] == 0, entry
+                assert entry[side]["invariant_held"], entry
+            spread = entry["x_trades_per_s"]
+            assert 0 < spread["low"] <= spread["median"] <= spread["high"]
+    else:  # peewee 3.17: the section says why it did not run
+        assert section["skipped"].startswith("peewee: AsyncTiDBDatabase and arun_transaction")
+        assert "5. asyncio against threads: skipped (peewee: " in table
 
     wan = results["wan"]
     if wan["skipped"]:

@@ -4,8 +4,8 @@ import pytest
 from peewee import MySQLDatabase
 
 from peewee_example import Settings
-from tests.conftest import DRIVER_MODULES, TIDB_MODE, server_environ
-from tidb_dialect import ConfigError, TiDBDatabase, parse_version
+from tests.conftest import DRIVER_MODULES, MYSQLCLIENT, TIDB_MODE, server_environ
+from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
 
 
 def test_connects_with_each_driver_and_reads_version(server, database_name, driver):
@@ -93,3 +93,11 @@ def test_a_nested_atomic_block_rolls_back_alone(mysql_db):
             inner.rollback()
     rows = mysql_db.execute_sql("SELECT body FROM note").fetchall()
     assert [body for (body,) in rows] == ["outer"]
+
+
+@pytest.mark.parametrize("driver", ["pymysql", MYSQLCLIENT])
+def test_like_makes_another_kind_of_database_with_the_same_keywords_and_driver(driver):
+    db = TiDBDatabase("app", host="localhost", port=4001, user="u", driver=driver)
+    pooled = PooledTiDBDatabase.like(db, max_connections=3)
+    assert (pooled.database, pooled.driver, pooled._max_connections) == ("app", driver, 3)
+    assert pooled.connect_params == db.connect_params

@@ -70,12 +70,6 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
             raise ConfigError.of("pool_min_size", "must not be more than pool_size")
         super().__init__(database, **kwargs)
 
-    @classmethod
-    def like(cls, db: TiDBDatabase, **pool_keywords: Any) -> AsyncTiDBDatabase:
-        """An AsyncTiDBDatabase on the server and database of `db`, with its connection
-        keywords (checked again, for aiomysql): one app, scripts and asyncio alike."""
-        return cls(db.database, **db.connection_keywords, **pool_keywords)
-
     def connect(self, reuse_if_open: bool = False) -> Any:
         """The task's connection (peewee's signature, as TiDBDatabase calls it; one is
         reused anyway). In async code, ``await db.aconnect()``."""

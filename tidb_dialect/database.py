@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 PEEWEE_KEYWORDS = ("mariadb",)
 
 T = TypeVar("T")
+Self = TypeVar("Self", bound="TiDBDatabase")
 
 
 class TiDBDatabase(MySQLDatabase):
@@ -46,7 +47,16 @@ class TiDBDatabase(MySQLDatabase):
         self.driver_module = load_driver(self.driver, self.drivers)
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
-        self.connection_keywords = kwargs  # as given, for AsyncTiDBDatabase.like()
+        self.connection_keywords = kwargs  # as given, for like()
+
+    @classmethod
+    def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
+        """A database of this class on the server and database of `db`, with its connection
+        keywords (checked again) and its driver where this class takes it: one configuration
+        for a script's TiDBDatabase, a pool and an asyncio app's AsyncTiDBDatabase."""
+        if db.driver in cls.drivers:
+            keywords.setdefault("driver", db.driver)
+        return cls(db.database, **db.connection_keywords, **keywords)
 
     def _connect(self) -> Any:
         return open_connection(self.driver_module, self.database, self.connect_params)
