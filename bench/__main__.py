@@ -13,7 +13,7 @@ import peewee_example
 from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
 
-from . import bulk, concurrency, report, roundtrips, wan
+from . import bulk, concurrency, dialect, report, roundtrips, wan
 from .aio import measure as measure_asyncio
 from .measure import quiet
 from .relay import Relay
@@ -24,12 +24,13 @@ FULL = {
     "sweep_rows": 10000,
     "sweep_batches": (1, 16, 114, 500, 2000),
     "load_times": {"default": 7, "large": 3, "sweep": 5},
-    "threads": (1, 2, 4, 8, 16, 32),
+    "threads": (1, 4, 16, 32),
     "window_s": 0.75,
     "trade_times": 3,
     "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
     "rtt_s": 0.020,
     "wan_times": 3,
+    "dialect": (7, 300),
     "asyncio_concurrency": (1, 16, 64),
     "asyncio_times": 3,
 }
@@ -44,6 +45,7 @@ QUICK = {
     "rtts_s": (0.005,),
     "rtt_s": 0.005,
     "wan_times": 1,
+    "dialect": (2, 20),
     "asyncio_concurrency": (1, 16),
     "asyncio_times": 1,
 }
@@ -105,7 +107,7 @@ def measure_all(settings, origin, drivers, profile, progress):
         "profile": dict(profile),
         "drivers": drivers,
         "load_average_before": os.getloadavg(),
-        "bulk_load": {"by_size": [], "batch_sweep": []},
+        "bulk_load": {"by_size": [], "batch_sweep": [], "memory": []},
         "round_trips": [],
         "concurrency": [],
         "wan": {"rtt_ms": profile["rtt_s"] * 1000, "skipped": None, "figures": []},
@@ -147,6 +149,8 @@ def measure_all(settings, origin, drivers, profile, progress):
         results["wan"]["figures"] += wan.run(
             settings, driver, profile["rtts_s"], profile["rtt_s"], profile["wan_times"]
         )
+    progress("dialect overhead")
+    results["dialect"] = dialect.run(*profile["dialect"])
     progress("asyncio against threads")
     results["asyncio"] = measure_asyncio(settings, profile)
     progress(None)

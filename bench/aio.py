@@ -13,7 +13,6 @@ warms both up and is not counted. Balances are checked after every window
 
 import asyncio
 import random
-import threading
 import time
 from statistics import median
 
@@ -22,10 +21,12 @@ from peewee_example import Player, TradeRefused, exchange
 from tidb_dialect import PooledTiDBDatabase, run_transaction
 
 from .bulk import spread
-from .concurrency import credit, invariant, percentile, run_together, seed
+from .concurrency import PLAYERS as SETS
+from .concurrency import credit, invariant, percentile, seed, window
 from .server import database_for
 
-PLAYERS = 1000
+#: bench/concurrency.py's "spread" set: 1,000 players starting with little.
+PLAYERS, START = SETS["spread"]
 
 
 def trade_args(rng, ids):
@@ -34,7 +35,7 @@ def trade_args(rng, ids):
 
 
 class Tally:
-    """What the trades of one window did: latencies, refusals, errors, coins and goods moved."""
+    """What the tasks' trades did: latencies, refusals, errors, coins and goods moved."""
 
     def __init__(self):
         self.latencies, self.ledger, self.refused, self.errors = [], {}, 0, []
@@ -49,53 +50,33 @@ class Tally:
         credit(self.ledger, buy_id, -price, amount)
 
     def figures(self, sync_db, ids, seconds):
-        peewee_example.db.initialize(sync_db)  # the balances are read synchronously
+        """bench/concurrency.py window()'s figures, the balances read synchronously."""
+        peewee_example.db.initialize(sync_db)
         latencies = sorted(self.latencies)
         return {
             "trades": len(latencies),
-            "trades_per_s": len(latencies) / seconds,
+            "seconds": seconds,
             "refused": self.refused,
             "errors": self.errors,
             "p50_ms": 1000 * percentile(latencies, 50),
             "p99_ms": 1000 * percentile(latencies, 99),
-            "invariant": invariant(sync_db, ids, self.ledger),
+            "invariant": invariant(sync_db, ids, self.ledger, START),
         }
 
 
-def threads_window(pooled, ids, concurrency, seconds, seed_value):
-    peewee_example.db.initialize(pooled)
-    tally, lock = Tally(), threading.Lock()
-    barrier, filled = threading.Barrier(concurrency + 1), threading.Barrier(concurrency)
+def request(pooled):
+    """trade() for bench/concurrency.py's threads: one request, its connection returned after."""
 
-    def worker(rng):
+    def trade(sell_id, buy_id, amount, price):
         try:
-            pooled.connect()  # all N connections open before the clock starts, as asyncio's are
-            filled.wait(timeout=60)
+            run_transaction(pooled, lambda db: exchange(sell_id, buy_id, amount, price))
+        except TradeRefused:
+            return False
+        finally:
             pooled.close()
-            barrier.wait(timeout=60)
-            deadline = time.perf_counter() + seconds
-            while time.perf_counter() < deadline:
-                args = trade_args(rng, ids)
-                started = time.perf_counter()
-                try:
-                    run_transaction(pooled, lambda db, args=args: exchange(*args))
-                    done = True
-                except TradeRefused:
-                    done = False
-                finally:
-                    pooled.close()  # back to the pool, as at the end of a request
-                with lock:
-                    tally.record(args, started, done)
-        except Exception as exc:  # reported in the figures
-            tally.errors.append("%s: %s" % (type(exc).__name__, exc))
-            filled.abort()
-            barrier.abort()
+        return True
 
-    workers = [
-        threading.Thread(target=worker, args=(random.Random(seed_value + n),))
-        for n in range(concurrency)
-    ]
-    return tally, run_together(workers, barrier, seconds)
+    return trade
 
 
 async def tasks_window(adb, ids, concurrency, seconds, seed_value):
@@ -143,22 +124,24 @@ def run(sync_db, concurrencies, seconds, times):
     for concurrency in concurrencies:
         pooled = PooledTiDBDatabase.like(sync_db, max_connections=concurrency)
         runs = []
-        for n in range(-1, times):  # -1: a warm-up (fresh connections, the GIL's first convoy)
+        for n in range(-1, times):  # -1: a warm-up (fresh connections), not counted
             sides = {}
             for side in ("threads", "asyncio") if n % 2 else ("asyncio", "threads"):
                 peewee_example.db.initialize(sync_db)
-                ids = seed(sync_db, PLAYERS)
-                if side == "threads":
-                    tally, elapsed = threads_window(
-                        pooled, ids, concurrency, seconds, 1000 * (n + 1)
+                ids = seed(sync_db, PLAYERS, START)
+                if side == "threads":  # each thread holds a connection until the start
+                    peewee_example.db.initialize(pooled)
+                    trade = request(pooled)
+                    sides[side] = window(
+                        pooled, trade, ids, START, concurrency, seconds, 1000 * (n + 1)
                     )
                     pooled.close_all()
-                else:
-                    adb = AsyncTiDBDatabase.like(
-                        sync_db, pool_size=concurrency, pool_min_size=concurrency
-                    )
-                    window = tasks_window(adb, ids, concurrency, seconds, 1000 * (n + 1))
-                    tally, elapsed = asyncio.run(window)
+                    continue
+                adb = AsyncTiDBDatabase.like(
+                    sync_db, pool_size=concurrency, pool_min_size=concurrency
+                )
+                window_of_tasks = tasks_window(adb, ids, concurrency, seconds, 1000 * (n + 1))
+                tally, elapsed = asyncio.run(window_of_tasks)
                 sides[side] = tally.figures(sync_db, ids, elapsed)
             if n >= 0:
                 runs.append(sides)
@@ -172,7 +155,7 @@ def summary(concurrency, runs, times):
     for side in ("threads", "asyncio"):
         mine = [r[side] for r in runs]
         entry[side] = {
-            "trades_per_s": round(median(r["trades_per_s"] for r in mine), 1),
+            "trades_per_s": round(median(r["trades"] / r["seconds"] for r in mine), 1),
             "p50_ms": round(median(r["p50_ms"] for r in mine), 2),
             "p99_ms": round(median(r["p99_ms"] for r in mine), 2),
             "trades": sum(r["trades"] for r in mine),
@@ -182,8 +165,14 @@ def summary(concurrency, runs, times):
             "invariant_held": all(r["invariant"]["held"] for r in mine),
         }
     for key in ("trades_per_s", "p50_ms", "p99_ms"):
-        entry["x_" + key] = spread([r["asyncio"][key] / r["threads"][key] for r in runs])
+        entry["x_" + key] = spread(
+            [rate(r["asyncio"], key) / rate(r["threads"], key) for r in runs]
+        )
     return entry
+
+
+def rate(figures, key):
+    return figures["trades"] / figures["seconds"] if key == "trades_per_s" else figures[key]
 
 
 def measure(settings, profile):

@@ -8,7 +8,12 @@ older versions of this bench timed it) is kept apart, to show where the
 time goes. Building 100,000 objects before the first batch costs more per
 object than building 114 at a time (Python's garbage collector walks every
 live object now and then), so "ours, objects per batch" makes each batch's
-objects just before sending it.
+objects just before sending it, and "ours, from a generator" hands bulk_create()
+a generator of objects, which it reads one batch at a time.
+
+The peak of memory (tracemalloc) is measured apart, in one untimed run per
+method at the largest size: what building and loading the rows allocates,
+the list of values they all start from excluded.
 
 The methods run in turn within each repetition, in a rotating order, and
 each one's speed is divided by the driver's executemany() of the same
@@ -16,6 +21,7 @@ repetition: the ratio is taken where both saw the same machine, and its
 spread over the repetitions is kept.
 """
 
+import tracemalloc
 import uuid
 from statistics import median
 
@@ -55,7 +61,8 @@ def tuples(values):
 
 
 def ours(database, players, batch):
-    load_players(players, batch_size=batch)  # the walkthrough's own code
+    with database.atomic():  # the walkthrough loads inside its reset's transaction
+        load_players(players, batch_size=batch)  # the walkthrough's own code
 
 
 def ours_per_batch(database, values, batch):
@@ -63,6 +70,13 @@ def ours_per_batch(database, values, batch):
     with database.atomic():
         for part in chunked(values, batch):
             Player.bulk_create([Player(id=i, coins=c, goods=g) for i, c, g in part])
+
+
+def ours_generator(database, values, batch):
+    """TiDBModel.bulk_create() given a generator: it makes one batch of objects at a time."""
+    with database.atomic():
+        made = (Player(id=i, coins=c, goods=g) for i, c, g in values)
+        Player.bulk_create(made, batch_size=batch)
 
 
 def peewee(database, players, batch):
@@ -113,6 +127,7 @@ class driver_transaction:
 METHODS = {
     "ours": (players, ours),
     "ours, objects per batch": (list, ours_per_batch),
+    "ours, from a generator": (list, ours_generator),
     "peewee bulk_create": (peewee_players, peewee),
     BASELINE: (tuples, executemany),
     "execute": (tuples, execute),
@@ -141,6 +156,23 @@ def one_run(database, method, values, batch):
         "build_us_per_row": 1e6 * build_seconds / len(values),
         "statements": statements,
     }
+
+
+#: The methods whose peak of memory is measured.
+MEMORY = ("ours", "ours, from a generator", BASELINE)
+
+
+def peak_memory(database, method, values, batch):
+    """MiB that building and loading `values` by `method` allocated at its peak."""
+    database.execute_sql("TRUNCATE TABLE player")
+    build, load = METHODS[method]
+    tracemalloc.start()
+    try:
+        load(database, build(values), batch)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return {"method": method, "rows": len(values), "batch": batch, "peak_mib": peak / 2**20}
 
 
 def interleaved(database, values, batch, times):
@@ -196,7 +228,8 @@ def run(database, driver, sizes, sweep_rows, sweep_batches, times):
     sweep = []
     for batch in sweep_batches:
         sweep += interleaved(database, values[sweep_rows], batch, times["sweep"])
+    memory = [peak_memory(database, m, values[max(sizes)], 114) for m in MEMORY]
     database.execute_sql("TRUNCATE TABLE player")
-    for figure in by_size + sweep:
+    for figure in by_size + sweep + memory:
         figure["driver"] = driver
-    return {"by_size": by_size, "batch_sweep": sweep}
+    return {"by_size": by_size, "batch_sweep": sweep, "memory": memory}

@@ -32,22 +32,40 @@ def save(figure, path):
     return path
 
 
+def bars(spreads):
+    """matplotlib's yerr for medians and their lowest and highest."""
+    return [
+        [s["median"] - s["low"] for s in spreads],
+        [s["high"] - s["median"] for s in spreads],
+    ]
+
+
 def bulk_by_batch(results, path):
+    """Each method's speed as a ratio to executemany, taken within each repetition."""
     sweep = results["bulk_load"]["batch_sweep"]
     drivers = results["drivers"]
     figure, axes = plt.subplots(1, len(drivers), figsize=(5.5 * len(drivers), 4), squeeze=False)
     for axis, driver in zip(axes[0], drivers, strict=True):
         mine = [e for e in sweep if e["driver"] == driver]
         for method in dict.fromkeys(e["method"] for e in mine):
-            points = [(e["batch"], e["rows_per_s"]) for e in mine if e["method"] == method]
-            axis.plot(*zip(*points, strict=True), marker="o", label=method)
+            points = [e for e in mine if e["method"] == method]
+            spreads = [e["x_executemany"] for e in points]
+            axis.errorbar(
+                [e["batch"] for e in points],
+                [s["median"] for s in spreads],
+                yerr=bars(spreads),
+                marker="o",
+                capsize=3,
+                label=method,
+            )
+        axis.axhline(1.0, color="grey", linewidth=0.8)
         axis.set_xscale("log")
         axis.set_xlabel("rows per INSERT (batch size)")
-        axis.set_ylabel("rows per second")
+        axis.set_ylabel("speed / executemany's (median, lowest-highest)")
         axis.set_title("%s, %s rows" % (DRIVER_NAMES[driver], f"{mine[0]['rows']:,}"))
         axis.set_ylim(bottom=0)
         axis.grid(True, alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize="small")
     return save(figure, path)
 
 
@@ -87,46 +105,61 @@ def trade_by_rtt(results, path):
     return save(figure, path)
 
 
-def latency_lines(axis, xs, figures, style, label):
-    """p50 (circles) and p99 (triangles, paler) of `figures` against `xs`, in one colour."""
-    line = axis.plot(xs, [f["p50_ms"] for f in figures], style, marker="o", label=label + ", p50")
-    axis.plot(
-        xs,
-        [f["p99_ms"] for f in figures],
-        style,
-        marker="^",
-        color=line[0].get_color(),
-        alpha=0.5,
-        label=label + ", p99",
-    )
-
-
 def trades_by_threads(results, path):
+    """Per set of players: trades/s (min-max bars) and p50/p99, ours and the driver alone."""
     figures = results["concurrency"]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for rows in dict.fromkeys(f["rows"] for f in figures):
-        for driver in results["drivers"]:
-            mine = sorted(
-                (f for f in figures if f["rows"] == rows and f["driver"] == driver),
-                key=lambda f: f["threads"],
-            )
-            threads = [f["threads"] for f in mine]
-            label = "%s rows, %s" % (rows, DRIVER_NAMES[driver])
-            axes[0].plot(
-                threads, [f["trades_per_s"] for f in mine], STYLE[driver], marker="o", label=label
-            )
-            latency_lines(axes[1], threads, mine, STYLE[driver], label)
-    axes[0].set_ylabel("trades per second (done and refused)")
-    axes[1].set_ylabel("latency of one trade (ms)")
-    axes[1].set_yscale("log")
+    sets = list(dict.fromkeys(f["rows"] for f in figures))
+    figure, axes = plt.subplots(2, len(sets), figsize=(5 * len(sets), 7.5), squeeze=False)
     thread_counts = sorted({f["threads"] for f in figures})
-    for axis in axes:
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(thread_counts, [str(n) for n in thread_counts])
-        axis.set_xlabel("threads")
-        axis.grid(True, alpha=0.3)
-        axis.legend(fontsize="small")
-    axes[0].set_ylim(bottom=0)
+    for column, rows in enumerate(sets):
+        top, bottom = axes[0][column], axes[1][column]
+        for pattern in dict.fromkeys(f["pattern"] for f in figures):
+            for driver in results["drivers"]:
+                mine = sorted(
+                    (
+                        f
+                        for f in figures
+                        if (f["rows"], f["pattern"], f["driver"]) == (rows, pattern, driver)
+                    ),
+                    key=lambda f: f["threads"],
+                )
+                threads = [f["threads"] for f in mine]
+                label = "%s, %s" % (pattern, DRIVER_NAMES[driver])
+                rate = [f["trades_per_s"] for f in mine]
+                line = top.errorbar(
+                    threads,
+                    rate,
+                    yerr=[
+                        [r - f["trades_per_s_range"][0] for r, f in zip(rate, mine, strict=True)],
+                        [f["trades_per_s_range"][1] - r for r, f in zip(rate, mine, strict=True)],
+                    ],
+                    fmt=STYLE[driver],
+                    marker="o",
+                    capsize=3,
+                    label=label,
+                )
+                color = line[0].get_color()
+                for key, marker, alpha in (("p50", "o", 1.0), ("p99", "^", 0.5)):
+                    bottom.plot(
+                        threads,
+                        [f[key + "_ms"] for f in mine],
+                        STYLE[driver],
+                        marker=marker,
+                        color=color,
+                        alpha=alpha,
+                        label="%s, %s" % (label, key),
+                    )
+        top.set_title("%s players" % rows)
+        top.set_ylabel("trades per second (done and refused)")
+        top.set_ylim(bottom=0)
+        bottom.set_ylabel("latency of one trade (ms)")
+        bottom.set_yscale("log")
+        for axis in (top, bottom):
+            axis.set_xscale("log", base=2)
+            axis.set_xticks(thread_counts, [str(n) for n in thread_counts])
+            axis.set_xlabel("threads")
+            axis.grid(True, alpha=0.3)
+            axis.legend(fontsize="x-small")
     return save(figure, path)
 
 
@@ -135,8 +168,18 @@ def asyncio_by_concurrency(results, path):
     levels = [f["concurrency"] for f in figures]
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     for side, label in (("threads", "threads, PooledTiDBDatabase"), ("asyncio", "asyncio tasks")):
-        axes[0].plot(levels, [f[side]["trades_per_s"] for f in figures], marker="o", label=label)
-        latency_lines(axes[1], levels, [f[side] for f in figures], "-", label)
+        line = axes[0].plot(
+            levels, [f[side]["trades_per_s"] for f in figures], marker="o", label=label
+        )
+        for key, marker, alpha in (("p50", "o", 1.0), ("p99", "^", 0.5)):
+            axes[1].plot(
+                levels,
+                [f[side][key + "_ms"] for f in figures],
+                marker=marker,
+                color=line[0].get_color(),
+                alpha=alpha,
+                label="%s, %s" % (label, key),
+            )
     axes[0].set_ylabel("trades per second (done and refused)")
     axes[1].set_ylabel("latency of one trade (ms): p50, p99")
     axes[1].set_yscale("log")

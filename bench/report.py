@@ -105,6 +105,15 @@ def render(results):
             ],
         )
     )
+    memory = bulk["memory"]
+    parts.append(
+        table(
+            "1c. Peak memory at %s rows, batch 114 (tracemalloc: what building and loading "
+            "allocated, the list of values excluded)" % fmt(memory[0]["rows"]),
+            ["driver", "method", "peak MiB"],
+            [[e["driver"], e["method"], e["peak_mib"]] for e in memory],
+        )
+    )
     if results["round_trips"]:
         rows = []
         for r in results["round_trips"]:
@@ -135,16 +144,21 @@ def render(results):
     concurrency = results["concurrency"]
     parts.append(
         table(
-            "3. Concurrent trades (ours), players starting with little: medians of %d runs of %g s"
+            "3. Concurrent trades: ours and the driver alone sending the same statements, in "
+            "turns; medians of %d runs of %g s [lowest-highest]; ratios to the driver alone "
+            "taken within each repetition; CPU: the client process's, per trade"
             % (concurrency[0]["repetitions"], results["profile"]["window_s"]),
             [
                 "driver",
-                "rows",
+                "players",
                 "threads",
+                "pattern",
                 "trades/s",
+                "x driver",
+                "CPU us/trade",
+                "x driver CPU",
                 "p50 ms",
                 "p99 ms",
-                "trades",
                 "refused",
                 "errors",
                 "invariant",
@@ -154,11 +168,14 @@ def render(results):
                     c["driver"],
                     c["rows"],
                     c["threads"],
-                    c["trades_per_s"],
-                    c["p50_ms"],
-                    c["p99_ms"],
-                    c["trades"],
-                    "%d (%.0f%%)" % (c["refused"], 100 * c["refused"] / max(c["trades"], 1)),
+                    c["pattern"],
+                    "%s [%s-%s]" % tuple(map(fmt, [c["trades_per_s"], *c["trades_per_s_range"]])),
+                    ratio(c["x_driver_trades_per_s"]),
+                    c["cpu_us_per_trade"],
+                    ratio(c["x_driver_cpu_per_trade"]),
+                    "%s [%s-%s]" % tuple(map(fmt, [c["p50_ms"], *c["p50_ms_range"]])),
+                    "%s [%s-%s]" % tuple(map(fmt, [c["p99_ms"], *c["p99_ms_range"]])),
+                    "%.0f%%" % (100 * c["refused"] / max(c["trades"], 1)),
                     c["error_count"],
                     c["invariant_held"],
                 ]
@@ -185,15 +202,40 @@ def render(results):
                 ],
             )
         )
+    dialect = results["dialect"]
+    parts.append(
+        table(
+            "5. Dialect overhead: rendering without a server, MySQLDatabase's time over "
+            "TiDBDatabase's (above 1: ours is faster), median [lowest-highest] of %d "
+            "repetitions, taken within each" % dialect[0]["repetitions"],
+            [
+                "statement",
+                "MySQLDatabase us",
+                "TiDBDatabase us",
+                "no stale read",
+                "while a stale query exists",
+            ],
+            [
+                [
+                    d["statement"],
+                    d["plain_us"],
+                    d["ours_us"],
+                    "%.3fx [%.3f-%.3f]" % tuple(d["no stale read"]),
+                    "%.3fx [%.3f-%.3f]" % tuple(d["while a stale query exists"]),
+                ]
+                for d in dialect
+            ],
+        )
+    )
     parts.append(asyncio_table(results["asyncio"]))
     return "\n\n".join(parts)
 
 
 def asyncio_table(section):
     if section["skipped"]:
-        return "5. asyncio against threads: skipped (%s)" % section["skipped"]
+        return "6. asyncio against threads: skipped (%s)" % section["skipped"]
     return table(
-        "5. asyncio tasks (AsyncTiDBDatabase) against threads (PooledTiDBDatabase, PyMySQL), "
+        "6. asyncio tasks (AsyncTiDBDatabase) against threads (PooledTiDBDatabase, PyMySQL), "
         "%d players: medians of %d runs; asyncio's ratios to threads, within each run"
         % (section["figures"][0]["players"], section["figures"][0]["repetitions"]),
         [

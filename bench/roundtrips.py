@@ -7,12 +7,11 @@ round trip costs one network round-trip time, whatever the statement.
 
 from playhouse.pool import PooledMySQLDatabase
 
-import peewee_example
 from peewee_example import Player
 from tidb_dialect import PooledTiDBDatabase
 
 from .measure import on_the_wire
-from .public_sample import PATTERNS, walkthrough_trades
+from .public_sample import PATTERNS
 
 #: The walkthrough's two trades, from the state it sets up.
 REFUSED = dict(sell_id="2", buy_id="1", amount=10, price=500)
@@ -69,10 +68,9 @@ def run(database, relay, settings, driver):
     """`database` must reach the server through `relay`."""
     database.create_tables([Player])
     results, finals = {}, set()
-    for name, trade_function in PATTERNS.items():
+    for name, (trade_function, walkthrough) in PATTERNS.items():
         counts, final = trades(relay, trade_function)
-        with walkthrough_trades(trade_function):
-            counts["walkthrough"], _ = counted(relay, peewee_example.walkthrough)
+        counts["walkthrough"], _ = counted(relay, walkthrough)
         results[name] = counts
         finals.add(tuple(final))
     return {

@@ -1,7 +1,6 @@
 """The server under test: a private MariaDB, or the TiDB cluster named by TIDB_HOST."""
 
 import contextlib
-import dataclasses
 import importlib.metadata
 import importlib.util
 import os
@@ -9,11 +8,11 @@ import platform
 import sys
 import tempfile
 
-from peewee_example import Settings, read_settings
 from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
+from tidb_dialect.settings import read_settings
 
-from .testbed import PrivateServer, find_server_binary, throwaway_database
+from .testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 
 #: Distribution name of each driver, for its version.
 DISTRIBUTIONS = {"pymysql": "PyMySQL", "mysqlclient": "mysqlclient"}
@@ -33,7 +32,7 @@ def bench_settings():
         admin = settings.build_database()
         try:
             with throwaway_database(admin, "bench_") as name:
-                yield dataclasses.replace(settings, database=name), origin
+                yield settings.replace(TIDB_DB_NAME=name), origin
         finally:
             admin.close()
 
@@ -42,7 +41,7 @@ def bench_settings():
 def server_settings():
     if os.environ.get("TIDB_HOST"):
         # DATABASE_URL is not used: the run needs a server it may create a database on.
-        yield Settings.from_mapping(read_settings()), "TIDB_HOST"
+        yield ServerSettings(read_settings()), "TIDB_HOST"
         return
     if not find_server_binary():
         raise ConfigError(
@@ -53,7 +52,7 @@ def server_settings():
         private = PrivateServer(base_dir).install().start()
         try:
             yield (
-                Settings.from_mapping(
+                ServerSettings(
                     {
                         "TIDB_HOST": private.host,
                         "TIDB_PORT": str(private.port),
@@ -70,7 +69,8 @@ def server_settings():
 
 def database_for(settings, driver, **changes):
     """A TiDBDatabase on the run's database over `driver` (TLS settings follow the driver)."""
-    return dataclasses.replace(settings, driver=driver, **changes).build_database()
+    changed = {"TIDB_%s" % name.upper(): str(value) for name, value in changes.items()}
+    return settings.replace(TIDB_DRIVER=driver, **changed).build_database()
 
 
 def describe(db, origin, drivers):

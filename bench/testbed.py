@@ -18,6 +18,9 @@ import uuid
 
 from mirakuru import TCPExecutor
 
+from tidb_dialect import TiDBDatabase
+from tidb_dialect.settings import keywords_from
+
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
 
 
@@ -118,3 +121,29 @@ def throwaway_database(admin, prefix):
         yield name
     finally:
         admin.execute_sql("DROP DATABASE IF EXISTS `%s`" % name)
+
+
+class ServerSettings:
+    """A database on a test server, from TIDB_* settings as the dialect reads them."""
+
+    def __init__(self, settings):
+        self.settings = dict(settings)
+        self.database, self.keywords = keywords_from(settings)
+        self.host, self.port, self.user = (self.keywords[k] for k in ("host", "port", "user"))
+        self.password = self.keywords.get("password", "")
+        self.ca_path = self.keywords.get("ssl_ca", "")
+
+    def connect_params(self):
+        """Keywords for TiDBDatabase (and its pooled and reconnecting kin)."""
+        return dict(self.keywords)
+
+    def build_database(self):
+        return TiDBDatabase(self.database, **self.keywords)
+
+    @property
+    def uses_tls(self):
+        return "ssl" in self.build_database().connect_params
+
+    def replace(self, **settings):
+        """The same settings with some TIDB_* ones changed (values as text)."""
+        return type(self)(dict(self.settings, **settings))

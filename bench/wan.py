@@ -12,7 +12,7 @@ import peewee_example
 from peewee_example import Player
 
 from .measure import on_the_wire
-from .public_sample import PATTERNS, walkthrough_trades
+from .public_sample import PATTERNS
 from .relay import Relay
 from .roundtrips import DONE, REFUSED, reset_traders
 from .server import database_for
@@ -43,11 +43,10 @@ def at_rtt(settings, driver, rtt, times, walkthrough):
         peewee_example.db.initialize(database)
         try:
             database.create_tables([Player])
-            for pattern, trade_function in PATTERNS.items():
+            for pattern, (trade_function, script) in PATTERNS.items():
                 figure = {"driver": driver, "pattern": pattern, "rtt_ms": rtt * 1000}
                 if walkthrough:
-                    with walkthrough_trades(trade_function):
-                        figure["walkthrough"] = timed_runs(relay, peewee_example.walkthrough, times)
+                    figure["walkthrough"] = timed_runs(relay, script, times)
                 for name, arguments, expected in (
                     ("trade", DONE, True),
                     ("refused_trade", REFUSED, False),

@@ -26,12 +26,12 @@ from peewee import PeeweeException
 
 import peewee_example
 from bench.relay import Relay
-from bench.testbed import PrivateServer, find_server_binary, throwaway_database
-from peewee_example import Settings
+from bench.testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tests.fake_server import FakeServer
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.database import forget_detected_servers
+from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
@@ -103,7 +103,7 @@ def pytest_sessionstart(session):
 def not_tidb(cluster):
     """Why `cluster` cannot be tested in TiDB mode, or None when it is TiDB."""
     where = "TIDB_HOST=%s, TIDB_PORT=%d" % (cluster.host, cluster.port)
-    database = Settings.from_mapping(server_environ(cluster, "mysql")).build_database()
+    database = database_from(server_environ(cluster, "mysql"))
     try:
         version = database.detect_server_version()
     except PeeweeException as exc:
@@ -152,14 +152,11 @@ def poll(read, limit=30.0):
     raise AssertionError("condition not reached within %.0f s" % limit)
 
 
-class ClusterServer:
+class ClusterServer(ServerSettings):
     """The TiDB cluster named in the environment (TiDB mode)."""
 
     def __init__(self, environ):
-        settings = Settings.from_mapping({k: environ[k] for k in SERVER_SETTINGS if k in environ})
-        self.host, self.port = settings.host, settings.port
-        self.user, self.password = settings.user, settings.password
-        self.ca_path = settings.ca_path
+        super().__init__({k: environ[k] for k in SERVER_SETTINGS if k in environ})
 
 
 @pytest.fixture(scope="session")
@@ -267,6 +264,17 @@ def relay():
         relayed.stop()
 
 
+def relayed_database(relayed, server, database_name, driver="pymysql"):
+    """A TiDBDatabase on `database_name` of `server`, reached through the relay `relayed`."""
+    environ = dict(
+        server_environ(server, database_name),
+        TIDB_HOST=relayed.host,
+        TIDB_PORT=str(relayed.port),
+        TIDB_DRIVER=driver,
+    )
+    return database_from(environ)
+
+
 def server_environ(server, database):
     """The TIDB_* settings that point at `server` and `database`."""
     environ = {
@@ -313,7 +321,7 @@ def tls_database_name(tls_server):
 
 
 def database_on(server, prefix="t_"):
-    admin = Settings.from_mapping(server_environ(server, "mysql")).build_database()
+    admin = database_from(server_environ(server, "mysql"))
     try:
         with throwaway_database(admin, prefix) as name:
             yield name
@@ -323,7 +331,7 @@ def database_on(server, prefix="t_"):
 
 @pytest.fixture
 def server_settings(server, database_name):
-    return Settings.from_mapping(server_environ(server, database_name))
+    return ServerSettings(server_environ(server, database_name))
 
 
 @pytest.fixture
@@ -363,9 +371,7 @@ def password_user(make_user):
 @pytest.fixture
 def driver_db(server, database_name, driver):
     """A TiDBDatabase on the test's own database, through each driver in turn."""
-    database = Settings.from_mapping(
-        dict(server_environ(server, database_name), TIDB_DRIVER=driver)
-    ).build_database()
+    database = database_from(dict(server_environ(server, database_name), TIDB_DRIVER=driver))
     yield database
     database.close()
 
@@ -428,6 +434,15 @@ def start_example(tmp_path):
         process.communicate()
 
 
+def error_lines(stderr):
+    """A run's standard error without the line that says where it went (printed once connected)."""
+    return "".join(
+        line
+        for line in stderr.splitlines(keepends=True)
+        if not line.startswith(("Connected to ", "No TiDB configured"))
+    )
+
+
 def example_command(args, environ):
     """The command line and environment of a run: the machine's own settings left out."""
     env = scrubbed_environ()
@@ -437,11 +452,12 @@ def example_command(args, environ):
 
 
 def scrubbed_environ():
-    """This process's environment without any connection setting, so none can leak into a run."""
+    """This process's environment without any connection setting, or a name the dialect would
+    refuse as a misspelling of one, so none can leak into a run."""
     return {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("TIDB_") and k not in ("CA_PATH", "DATABASE_URL")
+        if not k.startswith("TIDB_") and k not in SETTINGS and not meant_setting(k)
     }
 
 

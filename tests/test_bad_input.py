@@ -203,7 +203,7 @@ CASES = [
         [],
         {"TIDB_USER": "{user}", "TIDB_PASSWORD": WRONG_PASSWORD},
         1,
-        "error: cannot connect to 127.0.0.1:{port} as user '{user}' (database '{db}'): "
+        "error: cannot connect to 127.0.0.1:{port} as user '{user}' (database '{db}'), TLS off: "
         "(1045, \"Access denied for user '{user}'@'127.0.0.1' (using password: YES)\")",
     ),
     (
@@ -211,71 +211,71 @@ CASES = [
         [],
         {"TIDB_DB_NAME": "no_such_db"},
         1,
-        "error: cannot connect to 127.0.0.1:{port} as user 'root' (database 'no_such_db'): "
-        "(1049, \"Unknown database 'no_such_db'\")",
+        "error: cannot connect to 127.0.0.1:{port} as user 'root' (database 'no_such_db'), "
+        "TLS off: (1049, \"Unknown database 'no_such_db'\")",
     ),
     (
         "amount zero",
         ["--trade", "2", "1", "0", "10"],
         {},
         2,
-        "error: amount must be a whole number from 1 to 2147483647, got 0",
+        "error: AMOUNT: must be a whole number from 1 to 2147483647, got '0'",
     ),
     (
         "amount negative",
         ["--trade", "2", "1", "-3", "10"],
         {},
         2,
-        "error: amount must be a whole number from 1 to 2147483647, got -3",
+        "error: AMOUNT: must be a whole number from 1 to 2147483647, got '-3'",
     ),
     (
         "price zero",
         ["--trade", "2", "1", "1", "0"],
         {},
         2,
-        "error: price must be a whole number from 1 to 2147483647, got 0",
+        "error: PRICE: must be a whole number from 1 to 2147483647, got '0'",
     ),
     (
         "price negative",
         ["--trade", "2", "1", "1", "-10"],
         {},
         2,
-        "error: price must be a whole number from 1 to 2147483647, got -10",
+        "error: PRICE: must be a whole number from 1 to 2147483647, got '-10'",
     ),
     (
         "amount not an integer",
         ["--trade", "2", "1", "1.5", "10"],
         {},
         2,
-        "error: AMOUNT must be a whole number, got '1.5'",
+        "error: AMOUNT: must be a whole number from 1 to 2147483647, got '1.5'",
     ),
     (
         "price not a number",
         ["--trade", "2", "1", "1", "ten"],
         {},
         2,
-        "error: PRICE must be a whole number, got 'ten'",
+        "error: PRICE: must be a whole number from 1 to 2147483647, got 'ten'",
     ),
     (
         "amount beyond INT",
         ["--trade", "2", "1", "2147483648", "10"],
         {},
         2,
-        "error: amount must be a whole number from 1 to 2147483647, got 2147483648",
+        "error: AMOUNT: must be a whole number from 1 to 2147483647, got '2147483648'",
     ),
     (
         "price huge",
         ["--trade", "2", "1", "1", "99999999999999999999"],
         {},
         2,
-        "error: price must be a whole number from 1 to 2147483647, got 99999999999999999999",
+        "error: PRICE: must be a whole number from 1 to 2147483647, got '99999999999999999999'",
     ),
     (
         "seller is buyer",
         ["--trade", "2", "2", "1", "10"],
         {},
         2,
-        "error: a player cannot trade with itself (sell_id == buy_id == '2')",
+        "error: a player cannot trade with itself (SELL_ID == BUY_ID == '2')",
     ),
     (
         "unknown seller",
@@ -296,14 +296,14 @@ CASES = [
         ["--trade", "x" * 37, "1", "1", "10"],
         {},
         2,
-        "error: sell_id must be a player id of 1 to 36 characters, got '%s'" % ("x" * 37),
+        "error: SELL_ID: must be a player id of 1 to 36 characters, got '%s'" % ("x" * 37),
     ),
     (
         "buyer id of 37 characters",
         ["--trade", "2", "y" * 37, "1", "10"],
         {},
         2,
-        "error: buy_id must be a player id of 1 to 36 characters, got '%s'" % ("y" * 37),
+        "error: BUY_ID: must be a player id of 1 to 36 characters, got '%s'" % ("y" * 37),
     ),
     (
         "trade with 3 arguments",
@@ -399,7 +399,7 @@ def test_localhost_in_a_url_is_tcp_even_for_mysqlclient(run_example, database_na
     )
     assert result.returncode == 1
     assert result.stderr.startswith(
-        "error: cannot connect to 127.0.0.1:%d as user 'root' (database '%s'): "
+        "error: cannot connect to 127.0.0.1:%d as user 'root' (database '%s'), TLS off: "
         "(2002, \"Can't connect to server on '127.0.0.1' (115)\")\n" % (port, database_name)
     ), result.stderr
     assert table(players) == before

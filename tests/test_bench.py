@@ -12,7 +12,17 @@ import math
 import subprocess
 import sys
 
-from tests.conftest import DRIVER_MODULES, PEEWEE_4, ROOT, scrubbed_environ, server_environ
+import peewee_example
+from bench.plain import PlainTrade
+from peewee_example import Player, trade
+from tests.conftest import (
+    DRIVER_MODULES,
+    PEEWEE_4,
+    ROOT,
+    relayed_database,
+    scrubbed_environ,
+    server_environ,
+)
 
 
 def run_quick_bench(server, database_name, json_path):
@@ -35,7 +45,14 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
     results, table = run_quick_bench(server, database_name, tmp_path / "results.json")
     drivers = results["drivers"]
     assert drivers and set(drivers) <= set(DRIVER_MODULES)
-    for title in ("1. Bulk load", "2. Round trips", "3. Concurrent trades", "4. WAN latency"):
+    for title in (
+        "1. Bulk load",
+        "1c. Peak memory",
+        "2. Round trips",
+        "3. Concurrent trades",
+        "4. WAN latency",
+        "5. Dialect overhead",
+    ):
         assert title in table
     counted_by_server = "TiDB" not in results["about"]["server"]["version"]
 
@@ -44,6 +61,7 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
     assert {e["method"] for e in loads} == {
         "ours",
         "ours, objects per batch",
+        "ours, from a generator",
         "peewee bulk_create",
         "executemany",
         "execute",
@@ -73,17 +91,32 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
         if "playhouse" in pools:
             assert pools["playhouse"]["round_trips"] > pools["ours"]["round_trips"]
 
+    memory = results["bulk_load"]["memory"]
+    assert [(m["driver"], m["method"]) for m in memory] == [
+        (d, m) for d in drivers for m in ("ours", "ours, from a generator", "executemany")
+    ]
+
     assert {c["driver"] for c in results["concurrency"]} == set(drivers)
-    assert {c["rows"] for c in results["concurrency"]} == {"hot", "spread"}
+    assert {c["rows"] for c in results["concurrency"]} == {"hot", "spread", "ample"}
+    assert {c["pattern"] for c in results["concurrency"]} == {"ours", "driver alone"}
     for figure in results["concurrency"]:
         assert figure["trades"] > 0 and figure["error_count"] == 0, figure
         assert figure["invariant_held"], figure
-    # Two players starting with 5 goods run out: refusals are part of the load.
+        if figure["pattern"] == "driver alone":  # the baseline's own ratios
+            assert figure["x_driver_trades_per_s"] == {"median": 1.0, "low": 1.0, "high": 1.0}
+    # Two players starting with 5 goods run out: refusals are part of the load; ample ones never.
     assert all(c["refused"] > 0 for c in results["concurrency"] if c["rows"] == "hot")
+    assert all(c["refused"] == 0 for c in results["concurrency"] if c["rows"] == "ample")
+
+    assert [d["statement"] for d in results["dialect"]] == [
+        "insert_many (114 rows)",
+        "select with joins",
+        "update",
+    ]
 
     section = results["asyncio"]
     if PEEWEE_4:
-        assert section["skipped"] is None and "5. asyncio tasks" in table
+        assert section["skipped"] is None and "6. asyncio tasks" in table
         assert [a["concurrency"] for a in section["figures"]] == [1, 16]
         for entry in section["figures"]:
             for side in ("threads", "asyncio"):
@@ -93,7 +126,7 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
             assert 0 < spread["low"] <= spread["median"] <= spread["high"]
     else:  # peewee 3.17: the section says why it did not run
         assert section["skipped"].startswith("peewee: AsyncTiDBDatabase and arun_transaction")
-        assert "5. asyncio against threads: skipped (peewee: " in table
+        assert "6. asyncio against threads: skipped (peewee: " in table
 
     wan = results["wan"]
     if wan["skipped"]:
@@ -114,3 +147,36 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
             assert measured["round_trips"] == expected["round_trips"]
             # ...and each of them waited for at least one simulated round-trip time.
             assert measured["wall_ms"] >= measured["round_trips"] * figure["rtt_ms"], figure
+
+
+def test_the_driver_alone_sends_what_trade_sends(mysql_db, relay, server, database_name, driver):
+    """The concurrency baseline (bench/plain.py): the same statements, byte for byte,
+    for a trade that happens and one that is refused."""
+    with Player.bind_ctx(mysql_db):
+        mysql_db.create_tables([Player])
+    relayed = relay(server)
+    database = relayed_database(relayed, server, database_name, driver)
+    peewee_example.db.initialize(database)
+    try:
+        plain = PlainTrade(database)
+        sent = {}
+        for name, trade_function in (("ours", trade), ("driver alone", plain)):
+            mysql_db.execute_sql("DELETE FROM player")
+            mysql_db.execute_sql("INSERT INTO player VALUES ('1', 100, 0), ('2', 500, 20)")
+            relayed.reset()
+            assert trade_function("2", "1", 2, 100) is True
+            assert trade_function("2", "1", 10, 500) is False
+            sent[name] = relayed.statements
+        assert sent["ours"] == sent["driver alone"]
+        assert [s.split(" ")[0] for s in sent["ours"]] == [
+            "BEGIN",
+            "UPDATE",
+            "COMMIT",
+            "BEGIN",
+            "UPDATE",
+            "ROLLBACK",
+            "SELECT",
+        ]
+    finally:
+        peewee_example.db.initialize(None)
+        database.close()

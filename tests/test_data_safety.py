@@ -12,7 +12,14 @@ import signal
 import pytest
 
 from peewee_example import Player
-from tests.conftest import SECRET_PASSWORD, WAIT_AT_GATE, gate, reached_gate, server_environ
+from tests.conftest import (
+    SECRET_PASSWORD,
+    WAIT_AT_GATE,
+    error_lines,
+    gate,
+    reached_gate,
+    server_environ,
+)
 from tests.test_expected_output import expected, normalised
 from tidb_dialect import TiDBDatabase
 
@@ -68,8 +75,10 @@ def test_table_of_another_shape_is_refused_untouched(
     before = rows(mysql_db)
     result = run_example(environ=server_environ(server, database_name))
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.startswith("error: the player table does not match the Player model: ")
-    assert difference in result.stderr and result.stderr.endswith(WAY_OUT + "\n")
+    assert error_lines(result.stderr).startswith(
+        "error: the player table does not match the Player model: "
+    )
+    assert difference in result.stderr and error_lines(result.stderr).endswith(WAY_OUT + "\n")
     assert rows(mysql_db) == before
 
 
@@ -88,8 +97,10 @@ def test_user_who_may_delete_but_not_insert_loses_nothing(
     )
     result = run_example(environ=environ)
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr.startswith('error: the database failed: (1142, "INSERT command denied')
-    assert result.stderr.endswith("; the player table is as it was before the run\n")
+    assert error_lines(result.stderr).startswith(
+        'error: the database failed: (1142, "INSERT command denied'
+    )
+    assert error_lines(result.stderr).endswith("; the player table is as it was before the run\n")
     assert rows(mysql_db) == (("a", 3, 4), ("b", 5, 6), ("c", 7, 8))
 
 
@@ -125,7 +136,7 @@ def test_trade_on_data_the_model_does_not_expect(
     result = run_example(
         "--trade", "2", "1", "1", "50", environ=server_environ(server, database_name)
     )
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", message + "\n")
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (1, "", message + "\n")
     assert rows(mysql_db) == before
 
 
@@ -134,7 +145,11 @@ def test_trade_on_the_tutorial_table_works(run_example, server, database_name, m
     result = run_example(
         "--trade", "2", "1", "1", "50", environ=server_environ(server, database_name)
     )
-    assert (result.returncode, result.stdout, result.stderr) == (0, "trade success\n", "")
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (
+        0,
+        "trade success\n",
+        "",
+    )
     assert rows(mysql_db) == (("1", 50, 1), ("2", 550, 19))
 
 
@@ -143,7 +158,7 @@ def test_refused_trade_has_its_own_exit_status(run_example, server, database_nam
     result = run_example(
         "--trade", "2", "1", "1", "101", environ=server_environ(server, database_name)
     )
-    assert (result.returncode, result.stdout, result.stderr) == (
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (
         3,
         "buy player 1 coins not enough\n",
         "",
@@ -161,21 +176,21 @@ def test_trade_without_a_table_creates_nothing(run_example, server, database_nam
     result = run_example(
         "--trade", "2", "1", "1", "50", environ=server_environ(server, database_name)
     )
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", NO_TABLE)
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (1, "", NO_TABLE)
     assert mysql_db.get_tables() == []
 
 
 @pytest.mark.parametrize("url", ["sqlite:///player.db", "sqlite:///sub/player.db"])
 def test_trade_without_a_sqlite_file_creates_none(run_example, tmp_path, url):
     result = run_example("--url", url, "--trade", "2", "1", "1", "50")
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", NO_TABLE)
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (1, "", NO_TABLE)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_trade_on_an_empty_sqlite_file_creates_no_table(run_example, tmp_path):
     (tmp_path / "player.db").write_bytes(b"")
     result = run_example("--url", "sqlite:///player.db", "--trade", "2", "1", "1", "50")
-    assert (result.returncode, result.stderr) == (1, NO_TABLE)
+    assert (result.returncode, error_lines(result.stderr)) == (1, NO_TABLE)
     assert (tmp_path / "player.db").read_bytes() == b""
 
 
@@ -190,7 +205,7 @@ def test_walkthrough_stops_while_another_one_runs(run_example, server, database_
     make_table(mysql_db, None)
     assert mysql_db.execute_sql("SELECT GET_LOCK(%s, 0)" % LOCK).fetchone()[0] == 1
     result = run_example(environ=server_environ(server, database_name))
-    assert (result.returncode, result.stdout, result.stderr) == (1, "", ANOTHER_RUN)
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (1, "", ANOTHER_RUN)
     assert rows(mysql_db) == tuple(EARLIER_ROWS)
 
 
@@ -199,10 +214,10 @@ def test_two_walkthroughs_started_together(start_example, server, database_name,
     runs = [start_example(environ=environ) for _ in range(2)]
     results = [(*run.communicate(timeout=120), run.returncode) for run in runs]
     for stdout, stderr, status in results:
-        assert (status, normalised(stdout), stderr) == (0, expected("text"), "") or (
+        assert (status, normalised(stdout), error_lines(stderr)) == (0, expected("text"), "") or (
             status,
             stdout,
-            stderr,
+            error_lines(stderr),
         ) == (1, "", ANOTHER_RUN), stderr
     assert 0 in [status for _, _, status in results]
     count = mysql_db.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0]
@@ -259,7 +274,7 @@ def test_ctrl_c_outside_the_transactions(start_example, server, database_name, m
         walkthrough.send_signal(signal.SIGINT)
     stdout, stderr = walkthrough.communicate(timeout=60)
     assert walkthrough.returncode == 130
-    assert stderr == (
+    assert error_lines(stderr) == (
         "error: interrupted (Ctrl-C) outside the transactions: what was committed so far stays\n"
     )
     assert stdout.splitlines()[:2] == ["id:test, coins:1, goods:1", "number of players: 1920"]

@@ -3,16 +3,13 @@
 import pytest
 from peewee import MySQLDatabase
 
-from peewee_example import Settings
 from tests.conftest import DRIVER_MODULES, MYSQLCLIENT, TIDB_MODE, server_environ
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
+from tidb_dialect.settings import database_from
 
 
 def test_connects_with_each_driver_and_reads_version(server, database_name, driver):
-    settings = Settings.from_mapping(
-        dict(server_environ(server, database_name), TIDB_DRIVER=driver)
-    )
-    database = settings.build_database()
+    database = database_from(dict(server_environ(server, database_name), TIDB_DRIVER=driver))
     assert database.execute_sql("SELECT 1 + 1").fetchone()[0] == 2
     assert database.version.is_tidb == TIDB_MODE
     assert database.server_version == database.version.mysql

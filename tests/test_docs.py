@@ -1,39 +1,31 @@
-"""The code in the docs works: every ```python block of every Markdown file runs, as written.
+"""The code in the docs works: each Markdown file's ```python blocks, pasted in order into one
+file beside a copy of tidb_dialect/, run as a program against the server the TIDB_* settings name.
 
-How blocks run, which names the text can hand them, and how excerpts of the
-sample stay in step with its source: tests/README.md, "Code in the docs".
-After a change to a tagged region, `python -m tests.test_docs --sync`
-rewrites every excerpt of it.
+How blocks run, and how excerpts of the sample stay in step with its source:
+tests/README.md, "Code in the docs". After a change to a tagged region,
+`python -m tests.test_docs --sync` rewrites every excerpt of it.
 """
 
-import importlib
 import os
 import re
-import socket
+import shutil
+import subprocess
 import sys
 import textwrap
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from peewee import Database
 
-import peewee_example
-from tests.conftest import ROOT
-from tidb_dialect import TiDBDatabase
+from tests.conftest import ROOT, scrubbed_environ, server_environ
 
 #: Folders that hold no docs of this repository: virtualenvs, tool caches.
 SKIPPED = (".git", ".nox", ".pytest_cache", ".venv")
 PYTHON = ("python", "py", "python3")
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)\s*(?P<info>.*)$")
 HEADING = re.compile(r"^ {0,3}#{1,6} ")
-#: "`db` below is ...", "`Player` and `db` below are ...": the text hands the block those names.
-NAMED_BELOW = re.compile(r"((?:`\w+`(?:,? and |, | )?)+) below (?:is|are)\b")
 #: `<!-- region: peewee_example.py#trade -->` right before a block: it shows that region.
 REGION_COMMENT = re.compile(r"^<!-- region: (?P<path>[\w./-]+)#(?P<name>[\w-]+) -->$")
-#: The tiup playground's address, where the blocks expect a TiDB.
-PLAYGROUND = ("127.0.0.1", 4000)
 
 
 @dataclass
@@ -115,109 +107,51 @@ def region(path, name):
     return textwrap.dedent(body).strip("\n") + "\n"
 
 
-def named_below(block):
-    return [
-        name
-        for group in NAMED_BELOW.findall(block.section)
-        for name in re.findall(r"`(\w+)`", group)
-    ]
+def program(path):
+    """The ```python blocks of `path`, in order, as one program (padded to keep line numbers)."""
+    code, at = [], 0
+    for block in blocks_in(path):
+        if block.lang in PYTHON:
+            code.append("\n" * (block.line - at) + block.code)
+            at = block.line + block.code.count("\n")
+    return "".join(code)
 
 
-# --- the names the text can hand a block ------------------------------------------------------
+def documented():
+    return [path for path in markdown_files() if program(path)]
 
 
-def fixture_db(request):
-    """`db`: a TiDBDatabase (PyMySQL) on an empty database of the test server."""
-    return request.getfixturevalue("mysql_db")
-
-
-def fixture_player(request):
-    """`Player`: the walkthrough's model, bound to `db`, its table created and empty."""
-    database = request.getfixturevalue("mysql_db")
-    peewee_example.db.initialize(database)
-    request.addfinalizer(lambda: peewee_example.db.initialize(None))
-    database.create_tables([peewee_example.Player])
-    return peewee_example.Player
-
-
-FIXTURES = {"db": fixture_db, "Player": fixture_player}
-
-
-@contextmanager
-def playground(connect):
-    """127.0.0.1:4000 reaches the test server, database `test`; tables made meanwhile are dropped.
-
-    PyMySQL connects through socket.create_connection, so mapping that one
-    address in this process lets blocks keep the tiup playground's address.
-    connect() gives (server, a database connected to it), asked for on the
-    first connection, so blocks that never connect there need no server.
-    """
-    real, used = socket.create_connection, {}
-
-    def create_connection(address, *args, **kwargs):
-        if tuple(address) == PLAYGROUND:
-            if not used:
-                used["server"], used["admin"] = connect()
-                used["admin"].execute_sql("CREATE DATABASE IF NOT EXISTS test")
-                used["before"] = playground_tables(used["admin"])
-            address = (used["server"].host, used["server"].port)
-        return real(address, *args, **kwargs)
-
-    socket.create_connection = create_connection
-    try:
-        yield
-    finally:
-        socket.create_connection = real
-        if used:
-            admin = used["admin"]
-            admin.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
-            for table in playground_tables(admin) - used["before"]:
-                admin.execute_sql("DROP TABLE `test`.`%s`" % table)
-            admin.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
-
-
-def playground_tables(admin):
-    query = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
-    return {row[0] for row in admin.execute_sql(query)}
-
-
-def namespace_for(block, request):
-    """A fresh namespace: the region's module for an excerpt, else the names the text gives."""
-    if block.region:
-        module = importlib.import_module(block.region[0][: -len(".py")].replace("/", "."))
-        return dict(vars(module))
-    namespace = {"__name__": "__docs__"}
-    for name in named_below(block):
-        assert name in FIXTURES, "%s: the text names `%s`, but the tests provide only %s" % (
-            block,
-            name,
-            ", ".join(sorted(FIXTURES)),
-        )
-        namespace[name] = FIXTURES[name](request)
-    return namespace
-
-
-def close_databases(namespace):
-    for value in namespace.values():
-        if isinstance(value, Database):
-            getattr(value, "close_all", value.close)()
+def run_program(path, folder, environ):
+    """Run `path`'s program in `folder`, which holds nothing but it and a copy of tidb_dialect/."""
+    shutil.copytree(
+        ROOT / "tidb_dialect",
+        folder / "tidb_dialect",
+        ignore=shutil.ignore_patterns("*.md", "__pycache__"),
+    )
+    (folder / "program.py").write_text(program(path))
+    env = dict(scrubbed_environ(), **environ)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [sys.executable, "program.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # --- the tests ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("block", python_blocks(), ids=str)
-def test_python_block_runs(block, request):
-    namespace = namespace_for(block, request)
-    # Padding keeps the Markdown file's line numbers in tracebacks.
-    code = compile("\n" * block.line + block.code, str(block.path), "exec")
-    with playground(
-        lambda: (request.getfixturevalue("server"), request.getfixturevalue("mysql_db"))
-    ):
-        try:
-            exec(code, namespace)
-        finally:
-            close_databases(namespace)
+@pytest.mark.parametrize("path", documented(), ids=lambda path: str(path.relative_to(ROOT)))
+def test_the_blocks_pasted_in_order_run(path, tmp_path, server, database_name):
+    result = run_program(path, tmp_path, server_environ(server, database_name))
+    assert result.returncode == 0, result.stderr
+    if path == ROOT / "README.md":  # the README's program is the walkthrough
+        from tests.test_expected_output import check_output  # which reads Markdown with this file
+
+        check_output(result.returncode, result.stdout)
 
 
 @pytest.mark.parametrize("block", excerpts(), ids=str)
@@ -236,13 +170,21 @@ def test_every_fence_names_its_language():
     assert unnamed == [], "```python for code to run, ```sh or ```text for the rest"
 
 
-def test_the_readme_shows_the_samples_code():
-    shown = {block.region for block in excerpts() if block.path == ROOT / "README.md"}
-    assert shown == {
-        ("peewee_example.py", "model"),
-        ("peewee_example.py", "bulk_load"),
-        ("peewee_example.py", "trade"),
-    }
+def test_the_readme_shows_the_walkthroughs_steps_in_order():
+    shown = [block.region for block in blocks_in(ROOT / "README.md") if block.lang in PYTHON]
+    assert shown == [
+        ("peewee_example.py", name)
+        for name in (
+            "connect",
+            "model",
+            "create",
+            "bulk_insert",
+            "query",
+            "trade",
+            "delete",
+            "walkthrough",
+        )
+    ]
 
 
 def test_blocks_are_found_in_every_markdown_file_but_tool_folders(tmp_path):
@@ -253,44 +195,18 @@ def test_blocks_are_found_in_every_markdown_file_but_tool_folders(tmp_path):
     assert found == ["docs/deep/a.md"]
 
 
-def test_the_text_hands_names_to_blocks_below_it(tmp_path):
+def test_a_program_is_its_blocks_in_order_and_a_failing_one_fails(tmp_path, server, database_name):
     page = tmp_path / "page.md"
     page.write_text(
-        "# One\n\n`db` below is a database.\n\n```python\ndb\n```\n\n"
-        "```python\nx = 1\n```\n\n## Two\n\n```python\ny = 2\n```\n\n"
-        "`Player` and `db` below are the model and its database.\n\n"
-        "  ```python\n  Player\n  ```\n\n"
-        "<!-- region: peewee_example.py#trade -->\n```python\ntrade\n```\n"
+        "# One\n\n```python\nx = 1\n```\n\n```sh\nexit 1\n```\n\n"
+        "## Two\n\n  ```python\n  assert x == 1\n  y = undefined\n  ```\n"
     )
-    found = [(b.line, b.code, named_below(b), b.region) for b in blocks_in(page)]
-    assert found == [
-        (5, "db\n", ["db"], None),
-        (9, "x = 1\n", ["db"], None),
-        (15, "y = 2\n", [], None),
-        (21, "Player\n", ["Player", "db"], None),
-        (26, "trade\n", ["Player", "db"], ("peewee_example.py", "trade")),
-    ]
-
-
-def test_the_playground_address_reaches_the_test_server_and_is_left_clean(server, mysql_db):
-    real = socket.create_connection
-    with playground(lambda: (server, mysql_db)):
-        db = TiDBDatabase("test", host="127.0.0.1", port=4000, user="root")
-        assert db.execute_sql("SELECT @@port").fetchone()[0] == server.port
-        db.execute_sql("CREATE TABLE docs_probe (id INT)")
-        db.close()
-    assert socket.create_connection is real
-    assert "docs_probe" not in playground_tables(mysql_db)
-
-
-def test_a_name_the_tests_do_not_provide_fails(tmp_path, request):
-    page = tmp_path / "page.md"
-    page.write_text("`engine` below is a database.\n\n```python\nengine\n```\n")
-    (block,) = blocks_in(page)
-    with pytest.raises(
-        AssertionError, match="names `engine`, but the tests provide only Player, db"
-    ):
-        namespace_for(block, request)
+    assert program(page) == "\n" * 3 + "x = 1\n" + "\n" * 9 + "assert x == 1\ny = undefined\n"
+    (tmp_path / "run").mkdir()
+    result = run_program(page, tmp_path / "run", server_environ(server, database_name))
+    assert result.returncode == 1
+    assert 'program.py", line 15' in result.stderr
+    assert "NameError: name 'undefined' is not defined" in result.stderr
 
 
 def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
@@ -301,7 +217,7 @@ def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
     )
     (block,) = blocks_in(page)
     model = region("peewee_example.py", "model")
-    assert model.startswith("class Player(")
+    assert model.startswith("BATCH_SIZE = 114\n")
     with pytest.raises(pytest.fail.Exception, match=re.escape("copies it in:\n" + model)):
         test_excerpt_is_its_region(block)
     sync(tmp_path)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 import peewee_example
-from peewee_example import port_open
+from player_cli.command import port_open
 from tests.conftest import ROOT, require, server_environ
 from tests.test_docs import blocks_in
 
@@ -55,16 +55,29 @@ def embedded_only():
     )
 
 
-def test_mariadb_output_matches(run_example, server, database_name):
+def test_mariadb_output_matches_and_says_where(run_example, server, database_name, mysql_db):
     result = run_example(environ=server_environ(server, database_name))
     check_output(result.returncode, result.stdout)
-    assert result.stderr == ""
+    version = mysql_db.execute_sql("SELECT VERSION()").fetchone()[0]  # e.g. 10.11.19-MariaDB-...
+    tidb = re.search(r"-TiDB-v(\d+\.\d+\.\d+)", version)
+    name = "TiDB v" + tidb[1] if tidb else "MariaDB " + re.match(r"\d+\.\d+\.\d+", version)[0]
+    where = (
+        expected("stderr")[0]
+        .replace("<server>", name)
+        .replace("<host>", server.host)
+        .replace("<port>", str(server.port))
+        .replace("<user>", server.user)
+        .replace("<database>", database_name)
+    )
+    if getattr(server, "ca_path", ""):
+        where = where.replace("TLS off", "TLS on")
+    assert result.stderr.splitlines() == [where]
 
 
 def test_embedded_output_matches_and_says_so_once(run_example, tmp_path, embedded_only):
     result = run_example()
     check_output(result.returncode, result.stdout)
-    assert normalised(result.stderr) == expected("stderr")
+    assert normalised(result.stderr.replace(str(tmp_path), "<folder>")) == expected("stderr")[1:]
     assert (tmp_path / "player.db").is_file()
 
 

@@ -32,9 +32,12 @@ from peewee import (
 )
 
 import peewee_example
-from peewee_example import BATCH_SIZE, BULK_PLAYERS, Player, load_players
+from peewee_example import BATCH_SIZE, Player, load_players
+from tests.conftest import relayed_database
 from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
+
+BULK_PLAYERS = 1919  # the walkthrough's load
 
 
 class Team(Model):
@@ -449,3 +452,29 @@ def test_a_renamed_table_gets_its_own_statement(player_db):
     finally:
         Player._meta.set_table_name("player")
     assert [p.id for p in Player.select()] == ["a"]
+
+
+def test_a_generator_of_players_is_consumed_one_batch_at_a_time(relay, server, database_name):
+    """100,000 players from a generator: when player k is made, the server has had exactly
+    k // batch_size INSERTs, so no more than one batch is ever held."""
+    relayed = relay(server)
+    database = relayed_database(relayed, server, database_name)
+    statements_before = []  # for each player made, how many statements the server had
+
+    def players(count):
+        for n in range(count):
+            statements_before.append(len(relayed.statements))
+            yield Player(id="p%d" % n, coins=n, goods=1)
+
+    with Player.bind_ctx(database):
+        database.create_tables([Player])
+        relayed.reset()
+        with database.atomic():
+            Player.bulk_create(players(100_000), batch_size=BATCH_SIZE)
+        assert Player.select().count() == 100_000
+    database.close()
+    inserts = list(itertools.accumulate(s.startswith("INSERT") for s in relayed.statements))
+    assert inserts[-1] == -(-100_000 // BATCH_SIZE)  # 878 INSERTs, the last one of 26 rows
+    assert [inserts[seen - 1] for seen in statements_before] == [
+        n // BATCH_SIZE for n in range(100_000)
+    ]

@@ -152,3 +152,12 @@ def test_readme_names_exactly_the_matrix():
     assert "on CPython 3.10, 3.11, 3.12 and 3.13, each with peewee 4.x and with peewee 3.17" in (
         readme
     )
+
+
+def test_runs_get_no_setting_nor_a_name_the_dialect_would_refuse(monkeypatch):
+    refused = ("TIDB_HOST", "DATABASE_URL", "CA_PATH", "TIDB_VERSION", "tidb_host", "DATABASE_URI")
+    for name in (*refused, "MANPATH"):
+        monkeypatch.setenv(name, "x")
+    kept = scrubbed_environ()
+    assert set(refused).isdisjoint(kept)
+    assert kept["MANPATH"] == "x"

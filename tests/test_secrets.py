@@ -14,9 +14,10 @@ import pytest
 from peewee import PeeweeException
 
 import peewee_example
-from peewee_example import Settings, read_settings
+import player_cli
 from tests.conftest import SECRET_PASSWORD, server_environ
 from tidb_dialect import TiDBDatabase
+from tidb_dialect.settings import database_from, read_settings
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_wrong_password_message_is_built_from_safe_parts(
     result = run_example("--driver", driver, environ=environ)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (
-        "error: cannot connect to 127.0.0.1:%s as user '%s' (database '%s'): "
+        "error: cannot connect to 127.0.0.1:%s as user '%s' (database '%s'), TLS off: "
         "(1045, \"Access denied for user '%s'@'127.0.0.1' (using password: YES)\")"
         % (secret_environ["TIDB_PORT"], user, secret_environ["TIDB_DB_NAME"], user)
     )
@@ -98,12 +99,12 @@ def test_a_driver_message_that_holds_the_password_is_not_shown(
 
     monkeypatch.setattr(TiDBDatabase, "_connect", refuse)
     try:
-        assert peewee_example.main([]) == 1
+        assert player_cli.main([]) == 1
     finally:
         peewee_example.db.initialize(None)
     err = capsys.readouterr().err
     assert err.startswith(
-        "error: cannot connect to 127.0.0.1:%s as user '%s' (database '%s'): "
+        "error: cannot connect to 127.0.0.1:%s as user '%s' (database '%s'), TLS off: "
         "InterfaceError (the driver's message is not shown)\n"
         % (secret_environ["TIDB_PORT"], secret_environ["TIDB_USER"], secret_environ["TIDB_DB_NAME"])
     )
@@ -111,11 +112,13 @@ def test_a_driver_message_that_holds_the_password_is_not_shown(
 
 
 def test_settings_repr_and_connection_errors_hide_the_password(secret_environ):
-    settings = Settings.from_mapping(secret_environ)
+    environ = dict(secret_environ, DATABASE_URL=url(secret_environ, SECRET_PASSWORD))
+    settings = read_settings(environ, env_file=None)
+    assert settings == environ
     assert_hidden(repr(settings), str(settings))
-    wrong = Settings.from_mapping(dict(secret_environ, TIDB_PASSWORD="x" + SECRET_PASSWORD))
+    wrong = database_from(dict(secret_environ, TIDB_PASSWORD="x" + SECRET_PASSWORD))
     with pytest.raises(PeeweeException) as raised:
-        wrong.build_database().connect()
+        wrong.connect()
     shown = "".join(traceback.format_exception(raised.value))
     assert "Access denied" in shown
     assert_hidden(shown, repr(raised.value), password="x" + SECRET_PASSWORD)
@@ -131,8 +134,8 @@ def test_in_process_logs_hide_the_password(secret_environ, monkeypatch, tmp_path
     level = peewee_logger.level  # -v raises it; later tests must not pay for that
     try:
         with caplog.at_level(logging.DEBUG):
-            assert peewee_example.main(["-v"]) == 0
-            assert peewee_example.main(["-v", "--trade", "1", "2", "1", "10"]) == 0
+            assert player_cli.main(["-v"]) == 0
+            assert player_cli.main(["-v", "--trade", "1", "2", "1", "10"]) == 0
     finally:
         peewee_example.db.initialize(None)
         peewee_logger.setLevel(level)

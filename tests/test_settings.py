@@ -1,26 +1,64 @@
-"""The sample's settings: environment and .env, flags, precedence, and what a bad one says.
+"""Settings from the environment and .env (tidb_dialect/settings.py): what is read, precedence,
+misspellings, .env files, and what a bad setting says.
 
-The dialect checks the values (tests/test_connection.py); here, that the
-sample reads them as documented and names them as the user typed them.
+The dialect checks the values (tests/test_connection.py, tests/test_urls.py);
+here, that the settings reach it as documented and come back named as the
+user typed them.
 """
 
+import logging
+import os
 import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import peewee
+import playhouse
+import pymysql
 import pytest
 import trustme
 
-from peewee_example import SettingError, database_from, port_open, read_settings
-from tests.conftest import ROOT, require
+from player_cli.command import port_open
+from tests.conftest import DRIVER_MODULES, ROOT, require, scrubbed_environ, server_environ
+from tidb_dialect import ConfigError, SettingError, database_from_env
+from tidb_dialect.settings import SETTINGS, database_from, env_path, read_settings
 from tidb_dialect.tls import default_ca_bundle
 
+#: The settings, written out (not taken from the product).
+NAMES = (
+    "TIDB_HOST",
+    "TIDB_PORT",
+    "TIDB_USER",
+    "TIDB_PASSWORD",
+    "TIDB_DB_NAME",
+    "CA_PATH",
+    "TIDB_DRIVER",
+    "DATABASE_URL",
+)
 
-def test_nothing_set_means_a_local_tidb_playground():
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """The test runs in an empty directory, with no setting (nor near-miss) in os.environ."""
+    monkeypatch.chdir(tmp_path)
+    for name in set(os.environ) - set(scrubbed_environ()):
+        monkeypatch.delenv(name)
+    return tmp_path
+
+
+def test_the_settings_are_the_tidb_docs_names():
+    assert SETTINGS == NAMES
+
+
+def test_nothing_set_means_a_local_tidb_playground(in_tmp):
     assert read_settings(environ={}, env_file=None) == {}
-    db = database_from({})
-    assert (db.database, db.driver) == ("test", "pymysql")
-    params = db.connect_params
-    assert (params["host"], params["port"], params["user"]) == ("127.0.0.1", 4000, "root")
-    assert "password" not in params and "ssl" not in params
+    for db in (database_from({}), database_from_env()):
+        assert (db.database, db.driver) == ("test", "pymysql")
+        params = db.connect_params
+        assert (params["host"], params["port"], params["user"]) == ("127.0.0.1", 4000, "root")
+        assert "password" not in params and "ssl" not in params
 
 
 def test_every_setting_is_read_and_nothing_else():
@@ -33,9 +71,7 @@ def test_every_setting_is_read_and_nothing_else():
         "CA_PATH": "/ca.pem",
         "TIDB_DRIVER": "mysqlclient",
         "DATABASE_URL": "sqlite:///x.db",
-        "UNRELATED": "ignored",
     }
-    del environ["UNRELATED"]
     assert read_settings(environ=dict(environ, UNRELATED="x"), env_file=None) == environ
 
 
@@ -50,6 +86,53 @@ def test_a_real_variable_beats_env_and_an_empty_one_counts_as_unset(tmp_path):
 
 def test_a_missing_env_file_is_not_an_error(tmp_path):
     assert read_settings(environ={}, env_file=str(tmp_path / "absent.env")) == {}
+
+
+def test_env_file_values_are_taken_as_written(tmp_path):
+    """python-dotenv's quoting, `export` and comments; no ${NAME} expansion (a password may
+    hold $); the last line for a setting wins."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a comment\nexport TIDB_HOST=h.example  # where\nTIDB_PASSWORD='pa${HOME}s #1'\n"
+        'TIDB_USER="a b"\nTIDB_DB_NAME=first\nTIDB_DB_NAME=second\nTIDB_PORT=4100\nTIDB_PORT\n'
+    )
+    assert read_settings(environ={}, env_file=env_file) == {
+        "TIDB_HOST": "h.example",
+        "TIDB_PASSWORD": "pa${HOME}s #1",
+        "TIDB_USER": "a b",
+        "TIDB_DB_NAME": "second",
+    }
+
+
+@pytest.mark.parametrize("how", ["environment", ".env"])
+def test_database_from_env_connects_as_the_settings_say(
+    server, database_name, driver, in_tmp, monkeypatch, how
+):
+    environ = dict(server_environ(server, database_name), TIDB_DRIVER=driver)
+    if how == ".env":
+        (in_tmp / ".env").write_text("".join("%s=%s\n" % item for item in environ.items()))
+    else:
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+    db = database_from_env()
+    assert db.is_closed()  # not connected yet
+    assert db.execute_sql("SELECT DATABASE()").fetchone()[0] == database_name
+    assert type(db.connection()).__module__.split(".")[0] == DRIVER_MODULES[driver]
+    db.close()
+
+
+def test_database_from_env_takes_the_flags_and_a_file_of_its_own(tmp_path):
+    env_file = tmp_path / "app.env"
+    env_file.write_text("TIDB_HOST=file.example\nTIDB_DRIVER=nodriver\n")
+    db = database_from_env(environ={"TIDB_PORT": "4100"}, env_file=str(env_file), driver="pymysql")
+    assert (db.connect_params["host"], db.connect_params["port"]) == ("file.example", 4100)
+    db = database_from_env(environ={}, env_file=None, url="tidb://u@flag.example/flagdb")
+    assert (db.connect_params["host"], db.database) == ("flag.example", "flagdb")
+
+
+def test_env_path_is_where_the_file_is_looked_for(in_tmp):
+    assert env_path() == str(in_tmp / ".env")
+    assert env_path("conf/app.env") == str(in_tmp / "conf" / "app.env")
 
 
 URL = "tidb://u@db.example:4000/shop"
@@ -106,6 +189,7 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
         ({"TIDB_HOST": " "}, {}, "TIDB_HOST: must not be empty"),
         ({"TIDB_HOST": "a..b"}, {}, "TIDB_HOST: has an empty label ('..'): 'a..b'"),
         ({"TIDB_USER": " "}, {}, "TIDB_USER: must be non-empty text without NUL, got ' '"),
+        ({"TIDB_PASSWORD": "a\0b"}, {}, "TIDB_PASSWORD: holds a NUL character, which no"),
         ({"TIDB_DRIVER": "oracle"}, {}, "TIDB_DRIVER: unknown driver 'oracle' (use pymysql or"),
         ({}, {"driver": "oracle"}, "--driver: unknown driver 'oracle' (use pymysql or"),
         ({"CA_PATH": "/no/ca.pem"}, {}, "CA_PATH: no such file: /no/ca.pem"),
@@ -127,6 +211,11 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
             "TIDB_DRIVER: has no meaning for a SQLite database",
         ),
         ({}, {"url": "sqlite:///p.db", "driver": "pymysql"}, "--driver: has no meaning for a"),
+        (
+            {"DATABASE_URL": "sqlite:///p.db", "CA_PATH": "/ca.pem"},
+            {},
+            "CA_PATH: has no meaning for a SQLite database",
+        ),
         ({"DATABASE_URL": URL}, {"url": ""}, "--url: not a database URL"),
     ],
 )
@@ -134,20 +223,213 @@ def test_a_bad_setting_is_named_as_the_user_typed_it(settings, flags, message):
     with pytest.raises(SettingError) as refused:
         database_from(settings, **flags)
     assert str(refused.value).startswith(message)
+    assert isinstance(refused.value, ConfigError)
+    assert refused.value.keyword == message.split(":")[0]
 
 
-def test_env_file_that_is_not_utf8_is_one_line_without_its_bytes(run_example, tmp_path):
-    (tmp_path / ".env").write_bytes(b"TIDB_HOST=127.0.0.1\nTIDB_PASSWORD=caf\xe9\n")
-    result = run_example()
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == "error: .env: not UTF-8 text (at byte 37); save it as UTF-8\n"
+def test_a_password_is_never_in_a_message():
+    secret = "s3cret-Pw"
+    for settings in (
+        {"TIDB_PASSWORD": secret, "TIDB_PORT": "x"},
+        {"DATABASE_URL": "tidb://u:%s@h:40x/db" % secret},
+        {"DATABASE_URL": "tidb://u:%s/x@h/db" % secret},
+    ):
+        with pytest.raises(SettingError) as refused:
+            database_from(settings)
+        assert secret not in str(refused.value)
 
 
-def test_env_file_that_cannot_be_read_is_one_line(run_example, tmp_path):
-    (tmp_path / ".env").mkdir()
-    result = run_example()
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == "error: .env: cannot be read (Is a directory)\n"
+# --- misspellings: refused before anything connects ----------------------------------------
+
+MISSPELLINGS = [
+    # case variants of a setting
+    ("tidb_host", "TIDB_HOST"),
+    ("Tidb_Db_Name", "TIDB_DB_NAME"),
+    ("database_url", "DATABASE_URL"),
+    ("ca_path", "CA_PATH"),
+    # names other programs and samples use
+    ("TIDB_DATABASE", "TIDB_DB_NAME"),
+    ("TIDB_DATABASE_NAME", "TIDB_DB_NAME"),
+    ("TIDB_DB", "TIDB_DB_NAME"),
+    ("TIDB_DBNAME", "TIDB_DB_NAME"),
+    ("TIDB_PASS", "TIDB_PASSWORD"),
+    ("TIDB_PASSWD", "TIDB_PASSWORD"),
+    ("TIDB_PWD", "TIDB_PASSWORD"),
+    ("TIDB_USERNAME", "TIDB_USER"),
+    ("TIDB_HOSTNAME", "TIDB_HOST"),
+    ("TIDB_CA", "CA_PATH"),
+    ("TIDB_CA_PATH", "CA_PATH"),
+    ("TIDB_SSL_CA", "CA_PATH"),
+    ("TIDB_SSL_CA_PATH", "CA_PATH"),
+    ("TIDB_URL", "DATABASE_URL"),
+    ("TIDB_DATABASE_URL", "DATABASE_URL"),
+    ("tidb_pass", "TIDB_PASSWORD"),
+    # TIDB... within two edits of a TIDB_* setting; of two as near, the longer shared beginning
+    ("TIDB_POST", "TIDB_PORT"),
+    ("TIDB_HSOT", "TIDB_HOST"),
+    ("TIDB_PASSWROD", "TIDB_PASSWORD"),
+    ("TIDB_DRIVE", "TIDB_DRIVER"),
+    ("TIDB_USR", "TIDB_USER"),
+    ("tidb_usres", "TIDB_USER"),
+    ("TIDB-HOST", "TIDB_HOST"),
+    ("TIDBHOST", "TIDB_HOST"),
+    ("TIDB_DB_NAMES", "TIDB_DB_NAME"),
+    ("TIDB_PORTS", "TIDB_PORT"),
+    # one edit from DATABASE_URL or CA_PATH
+    ("DATABASE_URI", "DATABASE_URL"),
+    ("DATABASEURL", "DATABASE_URL"),
+    ("DATABASE_URLS", "DATABASE_URL"),
+    ("CA_PAHT", "CA_PATH"),
+    ("CAPATH", "CA_PATH"),
+    ("CA-PATH", "CA_PATH"),
+]
+
+#: Names left alone: other programs' variables, other TIDB_* settings, two edits from CA_PATH.
+NOT_MISSPELLINGS = [
+    "MANPATH",
+    "INFOPATH",
+    "CDPATH",
+    "PATH",
+    "CA_PATH_2X",
+    "DATABASE",
+    "DB_URL",
+    "DATABASE_URL_2",
+    "TIDB_VERSION",
+    "TIDB_DRIVER_OPTS",
+    "TIDB_CLUSTER_ID",
+    "TIDB_ENABLE_SSL",
+    "TI_HOST",
+    "MY_TIDB_HOST",
+]
+
+
+@pytest.mark.parametrize("name, meant", MISSPELLINGS)
+def test_a_likely_misspelling_in_the_environment_is_refused(name, meant):
+    with pytest.raises(SettingError) as refused:
+        read_settings(environ={name: "s3cret", "TIDB_HOST": "h"}, env_file=None)
+    assert str(refused.value) == (
+        "%s: not a setting this program reads; did you mean %s?" % (name, meant)
+    )
+    assert refused.value.keyword == name
+
+
+@pytest.mark.parametrize("name, meant", MISSPELLINGS)
+def test_a_likely_misspelling_in_env_is_refused_with_its_line(name, meant, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# settings\nTIDB_HOST=h\n\n%s=s3cret\n" % name)
+    with pytest.raises(SettingError) as refused:
+        read_settings(environ={}, env_file=str(env_file))
+    assert str(refused.value) == (
+        "%s: line 4: %s: not a setting this program reads; did you mean %s?"
+        % (env_file, name, meant)
+    )
+
+
+def test_database_from_env_refuses_a_misspelling_before_connecting():
+    with pytest.raises(SettingError, match=r"^TIDB_POST: .*did you mean TIDB_PORT\?$"):
+        database_from_env(environ={"TIDB_POST": "4001"}, env_file=None)
+
+
+@pytest.mark.parametrize("name", NOT_MISSPELLINGS)
+def test_other_names_are_left_alone(name, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("%s=x\n" % name)
+    assert read_settings(environ={name: "x"}, env_file=str(env_file)) == {}
+
+
+def test_an_empty_misspelling_sets_nothing_and_is_left_alone(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("TIDB_POST=\nTIDB_PASS\n")
+    assert read_settings(environ={"TIDB_HOSR": ""}, env_file=str(env_file)) == {}
+
+
+# --- .env files ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_env_line_that_cannot_be_parsed_is_named_by_number_and_not_shown(
+    in_tmp, newline, caplog, capsys
+):
+    lines = ["# settings", "TIDB_HOST=h", "", "TIDB_PASSWORD='it's'", "TIDB_USER=u"]
+    (in_tmp / ".env").write_bytes(newline.join(lines).encode())
+    with caplog.at_level(logging.DEBUG), pytest.raises(SettingError) as refused:
+        read_settings(environ={})
+    assert str(refused.value) == (
+        ".env: line 4: cannot be parsed: write NAME=value, and quote a value holding spaces, "
+        '# or quotes ("it\'s", \'say "hi"\')'
+    )
+    assert refused.value.keyword == ".env"
+    assert caplog.records == []  # python-dotenv's own warning is not given
+    assert capsys.readouterr() == ("", "")
+
+
+def test_env_file_that_is_not_utf8_is_one_line_without_its_bytes(in_tmp):
+    (in_tmp / ".env").write_bytes(b"TIDB_HOST=127.0.0.1\nTIDB_PASSWORD=caf\xe9\n")
+    with pytest.raises(SettingError) as refused:
+        database_from_env(environ={})
+    assert str(refused.value) == ".env: not UTF-8 text (at byte 37); save it as UTF-8"
+
+
+def test_env_file_that_cannot_be_opened_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SettingError) as refused:
+        read_settings(environ={}, env_file=str(tmp_path / "file" / ".env"))
+    assert str(refused.value) == "%s: cannot be read (Not a directory)" % (
+        tmp_path / "file" / ".env"
+    )
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (lambda path: path.mkdir(), "a directory"),
+        (lambda path: os.mkfifo(path), "a FIFO"),  # reading it would wait for a writer
+        (lambda path: path.symlink_to(os.devnull), "a character device"),
+    ],
+)
+def test_env_that_is_not_a_regular_file_is_refused_unread(in_tmp, make, kind):
+    make(in_tmp / ".env")
+    with pytest.raises(SettingError) as refused:
+        database_from_env(environ={})
+    assert str(refused.value) == ".env: not a regular file (%s): it must be a text file" % kind
+
+
+def test_without_python_dotenv_the_dialect_works_and_a_env_file_says_what_to_install(tmp_path):
+    """A real Python whose path holds peewee and PyMySQL but no python-dotenv."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for module in (peewee, playhouse, pymysql):
+        source = Path(module.__file__)
+        source = source.parent if source.name == "__init__.py" else source
+        (site / source.name).symlink_to(source)
+    (tmp_path / "app").mkdir()
+    code = textwrap.dedent(
+        """
+        import importlib.util, sys
+        sys.path[:0] = [%r, %r]
+        assert importlib.util.find_spec("dotenv") is None, "python-dotenv is importable"
+        from tidb_dialect import SettingError, database_from_env
+        print(database_from_env(environ={}).database)
+        open(".env", "w").write("TIDB_DB_NAME=shop\\n")
+        try:
+            database_from_env(environ={})
+        except SettingError as exc:
+            print(exc)
+        """
+    ) % (str(site), str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=tmp_path / "app",
+        env=scrubbed_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        "test\n.env: reading it needs python-dotenv (pip install python-dotenv)\n"
+    )
 
 
 def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, tmp_path):
@@ -156,6 +438,16 @@ def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, t
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("No TiDB configured and none at 127.0.0.1:4000")
     assert (tmp_path / "player.db").is_file()
+
+
+def test_the_repr_of_the_settings_hides_the_password():
+    environ = {"TIDB_PASSWORD": "s3cret", "DATABASE_URL": "tidb://u:s3cret@h/db", "TIDB_USER": "u"}
+    settings = read_settings(environ=environ, env_file=None)
+    assert settings == environ
+    assert repr(settings) == str(settings)
+    assert repr(settings) == (
+        "{'TIDB_USER': 'u', 'TIDB_PASSWORD': '<hidden>', 'DATABASE_URL': '<hidden>'}"
+    )
 
 
 @pytest.mark.mysqlclient

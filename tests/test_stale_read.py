@@ -5,13 +5,16 @@ TiDB reads every table of a statement as of one moment or refuses it (error
 """
 
 import datetime
+import gc
 import logging
 import re
+import weakref
 
 import pytest
 from peewee import (
     SQL,
     CharField,
+    Context,
     DatabaseError,
     IntegerField,
     Model,
@@ -24,6 +27,7 @@ from peewee import (
 
 from tests.conftest import tidb_at
 from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
+from tidb_dialect.stale_read import AsOfTimestamp, StaleReadContext
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
 
@@ -217,3 +221,39 @@ def test_reads_the_past_on_tidb(mysql_db):
             player.update(coins=3).execute()  # read-only
     assert stale_select(player.select(player.coins), before).scalar() == 1
     assert player.select(fn.MAX(player.coins)).scalar() == 2
+
+
+def rendered_three_ways(database):
+    """insert_many, a SELECT with a join, and an UPDATE, as `database` renders them."""
+    team, player = models(database)
+    rows = [{"name": "p%d" % n, "coins": n, "team": 1} for n in range(3)]
+    queries = [
+        player.insert_many(rows),
+        player.select(player.name, team.name).join(team, on=(player.team == team.id)),
+        player.update(coins=player.coins + 1).where(player.name == "p1"),
+    ]
+    return [query.sql() for query in queries]
+
+
+def test_without_a_stale_read_statements_render_with_peewees_own_context(monkeypatch):
+    """While no stale-read clause exists, TiDBDatabase renders as MySQLDatabase does, with
+    peewee's Context (StaleReadContext would look at every node)."""
+    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
+    database = tidb_at()
+    assert type(database.get_sql_context()) is Context
+    assert rendered_three_ways(database) == rendered_three_ways(MySQLDatabase("x"))
+
+
+def test_the_stale_read_context_is_used_while_a_stale_query_exists(monkeypatch):
+    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
+    team, player = models(tidb_at())
+    database = player._meta.database
+    query = player.select(player.name).join(team, on=(player.team == team.id))
+    stale = stale_select(query, FIVE_SECONDS)
+    assert type(database.get_sql_context()) is StaleReadContext
+    assert stale.sql()[0].count(CLAUSE) == 2
+    with pytest.raises(NotSupportedError, match="8135"):
+        player.select().where(player.id.in_(stale.select(player.id))).sql()
+    del stale
+    gc.collect()
+    assert type(database.get_sql_context()) is Context

@@ -19,9 +19,9 @@ import pytest
 import trustme
 from peewee import OperationalError
 
-from peewee_example import Settings
 from tests.conftest import HOST_MISMATCH, UNTRUSTED, require, server_environ
-from tidb_dialect import ConfigError
+from tidb_dialect import ConfigError, TiDBDatabase
+from tidb_dialect.settings import database_from
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
 # MariaDB answers a plain connection under require_secure_transport with
@@ -33,9 +33,7 @@ CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
 
 def connect(tls_server, driver, **given):
     """A connected TiDBDatabase on the TLS server, from TIDB_* settings as a user writes them."""
-    database = Settings.from_mapping(
-        dict(server_environ(tls_server, "mysql"), TIDB_DRIVER=driver, **given)
-    ).build_database()
+    database = database_from(dict(server_environ(tls_server, "mysql"), TIDB_DRIVER=driver, **given))
     database.connect()
     return database
 
@@ -114,7 +112,7 @@ BAD_CA_PATHS = {
 def test_unusable_ca_path_is_a_config_error(tmp_path, case):
     path = str(BAD_CA_PATHS[case](tmp_path))
     with pytest.raises(ConfigError, match=r"^ssl_ca: ") as rejected:
-        Settings.from_mapping({"CA_PATH": path}).build_database()
+        TiDBDatabase("test", ssl_ca=path)
     assert str(rejected.value).endswith(": " + path)
 
 

@@ -21,7 +21,6 @@ from peewee import (
     SqliteDatabase,
 )
 
-from peewee_example import Settings
 from tests.conftest import server_environ
 from tidb_dialect import (
     AmbiguousCommitError,
@@ -30,6 +29,7 @@ from tidb_dialect import (
     locking_read,
     run_transaction,
 )
+from tidb_dialect.settings import database_from
 from tidb_dialect.transactions import error_code, exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
@@ -325,7 +325,7 @@ def test_a_lost_commit_reply_is_ambiguous_and_not_retried(
         TIDB_PORT=str(relayed.port),
         TIDB_DRIVER=driver,
     )
-    db = Settings.from_mapping(environ).build_database()
+    db = database_from(environ)
     backoff, calls = Recorder(), []
 
     def callback(d):

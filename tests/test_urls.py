@@ -8,9 +8,9 @@ import pytest
 from peewee import OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 
-from peewee_example import database_from
 from tests.conftest import ROOT
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url, parse_url
+from tidb_dialect.settings import database_from
 
 
 def test_registered_by_importing_the_package():

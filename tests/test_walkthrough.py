@@ -9,7 +9,7 @@ import pytest
 import peewee_example
 from bench.testbed import free_port
 from peewee_example import Player, UnknownPlayer, trade
-from tests.conftest import ROOT, WAIT_AT_GATE, gate, reached_gate, server_environ
+from tests.conftest import ROOT, WAIT_AT_GATE, error_lines, gate, reached_gate, server_environ
 from tidb_dialect import TiDBDatabase
 
 
@@ -95,14 +95,12 @@ def test_refused_trade_changes_nothing(players, capsys, amount, price, message):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("seller", "buyer", 0, 1), "amount must be a whole number from 1"),
-        (("seller", "buyer", 1, -5), "price must be a whole number from 1"),
-        (("seller", "buyer", 1.5, 1), "amount must be a whole number"),
-        (("seller", "buyer", True, 1), "amount must be a whole number"),
-        (("seller", "buyer", 2**31, 1), "amount must be a whole number from 1 to 2147483647"),
+        (("seller", "buyer", 0, 1), "amount: must be a whole number from 1 to 2147483647, got 0"),
+        (("seller", "buyer", 1, -5), "price: must be a whole number from 1 to 2147483647, got -5"),
+        (("seller", "buyer", 1.5, 1), "amount: must be a whole number from 1 to 2147483647"),
+        (("seller", "buyer", True, 1), "amount: must be a whole number from 1 to 2147483647"),
+        (("seller", "buyer", 2**31, 1), "amount: must be a whole number from 1 to 2147483647"),
         (("seller", "seller", 1, 1), "cannot trade with itself"),
-        (("x" * 37, "buyer", 1, 1), "sell_id must be a player id of 1 to 36 characters"),
-        (("seller", "", 1, 1), "buy_id must be a player id of 1 to 36 characters"),
     ],
 )
 def test_nonsense_trades_raise_value_error(players, args, message):
@@ -128,9 +126,17 @@ def test_refusal_that_no_longer_holds_is_tried_again(players, monkeypatch, capsy
     assert balances() == {"seller": (70, 4), "buyer": (90, 1)}
 
 
-@pytest.mark.parametrize("args", [("seller", "nobody", 1, 1), ("nobody", "buyer", 1, 1)])
-def test_unknown_player_is_a_fact_about_the_data(players, args):
-    with pytest.raises(UnknownPlayer, match="unknown player id 'nobody'"):
+@pytest.mark.parametrize(
+    "args, unknown",
+    [
+        (("seller", "nobody", 1, 1), "nobody"),
+        (("nobody", "buyer", 1, 1), "nobody"),
+        (("x" * 37, "buyer", 1, 1), "x" * 37),  # longer than any id the table can hold
+        (("seller", "", 1, 1), ""),
+    ],
+)
+def test_unknown_player_is_a_fact_about_the_data(players, args, unknown):
+    with pytest.raises(UnknownPlayer, match="unknown player id '%s'$" % unknown):
         trade(*args)
     assert balances() == {"seller": (10, 5), "buyer": (50, 0)}
 
@@ -138,8 +144,8 @@ def test_unknown_player_is_a_fact_about_the_data(players, args):
 @pytest.mark.parametrize(
     "seller, buyer, message",
     [
-        ((2147483640, 5), (50, 0), "sell player seller coins would pass 2147483647"),
-        ((10, 5), (50, 2147483646), "buy player buyer goods would pass 2147483647"),
+        ((2147483640, 5), (50, 0), "a balance would pass 2147483647"),
+        ((10, 5), (50, 2147483646), "a balance would pass 2147483647"),
     ],
 )
 def test_trade_that_would_overflow_an_int_is_refused(player_db, capsys, seller, buyer, message):
@@ -175,7 +181,7 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(
         reached_gate(mysql_db)  # step 4 waits; what it prints next finds no reader
         walkthrough.stdout.close()
     assert walkthrough.wait(timeout=60) == 141
-    assert walkthrough.stderr.read() == ""
+    assert error_lines(walkthrough.stderr.read()) == ""
 
 
 def test_importing_runs_nothing(tmp_path):
@@ -186,5 +192,5 @@ def test_importing_runs_nothing(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stdout, error_lines(result.stderr)) == (0, "", "")
     assert list(tmp_path.iterdir()) == []

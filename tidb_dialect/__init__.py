@@ -1,5 +1,6 @@
 """A TiDB dialect for peewee 3.17 and 4.x: needs peewee and a driver (PyMySQL or mysqlclient).
 
+Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
 AsyncTiDBDatabase and arun_transaction (asyncio: peewee 4, aiomysql, greenlet) are imported
 on first use, so that the rest needs none of those.
@@ -7,13 +8,16 @@ on first use, so that the rest needs none of those.
 
 from typing import Any
 
+from .build_once import build_once
 from .bulk import FastBulkCreate
+from .checks import whole_number
 from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
-from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts, SettingError
 from .fields import BigAutoRandomField
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import TiDBModel, auto_id_cache
+from .settings import database_from_env
 from .stale_read import AsOfTimestamp, stale_read, stale_select
 from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
 from .urls import connect_url, parse_url
@@ -31,16 +35,20 @@ __all__ = [
     "PooledTiDBDatabase",
     "ReconnectingTiDBDatabase",
     "ServerVersion",
+    "SettingError",
     "TiDBDatabase",
     "TiDBModel",
     "auto_id_cache",
+    "build_once",
     "connect_url",
+    "database_from_env",
     "locking_read",
     "parse_url",
     "parse_version",
     "run_transaction",
     "stale_read",
     "stale_select",
+    "whole_number",
     # and, on first use: AsyncTiDBDatabase, arun_transaction (not in import *, which would need
     # peewee 4, aiomysql and greenlet)
 ]

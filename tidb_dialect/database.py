@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from peewee import SQL, ForeignKeyField, Model, MySQLDatabase, NodeList
+from peewee import SQL, Context, ForeignKeyField, Model, MySQLDatabase, NodeList
 
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .stale_read import AsOfTimestamp, StaleReadContext
@@ -36,7 +36,6 @@ class TiDBDatabase(MySQLDatabase):
     drivers = DRIVERS  # the driver= it takes
     driver_module: ModuleType
     version: ServerVersion | None = None  # once detected
-    context_class = StaleReadContext
 
     # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
     def init(  # type: ignore[override]
@@ -78,6 +77,12 @@ class TiDBDatabase(MySQLDatabase):
             conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
             self.version = detect(conn, self.connect_params)
         return self.version
+
+    @property
+    def context_class(self) -> type[Context]:
+        """peewee's own Context while no stale-read clause exists: no statement can hold one
+        then, and each costs what it does on MySQLDatabase (StaleReadContext sees every node)."""
+        return StaleReadContext if AsOfTimestamp.live else Context
 
     @property
     def is_tidb(self) -> bool:

@@ -28,6 +28,15 @@ class ConfigError(ValueError):
         return text[len(prefix) :] if self.keyword and text.startswith(prefix) else text
 
 
+class SettingError(ConfigError):
+    """A setting from the environment, .env or a command-line flag is wrong.
+
+    The message starts with the setting as the user typed it (a variable's
+    name, a flag, the .env file), which ``keyword`` holds, and never shows a
+    password.
+    """
+
+
 class ExceededMaxAttempts(OperationalError):
     """run_transaction() gave up; ``last_error`` is the error of the final attempt."""
 

@@ -73,6 +73,14 @@ class ServerVersion:
             return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
         return self.at_least(*CHECK_CONSTRAINTS)
 
+    @property
+    def name(self) -> str:
+        """The product and its release, e.g. "TiDB v8.5.3", "MariaDB 10.11.19", "MySQL 8.0.36"."""
+        if self.is_tidb:
+            return str(self)
+        product = "MariaDB" if "mariadb" in self.raw.lower() else "MySQL"
+        return "%s %d.%d.%d" % (product, *self.mysql)
+
     def __str__(self) -> str:
         if not self.is_tidb:
             return self.raw
