@@ -500,3 +500,18 @@ def gate(holder):
 def reached_gate(database):
     """The id of the connection waiting at the gate, once one is (polled through `database`)."""
     return poll(lambda: database.execute_sql("SELECT IS_USED_LOCK('reached')").fetchone()[0])
+
+
+def fake_tidb(fake_server, release, **kwargs):
+    """A started fake server answering as TiDB `release` (e.g. "v5.1.0") in VERSION() and
+    TIDB_VERSION(); other keywords as for FakeServer."""
+    return fake_server(
+        version="8.0.11-TiDB-%s" % release, tidb_version="Release Version: %s" % release, **kwargs
+    )
+
+
+def fake_db(fake, driver="pymysql", database_class=TiDBDatabase, **kwargs):
+    """A `database_class` on the fake server `fake`, as root, through `driver`."""
+    return database_class(
+        "test", host=fake.host, port=fake.port, user="root", driver=driver, **kwargs
+    )

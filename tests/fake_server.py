@@ -59,8 +59,9 @@ class FakeServer:
     """A fake MySQL (tidb_version=None) or TiDB server on a free loopback port; a context manager.
 
     answers: {statement or compiled regex (searched): rows (list of tuples)
-    or an error (code, message[, sqlstate])}, looked up before the built-in
-    answers; any other statement gets OK. silent=True: connections are
+    or an error (code, message[, sqlstate]), or a function of the statement
+    giving either (or None for OK)}, looked up before the built-in answers;
+    any other statement gets OK. silent=True: connections are
     accepted but never greeted, as by a load balancer with nothing behind it.
     """
 
@@ -112,6 +113,10 @@ class FakeServer:
         """(column names, rows), an error (code, message, sqlstate), or None for OK."""
         for key, answer in self.answers.items():
             if key == statement or (isinstance(key, re.Pattern) and key.search(statement)):
+                if callable(answer):
+                    answer = answer(statement)
+                    if answer is None:
+                        return None
                 if answer and isinstance(answer[0], int):
                     return _error(*answer)
                 width = len(answer[0]) if answer else 1

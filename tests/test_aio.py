@@ -552,14 +552,27 @@ def test_the_backoff_is_awaited_so_other_tasks_go_on_and_can_cancel_it(server, d
 
 
 @asyncio_only
-def test_transaction_modes_are_not_there_yet(server):
+@pytest.mark.parametrize(
+    "mode, begin", [("optimistic", "BEGIN OPTIMISTIC"), ("pessimistic", "BEGIN PESSIMISTIC")]
+)
+def test_a_tidb_transaction_mode_begins_each_attempt(fake_server, mode, begin):
+    fake = fake_server()  # TiDB v8.5.3
+    db = make(fake, "test")
+    callback, calls = counting("SELECT 1")
+    run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, mode=mode))
+    assert calls == [1]
+    assert fake.statements[-3:] == [begin, "SELECT 1", "COMMIT"]
+
+
+@asyncio_only
+def test_a_mode_is_refused_where_the_server_is_not_tidb_before_anything_is_sent(server):
     db = make(server)
-
-    async def callback(db):
-        raise AssertionError("never runs")
-
-    with pytest.raises(NotSupportedError, match=r"^mode='optimistic': transaction modes are not"):
+    callback, calls = counting("SELECT 1")
+    with pytest.raises(NotSupportedError, match=r"^mode='optimistic': transaction modes .* TiDB's"):
         run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, mode="optimistic"))
+    with pytest.raises(ConfigError, match=r"^mode: must be 'optimistic' or 'pessimistic'"):
+        run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, mode="eager"))
+    assert calls == []
 
 
 @asyncio_only

@@ -17,7 +17,8 @@ import trustme
 from peewee import OperationalError
 from playhouse.db_url import connect as playhouse_connect
 
-from tests.conftest import MYSQLCLIENT, ROOT
+from bench.testbed import ServerSettings
+from tests.conftest import MYSQLCLIENT, ROOT, fake_db, fake_tidb, server_environ
 from tidb_dialect import (
     ConfigError,
     PooledTiDBDatabase,
@@ -360,3 +361,89 @@ def test_a_driver_that_is_not_installed_is_named(monkeypatch):
     with pytest.raises(ConfigError) as refused:
         TiDBDatabase("test", driver="mysqlclient")
     assert str(refused.value) == "driver: mysqlclient is not installed (no module named MySQLdb)"
+
+
+# --- Character sets: each one accepted works with both drivers, or is refused as a setting ---
+
+#: Every charset the dialect accepts that MariaDB has, with text it can hold.
+ROUND_TRIPS = {
+    "utf8mb4": "caf\u00e9 \U0001f600",
+    "utf8": "caf\u00e9 \u4e2d",
+    "latin1": "caf\u00e9",
+    "ascii": "cafe",
+    "gbk": "\u4e2d\u6587",
+}
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("charset", ROUND_TRIPS)
+def test_every_accepted_charset_connects_and_round_trips_text(
+    server, database_name, driver, charset
+):
+    settings = ServerSettings(server_environ(server, database_name))
+    db = TiDBDatabase(database_name, driver=driver, charset=charset, **settings.connect_params())
+    text = ROUND_TRIPS[charset]
+    db.execute_sql("CREATE TABLE words (w VARCHAR(20)) CHARACTER SET %s" % charset)
+    db.execute_sql("INSERT INTO words VALUES (%s)", (text,))
+    assert db.execute_sql("SELECT w, %s FROM words", (text,)).fetchone() == (text, text)
+    client = db.execute_sql("SELECT @@character_set_client").fetchone()[0]
+    assert client == {"utf8": "utf8mb3"}.get(charset, charset)
+    db.close()
+
+
+@pytest.mark.mariadb
+def test_gb18030_is_refused_on_mariadb_which_has_none(server, database_name, driver):
+    settings = ServerSettings(server_environ(server, database_name))
+    db = TiDBDatabase(database_name, driver=driver, charset="GB18030", **settings.connect_params())
+    with pytest.raises(ConfigError, match=r"^charset: 10\.\d+\.\d+-MariaDB\S* has no gb18030 "):
+        db.connect()
+    assert db.is_closed()
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+def test_binary_is_refused_as_a_setting(builder):
+    with pytest.raises(ConfigError, match=r"^charset: binary is refused: neither driver"):
+        BUILDERS[builder](charset="binary")
+
+
+@pytest.mark.mariadb
+@pytest.mark.parametrize("charset, problem", [("binary", "binary is refused"), ("gb18030", "")])
+def test_the_walkthrough_refuses_an_unusable_charset_with_status_2(
+    run_example, server, database_name, driver, charset, problem
+):
+    url = "tidb://%s@%s:%d/%s?charset=%s" % (
+        server.user,
+        server.host,
+        server.port,
+        database_name,
+        charset,
+    )
+    result = run_example("--url", url, "--driver", driver)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert ("charset: " + problem) in result.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "charset, release, refused",
+    [
+        ("gbk", "v5.3.0", True),
+        ("gbk", "v5.4.0", False),
+        ("gb18030", "v7.3.0", True),
+        ("gb18030", "v7.4.0", False),
+    ],
+)
+def test_tidb_charsets_by_release(fake_server, driver, charset, release, refused):
+    fake = fake_tidb(fake_server, release)
+    db = fake_db(fake, driver, charset=charset)
+    if refused:
+        added = {"gbk": "v5.4.0", "gb18030": "v7.4.0"}[charset]
+        message = r"^charset: TiDB %s has no %s \(TiDB has it from %s\)" % (release, charset, added)
+        with pytest.raises(ConfigError, match=message):
+            db.connect()
+        assert "SET NAMES %s" % charset not in fake.statements
+    else:
+        db.connect()
+        assert "SET NAMES %s" % charset in fake.statements
+        assert db.connection().encoding == charset
+    db.close()

@@ -1,11 +1,21 @@
 """TiDBDatabase against the real server, with each driver."""
 
-import pytest
-from peewee import MySQLDatabase
+import re
 
-from tests.conftest import DRIVER_MODULES, MYSQLCLIENT, TIDB_MODE, server_environ
+import pytest
+from peewee import DatabaseError, MySQLDatabase, NotSupportedError
+
+from tests.conftest import (
+    DRIVER_MODULES,
+    MYSQLCLIENT,
+    TIDB_MODE,
+    fake_db,
+    fake_tidb,
+    server_environ,
+)
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
 from tidb_dialect.settings import database_from
+from tidb_dialect.transactions import error_code
 
 
 def test_connects_with_each_driver_and_reads_version(server, database_name, driver):
@@ -72,6 +82,7 @@ def test_on_mariadb_it_has_exactly_mysql_databases_capabilities(server_settings)
     }
     tidb_context, plain_context = tidb.get_context_options(), plain.get_context_options()
     assert tidb_context.pop("tidb_detect_server_version") == tidb.detect_server_version
+    assert tidb_context.pop("tidb_in_transaction") == tidb.in_transaction
     assert tidb_context.keys() == plain_context.keys()
     assert {k: v for k, v in tidb_context.items() if not callable(v)} == {
         k: v for k, v in plain_context.items() if not callable(v)
@@ -98,3 +109,39 @@ def test_like_makes_another_kind_of_database_with_the_same_keywords_and_driver(d
     pooled = PooledTiDBDatabase.like(db, max_connections=3)
     assert (pooled.database, pooled.driver, pooled._max_connections) == ("app", driver, 3)
     assert pooled.connect_params == db.connect_params
+
+
+#: TiDB's answer to SAVEPOINT in a pessimistic transaction with in-place checks off (v6.3+).
+IN_PLACE_OFF = (
+    1105,
+    "savepoint is not supported in pessimistic transactions when in-place constraint check "
+    "is disabled",
+)
+
+
+@pytest.mark.parametrize("release, explained", [("v6.2.0", False), ("v6.3.0", True)])
+def test_a_savepoint_refused_with_1105_names_the_setting(fake_server, driver, release, explained):
+    fake = fake_tidb(fake_server, release, answers={re.compile("^SAVEPOINT"): IN_PLACE_OFF})
+    db = fake_db(fake, driver)
+    with pytest.raises(DatabaseError) as refused, db.atomic(), db.atomic():
+        pass
+    assert error_code(refused.value.__cause__ if explained else refused.value) == 1105
+    assert isinstance(refused.value, NotSupportedError) == explained
+    if explained:
+        assert str(refused.value).startswith(
+            "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+            "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON)"
+        )
+    assert fake.statements[-1] == "ROLLBACK"
+    db.close()
+
+
+def test_a_1105_from_another_statement_is_left_as_it_is(fake_server, driver):
+    fake = fake_tidb(fake_server, "v8.5.3", answers={re.compile("^UPDATE"): IN_PLACE_OFF})
+    db = fake_db(fake, driver)
+    with pytest.raises(DatabaseError) as refused, db.atomic(), db.atomic():
+        db.execute_sql("UPDATE t SET a = 1")
+    assert not isinstance(refused.value, NotSupportedError)
+    assert error_code(refused.value) == 1105
+    db.close()

@@ -33,7 +33,7 @@ from peewee import (
 
 import peewee_example
 from peewee_example import BATCH_SIZE, Player, load_players
-from tests.conftest import relayed_database
+from tests.conftest import fake_db, fake_tidb, relayed_database
 from tidb_dialect import ConfigError, TiDBDatabase, TiDBModel
 from tidb_dialect.bulk import bind, insert_fields, insert_sql, rows_of
 
@@ -478,3 +478,54 @@ def test_a_generator_of_players_is_consumed_one_batch_at_a_time(relay, server, d
     assert [inserts[seen - 1] for seen in statements_before] == [
         n // BATCH_SIZE for n in range(100_000)
     ]
+
+
+# --- Without batch_size, no statement past MAX_ROWS rows or MAX_STATEMENT_BYTES bytes ---
+
+MAX_ROWS, MAX_STATEMENT_BYTES = 1000, 4 * 1024 * 1024  # written out: the documented bounds
+
+
+class Note(TiDBModel):
+    id = CharField(primary_key=True)
+    body = TextField()
+    at = DateTimeField(null=True)
+
+
+def inserts(fake):
+    """The INSERTs the fake received: (rows, bytes) of each."""
+    sent = [s for s in fake.statements if s.startswith("INSERT")]
+    return [(s.count("), (") + 1, len(s.encode())) for s in sent]
+
+
+def test_without_batch_size_an_insert_holds_at_most_1000_rows(fake_server, driver):
+    fake = fake_tidb(fake_server, "v8.5.3")
+    db = fake_db(fake, driver)
+    pulled_at_insert = []
+
+    def notes():
+        for n in range(2500):
+            if n % MAX_ROWS == 0:
+                pulled_at_insert.append(len(inserts(fake)))
+            yield Note(id="n%d" % n, body="b")
+
+    with Note.bind_ctx(db):
+        Note.bulk_create(notes())
+    assert [rows for rows, _ in inserts(fake)] == [1000, 1000, 500]
+    assert pulled_at_insert == [0, 1, 2]  # a batch at a time: never the whole generator
+    db.close()
+
+
+@pytest.mark.parametrize("at", [None, fn.NOW()], ids=["values", "an SQL value (peewee's path)"])
+def test_without_batch_size_an_insert_stays_below_4_mib(fake_server, driver, at):
+    fake = fake_tidb(fake_server, "v8.5.3")
+    db = fake_db(fake, driver)
+    body = "\u00e9" * 150_000  # 300,000 bytes in UTF-8: 13 rows are 3.9 MB
+    with Note.bind_ctx(db):
+        Note.bulk_create(Note(id="n%d" % n, body=body, at=at) for n in range(40))
+        sent = inserts(fake)
+        assert sum(rows for rows, _ in sent) == 40 and len(sent) > 1
+        assert max(size for _, size in sent) <= MAX_STATEMENT_BYTES
+        fake.statements.clear()
+        Note.bulk_create([Note(id="n%d" % n, body=body, at=at) for n in range(40)], batch_size=40)
+        assert [rows for rows, _ in inserts(fake)] == [40]  # a batch_size given is kept
+    db.close()

@@ -270,3 +270,35 @@ def test_a_tls_connection_is_reused(tls_server, driver):
     finally:
         pool.close_all()
     assert len(set(seen)) == 1
+
+
+# --- TiDB Cloud's gateway cuts connections open past 30 minutes: recycled at 300 s by default ---
+
+CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: PooledTiDBDatabase("test", host=CLOUD_HOST, **kw),
+        lambda **kw: connect_url(
+            "tidb+pool://u.root@%s:4000/test?%s"
+            % (CLOUD_HOST, "&".join("%s=%s" % i for i in kw.items()))
+        ),
+        lambda **kw: connect(
+            "tidb+pool://u.root@%s:4000/test?%s"
+            % (CLOUD_HOST, "&".join("%s=%s" % i for i in kw.items()))
+        ),
+    ],
+    ids=["PooledTiDBDatabase", "connect_url", "playhouse connect"],
+)
+@pytest.mark.parametrize("given, recycled_at", [(None, 300), (60, 60), (1200, 1200)])
+def test_a_pool_to_tidb_cloud_recycles_connections_before_the_gateway_cuts_them(
+    make, given, recycled_at
+):
+    db = make() if given is None else make(stale_timeout=given)
+    assert db._stale_timeout == recycled_at
+
+
+def test_a_pool_elsewhere_keeps_connections_as_playhouse_does():
+    assert PooledTiDBDatabase("test", host="127.0.0.1")._stale_timeout is None

@@ -19,8 +19,8 @@ from peewee import (
     SqliteDatabase,
 )
 
-from tests.conftest import TIDB_MODE, create_sql, tidb_at
-from tidb_dialect import ConfigError, TiDBDatabase, auto_id_cache, parse_version
+from tests.conftest import TIDB_MODE, create_sql, fake_db, fake_tidb, tidb_at
+from tidb_dialect import BigAutoRandomField, ConfigError, TiDBDatabase, auto_id_cache, parse_version
 
 AUTO_ID_CACHE_1 = "/*T![auto_id_cache] AUTO_ID_CACHE=1 */"
 
@@ -144,20 +144,43 @@ def test_foreign_keys_before_tidb_6_6_are_created_with_a_warning(mysql_db):
     with pytest.warns(
         UserWarning,
         match=r"Member: TiDB v6.5.0 does not enforce FOREIGN KEY constraints "
-        r"\(enforced from TiDB v6.6.0\), so nothing stops writes that break them: team",
+        r"\(enforced from TiDB v6.6.0 with foreign_key_checks and tidb_enable_foreign_key ON\), "
+        r"so nothing stops writes that break them: team",
     ):
         mysql_db.create_tables([team, member])
     assert set(mysql_db.get_tables()) == {"team", "member"}
     assert [fk.column for fk in mysql_db.get_foreign_keys("member")] == ["team_id"]
 
 
-@pytest.mark.parametrize("raw_version", ["8.0.11-TiDB-v6.6.0", "8.0.11-TiDB-v8.5.3"])
-def test_no_warning_where_foreign_keys_are_enforced(mysql_db, raw_version):
-    mysql_db.connect()
-    mysql_db.version = parse_version(raw_version)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        mysql_db.create_tables(list(fk_models(mysql_db)))
+FK_VARIABLES = "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key"
+
+
+@pytest.mark.parametrize(
+    "release, answer, warned",
+    [
+        ("v6.5.0", None, True),  # no foreign keys before v6.6: not asked
+        ("v6.6.0", (1, "ON"), False),
+        ("v8.5.3", (1, "ON"), False),
+        ("v8.5.3", (0, "ON"), True),  # this session does not check them
+        ("v8.5.3", (1, "OFF"), True),  # new tables do not get them
+    ],
+)
+def test_foreign_keys_are_warned_about_unless_the_server_enforces_them(
+    fake_server, driver, release, answer, warned
+):
+    fake = fake_tidb(fake_server, release, answers={FK_VARIABLES: [answer]} if answer else {})
+    db = fake_db(fake, driver)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        db.create_tables(list(fk_models(db)))
+    expected = (
+        "Member: TiDB %s does not enforce FOREIGN KEY constraints (enforced from TiDB v6.6.0 "
+        "with foreign_key_checks and tidb_enable_foreign_key ON), so nothing stops writes "
+        "that break them: team" % release
+    )
+    assert [str(w.message) for w in caught] == ([expected] if warned else [])
+    assert (FK_VARIABLES in fake.statements) == (answer is not None)
+    db.close()
 
 
 def checked_model(database):
@@ -212,3 +235,25 @@ def test_no_question_about_checks_for_a_model_without_any(fake_server):
     db.create_tables([counter_model(db, [])])
     assert CHECK_VARIABLE not in fake.statements
     db.close()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        "auto_id_cache=1",
+        ("ENGINE=InnoDB", "auto_id_cache = 100"),
+        "/*T![auto_id_cache] Auto_Id_Cache=1 */",
+    ],
+    ids=["lower case", "lower case among others", "mixed case in TiDB's comment"],
+)
+def test_a_hand_written_auto_id_cache_in_any_case_is_seen(settings):
+    """Table options are case-insensitive, so a setting written by hand in lower case is one."""
+    with pytest.raises(
+        ConfigError, match=r"^Ticket: AUTO_ID_CACHE does not apply to an AUTO_RANDOM"
+    ):
+
+        class Ticket(Model):
+            id = BigAutoRandomField()
+
+            class Meta:
+                table_settings = settings

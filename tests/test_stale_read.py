@@ -25,9 +25,9 @@ from peewee import (
     fn,
 )
 
-from tests.conftest import tidb_at
-from tidb_dialect import TiDBDatabase, parse_version, stale_read, stale_select
-from tidb_dialect.stale_read import AsOfTimestamp, StaleReadContext
+from tests.conftest import fake_db, fake_tidb, tidb_at
+from tidb_dialect import AsOfTimestamp, TiDBDatabase, parse_version, stale_read, stale_select
+from tidb_dialect.stale_read import StaleReadContext
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
 
@@ -204,7 +204,7 @@ def test_transaction_statement_reaches_the_server(mysql_db, caplog):
 def test_refused_inside_an_open_transaction(mysql_db):
     mysql_db.connect()
     mysql_db.version = parse_version("8.0.11-TiDB-v7.5.1")
-    with mysql_db.atomic(), pytest.raises(DatabaseError, match="outside any atomic"):
+    with mysql_db.atomic(), pytest.raises(DatabaseError, match="8135"):
         stale_read(mysql_db, FIVE_SECONDS)
 
 
@@ -257,3 +257,77 @@ def test_the_stale_read_context_is_used_while_a_stale_query_exists(monkeypatch):
     del stale
     gc.collect()
     assert type(database.get_sql_context()) is Context
+
+
+#: Any statement that reads as of a moment; the fake answers it with no rows.
+AS_OF_SENT = re.compile("AS OF TIMESTAMP")
+
+
+def stale_statements(fake):
+    return [statement for statement in fake.statements if AS_OF_SENT.search(statement)]
+
+
+@pytest.mark.parametrize("release, refused", [("v5.0.6", True), ("v5.1.0", False)])
+def test_stale_reads_need_tidb_5_1(fake_server, driver, release, refused):
+    fake = fake_tidb(fake_server, release, answers={AS_OF_SENT: []})
+    db = fake_db(fake, driver)
+    _, player = models(db)
+    if refused:
+        message = r"need TiDB v5\.1\.0 or later, but this is TiDB v5\.0\.6"
+        with pytest.raises(NotSupportedError, match=message):
+            stale_select(player.select(), FIVE_SECONDS)
+        with pytest.raises(NotSupportedError, match=message):
+            stale_read(db, FIVE_SECONDS)
+        assert stale_statements(fake) == []
+    else:
+        assert list(stale_select(player.select(), FIVE_SECONDS)) == []
+        with stale_read(db, FIVE_SECONDS):
+            pass
+        assert len(stale_statements(fake)) == 2
+    db.close()
+
+
+def stale_inside(db, player, way):
+    """A stale read tried inside an explicit transaction, as `way` says."""
+    made_before = stale_select(player.select(), FIVE_SECONDS)
+    if way == "run_transaction":
+        db.run_transaction(lambda d: list(stale_select(player.select(), FIVE_SECONDS)))
+        return
+    with db.atomic() if way != "transaction()" else db.transaction():
+        if way == "stale_read":
+            stale_read(db, FIVE_SECONDS)
+        elif way.endswith("(as_of=) nested"):
+            nested = db.atomic if way.startswith("atomic") else db.transaction
+            with nested(as_of=AsOfTimestamp(FIVE_SECONDS)):
+                list(player.select())
+        elif way == "made before, run inside":
+            list(made_before)
+        elif way == "count() of one made before":
+            made_before.count()
+        else:
+            list(stale_select(player.select(), FIVE_SECONDS))
+
+
+@pytest.mark.parametrize(
+    "way",
+    [
+        "atomic()",
+        "transaction()",
+        "run_transaction",
+        "stale_read",
+        "atomic(as_of=) nested",
+        "transaction(as_of=) nested",
+        "made before, run inside",
+        "count() of one made before",
+    ],
+)
+def test_a_stale_read_in_a_transaction_is_refused_before_it_is_sent(fake_server, driver, way):
+    fake = fake_tidb(fake_server, "v8.5.3", answers={AS_OF_SENT: []})
+    db = fake_db(fake, driver)
+    _, player = models(db)
+    with pytest.raises(NotSupportedError, match=r"explicit transaction \(error 8135: as of"):
+        stale_inside(db, player, way)
+    assert stale_statements(fake) == []
+    assert "BEGIN" in fake.statements and fake.statements[-1] == "ROLLBACK"
+    assert not db.in_transaction()
+    db.close()

@@ -18,9 +18,10 @@ import tempfile
 import pytest
 import trustme
 from peewee import OperationalError
+from playhouse.db_url import connect as playhouse_connect
 
 from tests.conftest import HOST_MISMATCH, UNTRUSTED, require, server_environ
-from tidb_dialect import ConfigError, TiDBDatabase
+from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url
 from tidb_dialect.settings import database_from
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
@@ -29,6 +30,8 @@ from tidb_dialect.tls import default_ca_bundle, verifying_context
 ACCESS_DENIED = 1045
 
 CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
+#: A TiDB Cloud Dedicated host (pingcap/docs tidb-cloud/tidb-cloud-tls-connect-to-dedicated.md).
+DEDICATED_HOST = "tidb.1a2b3c4d5e6f.clusters.tidb-cloud.com"
 
 
 def connect(tls_server, driver, **given):
@@ -262,7 +265,7 @@ def tidb_cloud_name(tmp_path_factory):
         "mapping %s to 127.0.0.1 for one process needs root and unshare" % CLOUD_HOST,
     )
     hosts = tmp_path_factory.mktemp("hosts") / "hosts"
-    hosts.write_text("127.0.0.1 localhost %s\n" % CLOUD_HOST)
+    hosts.write_text("127.0.0.1 localhost %s %s\n" % (CLOUD_HOST, DEDICATED_HOST))
     prefix = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts)]
     probe = subprocess.run([*prefix, "getent", "hosts", CLOUD_HOST], capture_output=True, text=True)
     require(probe.stdout.startswith("127.0.0.1"), "cannot map %s: %s" % (CLOUD_HOST, probe.stderr))
@@ -340,3 +343,109 @@ def test_a_cloud_host_with_an_invisible_character_is_refused(
         result.stderr,
     )
     assert fake.logins == []
+
+
+# --- TiDB Cloud Dedicated: no TLS forced, a CA per cluster; refused without CA_PATH ---
+
+DEDICATED_ADVICE = (
+    "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of its own: "
+    "download the cluster's CA certificate from its Connect dialog and set this to that file"
+    % DEDICATED_HOST
+)
+#: Spellings of a Dedicated host, and a name under the domain itself.
+DEDICATED_SPELLINGS = {
+    "plain": DEDICATED_HOST,
+    "upper case, final dot": DEDICATED_HOST.upper() + ".",
+}
+#: How a command line names the CA file: the setting, and what it writes before the advice.
+DEDICATED_ROUTES = {
+    "TIDB_HOST": "CA_PATH: ",
+    "DATABASE_URL mysql://": "DATABASE_URL: ssl_ca: ",
+    "--url mysql+pool://": "--url: ssl_ca: ",
+    "--url tidb://": "--url: ssl_ca: ",
+}
+
+
+@pytest.mark.parametrize("spelling", DEDICATED_SPELLINGS)
+@pytest.mark.parametrize("route", DEDICATED_ROUTES)
+def test_a_dedicated_host_without_a_ca_is_refused_before_connecting(
+    run_example, tidb_cloud_name, fake_server, driver, route, spelling
+):
+    fake = fake_server()
+    host = DEDICATED_SPELLINGS[spelling]
+    result = run_cloud(run_example, tidb_cloud_name, fake, driver, route, host)
+    assert_nothing_in_clear(fake, result, status=2)
+    assert result.stderr == "error: %s%s\n" % (DEDICATED_ROUTES[route], DEDICATED_ADVICE)
+    assert fake.logins == []
+
+
+def test_a_dedicated_host_in_dotenv_without_a_ca_is_refused(
+    run_example, tidb_cloud_name, fake_server
+):
+    fake = fake_server()
+    env_file = "TIDB_HOST=%s\nTIDB_PORT=%d\nTIDB_PASSWORD=%s\n" % (
+        DEDICATED_HOST,
+        fake.port,
+        WIRE_PASSWORD,
+    )
+    result = run_example(env_file=env_file, wrap=tidb_cloud_name)
+    assert_nothing_in_clear(fake, result, status=2)
+    assert result.stderr == "error: CA_PATH: %s\n" % DEDICATED_ADVICE
+    assert fake.logins == []
+
+
+@pytest.mark.parametrize("route", DEDICATED_ROUTES)
+def test_a_dedicated_host_with_its_ca_asks_for_tls(
+    run_example, tidb_cloud_name, fake_server, driver, ca_file, route
+):
+    """With CA_PATH the client asks for TLS (the fake has none) and never logs in in clear."""
+    fake = fake_server()
+    args, settings = CLOUD_ROUTES[route]
+    result = run_example(
+        *[arg.replace(":0/", ":%d/" % fake.port).format(host=DEDICATED_HOST) for arg in args],
+        "--driver",
+        driver,
+        environ=dict(
+            {
+                name: value.replace(":0/", ":%d/" % fake.port).format(
+                    host=DEDICATED_HOST, port=fake.port
+                )
+                for name, value in settings.items()
+            },
+            CA_PATH=ca_file,
+        ),
+        wrap=tidb_cloud_name,
+    )
+    assert_nothing_in_clear(fake, result, status=1)
+    assert "error: cannot connect to %s:%d" % (DEDICATED_HOST, fake.port) in result.stderr
+
+
+#: Every way in of the dialect itself, for a host: each builds a database or raises.
+DIALECT_WAYS = {
+    "TiDBDatabase": lambda host, query: TiDBDatabase(
+        "test", host=host, user="root", **dict(p.split("=") for p in query if p)
+    ),
+    "PooledTiDBDatabase": lambda host, query: PooledTiDBDatabase(
+        "test", host=host, user="root", **dict(p.split("=") for p in query if p)
+    ),
+    "connect_url tidb://": lambda host, query: connect_url(
+        "tidb://root@%s:4000/test?%s" % (host, "&".join(query))
+    ),
+    "playhouse connect tidb+pool://": lambda host, query: playhouse_connect(
+        "tidb+pool://root@%s:4000/test?%s" % (host, "&".join(query))
+    ),
+}
+
+
+@pytest.mark.parametrize("way", DIALECT_WAYS)
+def test_every_way_in_needs_the_cluster_ca_for_a_dedicated_host(way, driver, ca_file):
+    with pytest.raises(ConfigError) as refused:
+        DIALECT_WAYS[way](DEDICATED_HOST, ["driver=" + driver])
+    assert (refused.value.keyword, refused.value.problem) == ("ssl_ca", DEDICATED_ADVICE)
+    database = DIALECT_WAYS[way](DEDICATED_HOST, ["driver=" + driver, "ssl_ca=" + ca_file])
+    params = database.connect_params
+    if driver == "pymysql":
+        assert params["ssl"].check_hostname and params["ssl"].verify_mode == ssl.CERT_REQUIRED
+    else:
+        assert params["ssl_mode"] == "VERIFY_IDENTITY" and params["ssl"] == {"ca": ca_file}
+    assert TiDBDatabase("test", host="tidb-cloud.com.example.org").connect_params.get("ssl") is None

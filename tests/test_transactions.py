@@ -9,6 +9,7 @@ guide (8002, 8028, 9007, 1213).
 """
 
 import logging
+import re
 import threading
 
 import pytest
@@ -17,14 +18,18 @@ from peewee import (
     IntegerField,
     IntegrityError,
     Model,
+    MySQLDatabase,
+    NotSupportedError,
     OperationalError,
     SqliteDatabase,
 )
 
-from tests.conftest import server_environ
+from tests.conftest import fake_db, fake_tidb, server_environ
 from tidb_dialect import (
     AmbiguousCommitError,
+    ConfigError,
     ExceededMaxAttempts,
+    PooledTiDBDatabase,
     TiDBDatabase,
     locking_read,
     run_transaction,
@@ -362,3 +367,92 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
     run_transaction(db, callback)
     assert refused == ["database is locked"]
     assert db.execute_sql("SELECT balance FROM account").fetchone()[0] == 101
+
+
+# --- Transaction modes: BEGIN OPTIMISTIC / BEGIN PESSIMISTIC on TiDB, refused elsewhere ---
+
+#: Each way to start a transaction in a mode, given the database and the mode.
+MODE_WAYS = {
+    "run_transaction": lambda db, mode: run_transaction(db, update_one, mode=mode),
+    "db.run_transaction": lambda db, mode: db.run_transaction(update_one, mode=mode),
+    "atomic": lambda db, mode: db.atomic(mode=mode)(update_one)(db),
+    "transaction": lambda db, mode: db.transaction(mode=mode)(update_one)(db),
+}
+
+
+def update_one(db):
+    db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+
+
+@pytest.mark.parametrize("database_class", [TiDBDatabase, PooledTiDBDatabase])
+@pytest.mark.parametrize("way", MODE_WAYS)
+@pytest.mark.parametrize(
+    "mode, begin", [("optimistic", "BEGIN OPTIMISTIC"), ("pessimistic", "BEGIN PESSIMISTIC")]
+)
+def test_a_mode_starts_the_transaction_with_tidbs_begin(
+    fake_server, driver, database_class, way, mode, begin
+):
+    fake = fake_tidb(fake_server, "v8.5.3")
+    db = fake_db(fake, driver, database_class)
+    MODE_WAYS[way](db, mode)
+    sent = fake.statements[fake.statements.index(begin) :]
+    assert sent == [begin, "UPDATE account SET balance = balance + 1 WHERE id = 1", "COMMIT"]
+    assert "BEGIN" not in fake.statements
+    db.close()
+
+
+@pytest.mark.parametrize("way", MODE_WAYS)
+def test_a_mode_is_refused_on_other_servers_before_begin(fake_server, driver, way):
+    fake = fake_server(version="8.0.36", tidb_version=None)  # MySQL
+    db = fake_db(fake, driver)
+    with pytest.raises(
+        NotSupportedError,
+        match=r"mode='optimistic': transaction modes .* are TiDB's, but this is 8\.0\.36",
+    ):
+        MODE_WAYS[way](db, "optimistic")
+    assert [s for s in fake.statements if re.match("BEGIN|UPDATE|COMMIT", s)] == []
+    db.close()
+
+
+@pytest.mark.mariadb
+def test_a_mode_is_refused_on_mariadb_and_databases_that_are_not_tidbs(mysql_db, sqlite_db):
+    for db, named in (
+        (mysql_db, "MariaDB"),
+        (sqlite_db, "not a TiDBDatabase"),
+        (MySQLDatabase("test"), "not a TiDBDatabase"),
+    ):
+        with pytest.raises(NotSupportedError, match="are TiDB's, but this is .*" + named):
+            run_transaction(db, update_one, mode="pessimistic")
+        assert not db.in_transaction()
+
+
+@pytest.mark.parametrize("mode", ["OPTIMISTIC", "read only", 1])
+def test_an_unknown_mode_is_refused_by_name(mode):
+    with pytest.raises(
+        ConfigError, match=r"^mode: must be 'optimistic' or 'pessimistic', got "
+    ) as refused:
+        run_transaction(SqliteDatabase(":memory:"), update_one, mode=mode)
+    assert refused.value.keyword == "mode"
+
+
+def test_an_optimistic_write_conflict_at_commit_is_retried(fake_server, driver):
+    """TiDB reports an optimistic transaction's conflict at COMMIT (9007): run again."""
+    conflicts = [(9007, "Write conflict, txnStartTS=1, conflictStartTS=2, key=k", "HY000")]
+    fake = fake_tidb(
+        fake_server, "v8.5.3", answers={"COMMIT": lambda s: conflicts.pop() if conflicts else None}
+    )
+    db = fake_db(fake, driver)
+    backoff = Recorder()
+    run_transaction(db, update_one, backoff=backoff, mode="optimistic")
+    update = "UPDATE account SET balance = balance + 1 WHERE id = 1"
+    sent = fake.statements[fake.statements.index("BEGIN OPTIMISTIC") :]
+    attempt = ["BEGIN OPTIMISTIC", update, "COMMIT"]
+    assert sent == [*attempt, "ROLLBACK", *attempt]
+    assert backoff.attempts == [1]
+    db.close()
+
+
+def test_a_mode_takes_no_other_transaction_argument():
+    db = TiDBDatabase("test")  # refused before it connects
+    with pytest.raises(TypeError, match=r"^mode= takes no other transaction argument$"):
+        db.begin("SERIALIZABLE", mode="optimistic")

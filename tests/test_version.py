@@ -153,3 +153,50 @@ def test_a_failed_detection_is_asked_again(fake_server, driver, reconnect):
     assert db.is_tidb
     assert asked(fake) == [DETECT, DETECT]
     db.close()
+
+
+@pytest.mark.parametrize(
+    "version, tidb_version, cloud_release",
+    [
+        ("8.0.11-TiDB-X-CLOUD.202510.1", None, (202510, 1)),
+        ("8.0.11-TiDB-CLOUD.202603.9", None, (202603, 9)),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", "Release Version: TiDB-X-CLOUD.202511.2", (202511, 2)),
+        ("8.0.11-TiDB-v8.5.3-serverless", None, None),
+        ("10.11.19-MariaDB-0+deb12u1", None, None),
+    ],
+)
+def test_cloud_builds_are_read_as_yyyymm_and_build(version, tidb_version, cloud_release):
+    assert parse_version(version, tidb_version).cloud_release == cloud_release
+
+
+@pytest.mark.parametrize(
+    "cloud, expected",
+    [
+        (None, True),
+        ((202510, 1), True),
+        ((202509, 7), True),
+        ((202510, 2), False),
+        ((202511, 1), False),
+    ],
+)
+def test_a_gate_can_name_a_cloud_build(cloud, expected):
+    assert parse_version("8.0.11-TiDB-X-CLOUD.202510.1").at_least(9, 0, 0, cloud=cloud) == expected
+    assert not parse_version("8.0.11-TiDB-v8.5.3").at_least(9, 0, 0, cloud=cloud)
+
+
+def test_each_user_of_one_gateway_is_asked(fake_server, driver):
+    """One TiDB Cloud gateway (one address, one handshake) serves many clusters, chosen by the
+    user's prefix: each cluster may run another release."""
+    fake = fake_server(version="8.0.11-TiDB-v7.5.1", tidb_version="Release Version: v7.5.1")
+
+    def release_for(user):
+        db = TiDBDatabase("test", host=fake.host, port=fake.port, user=user, driver=driver)
+        release = db.detect_server_version().tidb_release
+        db.close()
+        return release
+
+    assert release_for("4Xq1.root") == (7, 5, 1)
+    fake.tidb_version = RELEASE_853  # the next user's cluster; same gateway, same handshake
+    assert release_for("9Zk2.root") == (8, 5, 3)
+    assert release_for("4Xq1.root") == (7, 5, 1)  # still known
+    assert asked(fake) == [DETECT, DETECT]

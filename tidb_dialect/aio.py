@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import peewee
-from peewee import DatabaseError, NotSupportedError, PeeweeException
+from peewee import DatabaseError, PeeweeException
 
 from .checks import parse_whole_number, whole_number
 from .connection import ASYNC_DRIVERS, load_driver
@@ -196,7 +196,8 @@ async def arun_transaction(
         raise DatabaseError(
             "arun_transaction() opens its own transaction; call it outside any atomic() block"
         )
-    begin_args = _begin_args(db, mode)
+    # run_transaction()'s: TiDB's mode, checked (on a detected server) before anything is sent
+    begin_args = await db.run(transactions._begin_args, db, mode)
     last_error = None
     for attempt in range(1, max_attempts + 1):
         committing = False
@@ -223,11 +224,3 @@ async def arun_transaction(
             await asyncio.sleep(backoff(attempt))
     assert last_error is not None  # only an attempt that failed retryably gets here
     raise ExceededMaxAttempts(max_attempts, last_error)
-
-
-def _begin_args(db: AsyncTiDBDatabase, mode: str | None) -> dict[str, str]:
-    # Stand-in until run_transaction's mode= (TiDB's BEGIN OPTIMISTIC / PESSIMISTIC) is merged:
-    # then this is transactions._begin_args(db, mode).
-    if mode is not None:
-        raise NotSupportedError("mode=%r: transaction modes are not supported yet" % (mode,))
-    return {}

@@ -51,6 +51,12 @@ else:
 #: The placeholder of peewee's MySQLDatabase, and the drivers' paramstyle.
 PLACEHOLDER = "%s"
 
+#: Without batch_size, one INSERT carries at most this many rows...
+MAX_ROWS = 1000
+#: ...and at most this many bytes, as the driver may write them at worst: well below
+#: max_allowed_packet (64 MiB on TiDB, 16 MiB on MariaDB) and TiDB's 6 MiB entry limit (8025).
+MAX_STATEMENT_BYTES = 4 * 1024 * 1024
+
 Row = tuple[Any, ...]
 Statement = tuple[str, list[Any]]  # SQL text and its parameters, for execute_sql()
 
@@ -83,24 +89,55 @@ class FastBulkCreate(_Model):
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
+        """peewee's bulk_create; without batch_size, each INSERT holds at most MAX_ROWS
+        rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
         database = cls._meta.database
         if isinstance(database, DatabaseProxy):
             database = database.obj
         fields = insert_fields(cls)
         if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
-            return super().bulk_create(model_list, batch_size)
-        names = tuple(f.name for f in fields)
-        batches = [list(model_list)] if batch_size is None else chunked(model_list, batch_size)
-        for batch in batches:
+            return super().bulk_create(model_list, MAX_ROWS if batch_size is None else batch_size)
+        max_bytes = MAX_STATEMENT_BYTES if batch_size is None else None
+        for batch in chunked(model_list, MAX_ROWS if batch_size is None else batch_size):
             rows = rows_of(cls, fields, batch)
-            if not rows:
-                continue
-            sql = insert_sql(cls, cls._meta.table, names, len(rows), database)
-            statement = sql and bind(sql, fields, rows)
-            if statement is None:
-                cls.insert_many(rows, fields=fields).execute()
-            else:
-                database.execute_sql(*statement)
+            if rows:
+                insert_rows(cls, database, fields, rows, max_bytes)
+
+
+def insert_rows(
+    model: type[Model],
+    database: MySQLDatabase,
+    fields: Sequence[Field],
+    rows: Sequence[Row],
+    max_bytes: int | None,
+) -> None:
+    """One INSERT of `rows`, or, when it could pass `max_bytes`, each half of them in turn."""
+    names = tuple(f.name for f in fields)
+    sql = insert_sql(model, model._meta.table, names, len(rows), database)
+    statement = sql and bind(sql, fields, rows)
+    if statement is None:  # a value is SQL: peewee writes the statement
+        query = model.insert_many(rows, fields=fields)
+        statement = database.get_sql_context().sql(query).query()
+    if max_bytes is not None and len(rows) > 1 and worst_case_bytes(*statement) > max_bytes:
+        half = len(rows) // 2
+        insert_rows(model, database, fields, rows[:half], max_bytes)
+        insert_rows(model, database, fields, rows[half:], max_bytes)
+        return
+    database.execute_sql(*statement)
+
+
+def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
+    """The most bytes the driver can send for `sql` with `params`: 4 per character of
+    text (UTF-8's widest; an escape takes 2), 2 per byte (each may be escaped), and
+    4 per character of any other value's text, with 12 more per value for quotes or a
+    prefix such as _binary."""
+    size = 4 * len(sql) + 12 * len(params)
+    texts = [p for p in params if type(p) is str]
+    blobs = [p for p in params if type(p) is bytes]
+    size += 4 * sum(map(len, texts)) + 2 * sum(map(len, blobs))
+    if len(texts) + len(blobs) < len(params):
+        size += 4 * sum(len(str(p)) for p in params if type(p) not in (str, bytes))
+    return size
 
 
 def matches_peewee(database: MySQLDatabase) -> bool:

@@ -7,7 +7,8 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
   sent as TCP to 127.0.0.1 (mysqlclient would take it for its Unix socket);
 - TLS is on when a CA is given or the host is under tidbcloud.com, and then
   the certificate and the host name are always verified: a keyword that would
-  weaken that is refused, never dropped;
+  weaken that is refused, never dropped; a host under tidb-cloud.com
+  (Dedicated) needs its cluster's CA;
 - ``connect_timeout`` bounds both the TCP connection and the wait for the
   server's greeting (a port that accepts but never speaks MySQL);
 - an unknown keyword, or a value of the wrong kind, is refused by name.
@@ -25,7 +26,7 @@ from typing import Any
 
 from .checks import whole_number
 from .errors import ConfigError
-from .tls import default_ca_bundle, tls_required, verifying_context
+from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
 
 #: Driver name -> the module it imports.
 DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
@@ -39,8 +40,10 @@ CONNECT_TIMEOUT = 10
 
 #: Text keywords the driver gets as they are.
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
-#: The character sets TiDB supports (utf8 is utf8mb3 in TiDB; utf8mb4 is the default here).
-CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "binary", "gbk")
+#: The character sets TiDB supports that both drivers can decode (utf8 is utf8mb3 in TiDB;
+#: utf8mb4 is the default here). Not binary: Python has no codec of that name, so either
+#: driver fails on it (LookupError). gbk and gb18030 are checked against the server too.
+CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
 #: Timeouts in seconds: keyword -> (lowest, highest).
 TIMEOUT_KEYWORDS = {
     "connect_timeout": (1, 86400),
@@ -124,10 +127,18 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
 def text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
-    if name == "charset" and value.lower() not in CHARSETS:
-        raise ConfigError.of(
-            name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
-        )
+    if name == "charset":
+        if value.lower() == "binary":
+            raise ConfigError.of(
+                name,
+                "binary is refused: neither driver can decode text in it (Python has no "
+                "codec of that name); keep utf8mb4 and store bytes in a BlobField",
+            )
+        if value.lower() not in CHARSETS:
+            raise ConfigError.of(
+                name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
+            )
+        return value.lower()
     return value
 
 
@@ -227,6 +238,7 @@ def tls_keywords(driver: str, host: str, given: Mapping[str, Any]) -> dict[str, 
         verify.append("ssl_mode")
     if "ssl_key" in files and "ssl_cert" not in files:
         raise ConfigError.of("ssl_key", "needs ssl_cert, the client certificate it belongs to")
+    require_cluster_ca(host, files.get("ssl_ca"))
     if "ssl_ca" in files:
         ca_path = os.path.expanduser(files["ssl_ca"])
     elif tls_required(host):

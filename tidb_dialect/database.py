@@ -5,17 +5,37 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from peewee import SQL, Context, ForeignKeyField, Model, MySQLDatabase, NodeList
+from peewee import (
+    SQL,
+    Context,
+    DatabaseError,
+    ForeignKeyField,
+    Model,
+    MySQLDatabase,
+    NodeList,
+    NotSupportedError,
+    _savepoint,
+)
 
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
-from .stale_read import AsOfTimestamp, StaleReadContext
-from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction
-from .version import DETECT_SQL, ServerVersion, parse_version
-
-if TYPE_CHECKING:
-    from peewee import _savepoint
+from .errors import ConfigError
+from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
+from .transactions import (
+    DEFAULT_MAX_ATTEMPTS,
+    begin_statement,
+    error_code,
+    exponential_backoff,
+    run_transaction,
+)
+from .version import (
+    DETECT_SQL,
+    IN_PLACE_CHECK_SETTING,
+    TIDB_CHARSETS,
+    ServerVersion,
+    parse_version,
+)
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
@@ -58,7 +78,24 @@ class TiDBDatabase(MySQLDatabase):
         return cls(db.database, **db.connection_keywords, **keywords)
 
     def _connect(self) -> Any:
-        return open_connection(self.driver_module, self.database, self.connect_params)
+        """A new connection; one for a character set that not every server has (gbk,
+        gb18030) starts in utf8mb4 and switches once the server is known to have it."""
+        charset = self.connect_params["charset"]
+        if charset not in TIDB_CHARSETS:
+            return open_connection(self.driver_module, self.database, self.connect_params)
+        params = dict(self.connect_params, charset="utf8mb4")
+        conn = open_connection(self.driver_module, self.database, params)
+        version = detect(conn, self.connect_params)
+        if not version.supports_charset(charset):
+            conn.close()
+            added = "v%d.%d.%d" % TIDB_CHARSETS[charset]
+            raise ConfigError.of(
+                "charset",
+                "%s has no %s (TiDB has it from %s): choose another character set, "
+                "such as utf8mb4" % (version, charset, added),
+            )
+        conn.set_character_set(charset)
+        return conn
 
     def _set_server_version(self, conn: Any) -> None:
         # peewee's own capabilities, as MySQLDatabase has them (missing from peewee's stubs)
@@ -89,13 +126,39 @@ class TiDBDatabase(MySQLDatabase):
         return self.detect_server_version().is_tidb
 
     def get_context_options(self) -> dict[str, Any]:
-        # DDL and stale reads detect the server (connecting first) only when they depend on it.
+        # DDL and stale reads detect the server (connecting first) only when they depend on it;
+        # a stale read's clause refuses to be written inside a transaction (TiDB's error 8135).
         return dict(
-            super().get_context_options(), tidb_detect_server_version=self.detect_server_version
+            super().get_context_options(),
+            tidb_detect_server_version=self.detect_server_version,
+            tidb_in_transaction=self.in_transaction,
         )
 
-    def begin(self, *args: Any, as_of: AsOfTimestamp | None = None, **kwargs: Any) -> None:
-        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction."""
+    def atomic(self, *args: Any, **kwargs: Any) -> Any:
+        """peewee's atomic(); one reading as of a moment (as_of=) must be the outermost block."""
+        refuse_nested_as_of(self, kwargs)
+        return super().atomic(*args, **kwargs)
+
+    def transaction(self, *args: Any, **kwargs: Any) -> Any:
+        """peewee's transaction(); one reading as of a moment (as_of=) must be the outermost."""
+        refuse_nested_as_of(self, kwargs)
+        return super().transaction(*args, **kwargs)
+
+    def begin(
+        self,
+        *args: Any,
+        as_of: AsOfTimestamp | None = None,
+        mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction;
+        ``atomic(mode="optimistic")`` (or "pessimistic") one in that TiDB transaction mode."""
+        if mode is not None:
+            if args or kwargs or as_of is not None:
+                raise TypeError("mode= takes no other transaction argument")
+            statement = begin_statement(mode, self.detect_server_version())
+            self.execute_sql(statement)  # type: ignore[no-untyped-call]  # untyped in peewee
+            return None
         if as_of is None:
             return super().begin(*args, **kwargs)
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
@@ -108,37 +171,81 @@ class TiDBDatabase(MySQLDatabase):
                 "%s has no SAVEPOINT (added in TiDB v6.2.0), so atomic() blocks cannot "
                 "nest; use transaction(), which flattens nested blocks into the outer one" % version
             )
+        if version.at_least(*IN_PLACE_CHECK_SETTING):
+            return TiDBSavepoint(self)
         return super().savepoint()
 
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
         version = self.detect_server_version()
         for model in models:
-            if not version.enforces_foreign_keys:
-                warn_unenforced(model, version, "FOREIGN KEY", "v6.6.0", foreign_key_fields(model))
+            keys = foreign_key_fields(model) if version.is_tidb else []
+            if keys and not self.enforces_foreign_keys():
+                enforced_from = "v6.6.0 with foreign_key_checks and tidb_enable_foreign_key ON"
+                warn_unenforced(model, version, "FOREIGN KEY", enforced_from, keys)
             checks = check_constrained(model) if version.is_tidb else []
             if checks and not self.enforces_check_constraints():
                 enforced_from = "v7.2.0 with tidb_enable_check_constraint=ON"
                 warn_unenforced(model, version, "CHECK", enforced_from, checks)
         super().create_tables(models, **options)
 
+    def enforces_foreign_keys(self) -> bool:
+        """Whether FOREIGN KEYs are enforced; on TiDB v6.6+ this asks the server whether
+        this session checks them and new tables get them as constraints."""
+        return self.switched_on(
+            self.detect_server_version().enforces_foreign_keys,
+            "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key",
+        )
+
     def enforces_check_constraints(self) -> bool:
         """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
-        version = self.detect_server_version()
-        if not version.supports_check_constraints:
+        return self.switched_on(
+            self.detect_server_version().supports_check_constraints,
+            "SELECT @@GLOBAL.tidb_enable_check_constraint",
+        )
+
+    def switched_on(self, supported: bool, query: str) -> bool:
+        """False where the server lacks the feature, True on servers other than TiDB; on
+        TiDB, whether every variable that `query` reads is on (TiDB's switches for it)."""
+        if not supported:
             return False
-        if not version.is_tidb:
+        if not self.detect_server_version().is_tidb:
             return True
-        query = "SELECT @@GLOBAL.tidb_enable_check_constraint"
         cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
-        return str(cursor.fetchone()[0]).upper() in ("1", "ON")
+        return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
 
     def run_transaction(
         self,
         callback: Callable[[TiDBDatabase], T],
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: Callable[[int], float] = exponential_backoff,
+        mode: str | None = None,
     ) -> T:
-        return run_transaction(self, callback, max_attempts, backoff)
+        return run_transaction(self, callback, max_attempts, backoff, mode)
+
+
+class TiDBSavepoint(_savepoint):
+    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105."""
+
+    def _begin(self) -> None:
+        try:
+            super()._begin()  # type: ignore[misc]  # untyped in peewee
+        except DatabaseError as exc:
+            # Told apart by where it came from, not by its text, which TiDB may reword.
+            if error_code(exc) != 1105:
+                raise
+            raise NotSupportedError(
+                "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+                "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+                "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON), run "
+                'the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
+                "transaction() instead of atomic(), which joins the outer transaction"
+            ) from exc
+
+
+def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:
+    """Inside a transaction a nested block would drop as_of and read fresh data: refused."""
+    if kwargs.get("as_of") is not None and database.in_transaction():
+        raise refused_in_transaction()
 
 
 def detect(
@@ -146,13 +253,19 @@ def detect(
     connect_params: Mapping[str, Any],
     ask: Callable[[str], Sequence[Any]] | None = None,
 ) -> ServerVersion:
-    """The ServerVersion of the server behind `conn`: asked once per process and address.
+    """The ServerVersion of the server behind `conn`: asked once per process, address and user.
 
-    A server that changes its handshake version (an upgrade) is asked again.
+    One TiDB Cloud gateway serves many clusters, chosen by the user's prefix, so each
+    user is asked; a server that changes its handshake version (an upgrade) is asked again.
     ``ask(sql)`` gives the first row of `sql`: by default read from a cursor
     of `conn` (asyncio passes its own).
     """
-    key = (connect_params.get("host"), connect_params.get("port"), conn.get_server_info())
+    key = (
+        connect_params.get("host"),
+        connect_params.get("port"),
+        connect_params.get("user"),
+        conn.get_server_info(),
+    )
     version = _DETECTED.get(key)
     if version is None:
         version = _DETECTED[key] = parse_version(*(ask or first_row(conn))(DETECT_SQL))
@@ -174,7 +287,7 @@ def first_row(conn: Any) -> Callable[[str], Sequence[Any]]:
     return ask
 
 
-#: (host, port, handshake version) -> what that server said.
+#: (host, port, user, handshake version) -> what that server said.
 _DETECTED: dict[tuple[object, ...], ServerVersion] = {}
 
 

@@ -27,6 +27,7 @@ from playhouse.shortcuts import ReconnectMixin
 
 from .checks import parse_whole_number
 from .database import TiDBDatabase
+from .tls import tls_required
 from .transactions import CONNECTION_LOST, error_code
 
 #: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
@@ -36,6 +37,11 @@ POOL_KEYWORDS = {
     "timeout": (1, 86400),
     "ping_after": (0, 86400),
 }
+
+#: Seconds after which a pool connection to TiDB Cloud's gateway (tidbcloud.com) is replaced
+#: by default: the gateway "might terminate connections open >30 minutes", and its docs
+#: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
+GATEWAY_STALE_TIMEOUT = 300
 
 #: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's): keyword -> (lowest, highest).
 ASYNC_POOL_KEYWORDS = {
@@ -51,11 +57,13 @@ SERVER_STATUS_IN_TRANS = 0x0001
 class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     """TiDBDatabase whose close() returns the connection to a pool (max_connections,
     stale_timeout, timeout: see playhouse.pool; ping_after: seconds of idleness after
-    which a connection is pinged before it is handed out, 0 to ping every time)."""
+    which a connection is pinged before it is handed out, 0 to ping every time).
+    To TiDB Cloud's gateway, stale_timeout defaults to GATEWAY_STALE_TIMEOUT."""
 
     #: Long enough that a busy app never pings, short enough to catch a connection that a
     #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
     ping_after = 30
+    _stale_timeout: int | None  # playhouse's, set in its __init__ (untyped there)
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
@@ -75,6 +83,8 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
                 "ping_after", ping_after, *POOL_KEYWORDS["ping_after"]
             )
         super().init(database, **kwargs)
+        if self._stale_timeout is None and tls_required(self.connect_params["host"]):
+            self._stale_timeout = GATEWAY_STALE_TIMEOUT  # a stale_timeout given stays
 
     def _connect(self) -> Any:
         conn = super()._connect()  # from the pool (see _is_closed) or new

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from peewee import (
     SCOPE_SOURCE,
     SQL,
     Context,
-    DatabaseError,
     Model,
     ModelAlias,
     Node,
@@ -66,6 +66,9 @@ class AsOfTimestamp(Node):
         AsOfTimestamp.live.add(self)
 
     def __sql__(self, ctx: Context) -> Any:
+        in_transaction: Callable[[], bool] | None = ctx.state.tidb_in_transaction
+        if in_transaction is not None and in_transaction():
+            raise refused_in_transaction()
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
 
 
@@ -81,8 +84,9 @@ def seconds_before_now(delta: datetime.timedelta) -> SQL:
     )
 
 
-def require_tidb(database: object) -> None:
-    """Refuse, naming the server, unless `database` is a TiDBDatabase on TiDB."""
+def require_stale_reads(database: Database) -> None:
+    """Refuse, before anything is sent, unless `database` is a TiDBDatabase on TiDB v5.1+
+    and outside any transaction (TiDB answers AS OF inside one with error 8135)."""
     detect = getattr(database, "detect_server_version", None)
     version = detect() if detect else None
     if version is None or not version.is_tidb:
@@ -90,16 +94,31 @@ def require_tidb(database: object) -> None:
             "stale reads (AS OF TIMESTAMP) need TiDB, but this is %s"
             % (version or "not a TiDBDatabase")
         )
+    if not version.supports_stale_reads:
+        raise NotSupportedError(
+            "stale reads (AS OF TIMESTAMP) need TiDB v5.1.0 or later, but this is %s" % version
+        )
+    if database.in_transaction():
+        raise refused_in_transaction()
+
+
+def refused_in_transaction() -> NotSupportedError:
+    return NotSupportedError(
+        "TiDB refuses a stale read inside an explicit transaction (error 8135: as of "
+        "timestamp can't be set in transaction): run it outside atomic(), transaction() "
+        "and run_transaction(), or read as of one moment throughout with stale_read()"
+    )
 
 
 def stale_select(query: Query, as_of: AsOf) -> Query:
     """A copy of the model SELECT `query` that reads every table as of `as_of`.
 
     Joins, filters and subqueries added to the copy are read as of the same
-    moment. A stale query inside a fresh statement is refused when rendered.
+    moment. A stale query inside a fresh statement, or inside a transaction
+    (made before it began, run within), is refused when rendered.
     """
     clause = AsOfTimestamp(as_of)
-    require_tidb(query.model._meta.database)
+    require_stale_reads(query.model._meta.database)
     stale = query.clone()
     setattr(stale, AS_OF, clause)
     return stale
@@ -111,12 +130,7 @@ def stale_read(db: Database, as_of: AsOf) -> _transaction:
     The transaction is read-only: TiDB refuses writes inside it.
     """
     clause = AsOfTimestamp(as_of)
-    require_tidb(db)
-    if db.in_transaction():
-        raise DatabaseError(
-            "stale_read() starts its own read-only transaction; "
-            "call it outside any atomic() or transaction() block"
-        )
+    require_stale_reads(db)
     return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
 
 

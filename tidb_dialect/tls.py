@@ -24,9 +24,26 @@ SYSTEM_CA_BUNDLES = (
 TLS_REQUIRED_DOMAIN = "tidbcloud.com"
 
 
+#: TiDB Cloud Dedicated (tidb.<id>.clusters.tidb-cloud.com): TLS is not forced, and each
+#: cluster has a CA of its own, so no CA bundle can stand in for it.
+OWN_CA_DOMAIN = "tidb-cloud.com"
+
+
 def tls_required(host: str) -> bool:
     """True for TiDB Cloud; `host` must already be normalised (see connection.resolver_host)."""
     return host == TLS_REQUIRED_DOMAIN or host.endswith("." + TLS_REQUIRED_DOMAIN)
+
+
+def require_cluster_ca(host: str, ca_path: str | None) -> None:
+    """Refuse a TiDB Cloud Dedicated host without its cluster's CA (`host` normalised):
+    it would accept the password in clear."""
+    if ca_path is None and (host == OWN_CA_DOMAIN or host.endswith("." + OWN_CA_DOMAIN)):
+        raise ConfigError.of(
+            "ssl_ca",
+            "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of "
+            "its own: download the cluster's CA certificate from its Connect dialog and set "
+            "this to that file" % host,
+        )
 
 
 def default_ca_bundle() -> str:

@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from peewee import DatabaseError, DatabaseProxy, PeeweeException, SqliteDatabase
+from peewee import DatabaseError, DatabaseProxy, NotSupportedError, PeeweeException, SqliteDatabase
 
-from .errors import AmbiguousCommitError, ExceededMaxAttempts
+from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 
 if TYPE_CHECKING:
     from peewee import Database, ModelSelect
+
+    from .version import ServerVersion
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,25 @@ RETRYABLE_ERRORS = {
 RETRYABLE_MARK = "[try again later]"
 
 DEFAULT_MAX_ATTEMPTS = 10
+
+#: TiDB's transaction modes -> the statement that starts one transaction in that mode,
+#: whatever tidb_txn_mode says (pingcap/docs optimistic-transaction.md, pessimistic-transaction.md).
+TRANSACTION_MODES = {"optimistic": "BEGIN OPTIMISTIC", "pessimistic": "BEGIN PESSIMISTIC"}
+
+
+def begin_statement(mode: str, version: ServerVersion | None) -> str:
+    """The BEGIN that starts a transaction in `mode` on the server `version` describes
+    (None: not a TiDBDatabase). Only TiDB has modes: elsewhere it is refused, so that
+    nothing is sent that would run in another mode than the one asked for."""
+    if mode not in TRANSACTION_MODES:
+        raise ConfigError.of("mode", "must be 'optimistic' or 'pessimistic', got %r" % (mode,))
+    if version is None or not version.is_tidb:
+        raise NotSupportedError(
+            "mode=%r: transaction modes (BEGIN OPTIMISTIC, BEGIN PESSIMISTIC) are TiDB's, but "
+            "this is %s; leave mode out there" % (mode, version or "not a TiDBDatabase")
+        )
+    return TRANSACTION_MODES[mode]
+
 
 #: Client errors for a connection lost while waiting for the server's reply.
 CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
@@ -87,8 +108,12 @@ def run_transaction(
     callback: Callable[[DB], T],
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     backoff: Callable[[int], float] = exponential_backoff,
+    mode: str | None = None,
 ) -> T:
     """Run ``callback(db)`` in a transaction, retrying it on retryable errors.
+
+    `mode` ("optimistic" or "pessimistic") starts each attempt with TiDB's
+    BEGIN OPTIMISTIC / BEGIN PESSIMISTIC; refused on other servers.
 
     The callback must not commit or roll back, and may run more than once.
     Other errors propagate unchanged; when every attempt failed,
@@ -104,11 +129,12 @@ def run_transaction(
         raise DatabaseError(
             "run_transaction() opens its own transaction; call it outside any atomic() block"
         )
+    begin_args = _begin_args(db, mode)
     last_error = None
     for attempt in range(1, max_attempts + 1):
         committing = False
         try:
-            with db.atomic(**_begin_args(db)):
+            with db.atomic(**begin_args):
                 result = callback(db)
                 committing = True  # the block's end sends COMMIT
             return result
@@ -131,10 +157,14 @@ def run_transaction(
     raise ExceededMaxAttempts(max_attempts, last_error)
 
 
-def _begin_args(db: Database | DatabaseProxy) -> dict[str, str]:
+def _begin_args(db: Database | DatabaseProxy, mode: str | None) -> dict[str, str]:
     # SQLite has no locking reads; taking the write lock at BEGIN serialises
     # writers before they read, as SELECT ... FOR UPDATE does on TiDB.
     target = db.obj if isinstance(db, DatabaseProxy) else db
+    if mode is not None:  # checked before the first attempt sends anything
+        detect = getattr(target, "detect_server_version", None)
+        begin_statement(mode, detect() if detect else None)
+        return {"mode": mode}  # TiDBDatabase.begin(mode=...)
     return {"lock_type": "IMMEDIATE"} if isinstance(target, SqliteDatabase) else {}
 
 

@@ -6,7 +6,8 @@ release (``8.0.11-TiDB-v7.5.1``, ``5.7.25-TiDB-v6.3.0-serverless``), but its
 ``TIDB_VERSION()`` is reliable (``Release Version: v8.5.3`` on its first
 line); MySQL and MariaDB refuse it (error 1305). TiDB Cloud builds may name
 no release at all (``8.0.11-TiDB-X-CLOUD.202510.1``): those are kept on a
-current release, so every feature below is taken to be there.
+current release, so every feature below is taken to be there; their own
+(YYYYMM, N) is kept too, so that a gate can name a Cloud build.
 """
 
 from __future__ import annotations
@@ -25,12 +26,20 @@ DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 _RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
+#: TiDB X / Cloud builds: VERSION() "-TiDB-X-CLOUD.202510.1" or "-TiDB-CLOUD.202603.9",
+#: TIDB_VERSION() "Release Version: TiDB-X-CLOUD.202510.1" (pkg/parser/mysql/const.go).
+_CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
 
+STALE_READS = (5, 1, 0)
 SAVEPOINTS = (6, 2, 0)
+IN_PLACE_CHECK_SETTING = (6, 3, 0)  # tidb_constraint_check_in_place_pessimistic
 AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
 MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
+#: Character sets some servers lack: name -> the TiDB release that added it. MariaDB has
+#: no gb18030; MySQL has had both since 5.7.4 (older MySQL is not supported here).
+TIDB_CHARSETS = {"gbk": (5, 4, 0), "gb18030": (7, 4, 0)}
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,24 @@ class ServerVersion:
     mysql: tuple[int, int, int]
     is_tidb: bool = False
     tidb_release: tuple[int, int, int] | None = None  # None: not TiDB, or a build with no number
+    cloud_release: tuple[int, int] | None = None  # (YYYYMM, N) of a TiDB X / Cloud build
 
-    def at_least(self, *release: int) -> bool:
-        """True on TiDB of this release or newer (or naming none); False on any other server."""
-        return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
+    def at_least(self, *release: int, cloud: tuple[int, int] | None = None) -> bool:
+        """True on TiDB of this release or newer; False on any other server.
+
+        A build naming no release runs a current one, so it counts as newer, unless
+        `cloud` names the first Cloud build (YYYYMM, N) with the feature: then its own
+        (YYYYMM, N) is compared with that.
+        """
+        if not self.is_tidb:
+            return False
+        if self.tidb_release is not None:
+            return self.tidb_release >= release
+        return cloud is None or self.cloud_release is None or self.cloud_release >= cloud
+
+    @property
+    def supports_stale_reads(self) -> bool:
+        return self.at_least(*STALE_READS)
 
     @property
     def supports_savepoints(self) -> bool:
@@ -81,6 +104,13 @@ class ServerVersion:
         product = "MariaDB" if "mariadb" in self.raw.lower() else "MySQL"
         return "%s %d.%d.%d" % (product, *self.mysql)
 
+    def supports_charset(self, name: str) -> bool:
+        if name not in TIDB_CHARSETS:
+            return True
+        if self.is_tidb:
+            return self.at_least(*TIDB_CHARSETS[name])
+        return name != "gb18030" or "mariadb" not in self.raw.lower()
+
     def __str__(self) -> str:
         if not self.is_tidb:
             return self.raw
@@ -105,7 +135,11 @@ def parse_version(version: str | bytes, tidb_version: str | bytes | None = None)
     is_tidb = tidb_version is not None or "-tidb-" in version.lower()
     if not is_tidb:
         return ServerVersion(version, mysql)
-    return ServerVersion(version, mysql, True, _numbers(release) if release else None)
+    if release:
+        return ServerVersion(version, mysql, True, _numbers(release))
+    cloud = _CLOUD_RELEASE.search(tidb_version or "") or _CLOUD_RELEASE.search(version)
+    cloud_release = (int(cloud.group(1)), int(cloud.group(2))) if cloud else None
+    return ServerVersion(version, mysql, True, None, cloud_release)
 
 
 def _numbers(match: re.Match[str]) -> tuple[int, int, int]:
