@@ -251,6 +251,23 @@ def test_nested_atomic_needs_savepoints_as_on_the_synchronous_database(fake_serv
 
 
 @asyncio_only
+def test_a_savepoint_refused_with_1105_on_tidb_names_the_setting(fake_server):
+    import re
+
+    refusal = (1105, "savepoint is not supported in pessimistic transactions when in-place ...")
+    fake = fake_server(answers={re.compile("^SAVEPOINT"): refusal})  # TiDB v8.5.3
+    db = make(fake, "test")
+
+    async def nested():
+        async with db.atomic(), db.savepoint():
+            pass
+
+    with pytest.raises(NotSupportedError, match=r"^TiDB refused SAVEPOINT \(error 1105\)"):
+        run_on(db, nested)
+    assert fake.statements[-1] == "ROLLBACK"
+
+
+@asyncio_only
 def test_the_version_is_asked_once_per_process_and_server(fake_server):
     fake = fake_server()
     first, second = make(fake, "test"), make(fake, "test")
