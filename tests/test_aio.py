@@ -21,7 +21,13 @@ from peewee import DatabaseError, NotSupportedError, OperationalError
 import peewee_example
 import tidb_dialect
 from tests.conftest import HOST_MISMATCH, PEEWEE_4, ROOT, UNTRUSTED, poll
-from tidb_dialect import AmbiguousCommitError, ConfigError, TiDBDatabase, connect_url
+from tidb_dialect import (
+    AmbiguousCommitError,
+    ConfigError,
+    ExceededMaxAttempts,
+    TiDBDatabase,
+    connect_url,
+)
 from tidb_dialect.transactions import error_code
 
 asyncio_only = pytest.mark.pwasyncio
@@ -604,3 +610,19 @@ def test_like_makes_one_on_the_server_and_keywords_of_a_tidb_database(tls_server
     }
     assert db.connect_params["ssl"].check_hostname
     assert db.close() is False  # outside any task: nothing to close
+
+
+@asyncio_only
+@pytest.mark.mariadb
+def test_every_attempt_failing_retryably_raises_exceeded_max_attempts(server, database_name):
+    db = make(server, database_name)
+    callback, calls = counting(
+        "SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'deadlock'"
+    )
+    with pytest.raises(ExceededMaxAttempts) as raised:
+        run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, 3, backoff=lambda n: 0))
+    assert (raised.value.attempts, error_code(raised.value.last_error)) == (3, 1213)
+    assert calls == [1, 1, 1]
+    with pytest.raises(ConfigError, match=r"^max_attempts: must be a whole number from 1 to"):
+        run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, max_attempts=0))
+    assert calls == [1, 1, 1]
