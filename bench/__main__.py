@@ -30,7 +30,7 @@ FULL = {
     "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
     "rtt_s": 0.020,
     "wan_times": 3,
-    "dialect": (7, 300),
+    "dialect": (7, 100),
     "asyncio_concurrency": (1, 16, 64),
     "asyncio_times": 3,
 }
@@ -45,7 +45,7 @@ QUICK = {
     "rtts_s": (0.005,),
     "rtt_s": 0.005,
     "wan_times": 1,
-    "dialect": (2, 20),
+    "dialect": (2, 10),
     "asyncio_concurrency": (1, 16),
     "asyncio_times": 1,
 }

@@ -41,9 +41,9 @@ MEANINGS = {
     "TIDB_USER": "user name",
     "TIDB_PASSWORD": "password, never printed (default none)",
     "TIDB_DB_NAME": "database",
-    "CA_PATH": "CA file (PEM): TLS on, fully verified",
+    "CA_PATH": "CA file (PEM): TLS on, fully verified (default none)",
     "TIDB_DRIVER": "pymysql or mysqlclient (default pymysql)",
-    "DATABASE_URL": "tidb://USER:PASSWORD@HOST:PORT/DATABASE, for the five above",
+    "DATABASE_URL": "tidb://USER:PASSWORD@HOST:PORT/DATABASE, for the five above (default none)",
 }
 SETTINGS_HELP = """settings (environment variables, or a .env file in this folder, as .env.example):
 %s

@@ -417,13 +417,14 @@ def run_example(tmp_path):
 
 @pytest.fixture
 def start_example(tmp_path):
-    """Start peewee_example.py as run_example does, without waiting: returns the Popen."""
+    """Start peewee_example.py as run_example does, without waiting: returns the Popen.
+    `stdout` is where its standard output goes (a pipe the test reads, unless it says)."""
     started = []
 
-    def start(*args, environ=None):
+    def start(*args, environ=None, stdout=PIPE):
         command, env = example_command(args, environ)
         started.append(
-            subprocess.Popen(command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True)
+            subprocess.Popen(command, env=env, cwd=tmp_path, stdout=stdout, stderr=PIPE, text=True)
         )
         return started[-1]
 

@@ -78,6 +78,7 @@ class FakeServer:
         self.logins = []
         self.passwords = []
         self.statements = []
+        self.accepted = 0  # connections accepted so far
         self._open = set()
         self._server = None
 
@@ -159,6 +160,7 @@ class _Connection(socketserver.BaseRequestHandler):
     def handle(self):
         fake = self.server.fake
         fake._open.add(self.request)
+        fake.accepted += 1
         self.request.settimeout(TIMEOUT_S)
         try:
             if fake.silent:

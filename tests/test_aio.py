@@ -600,8 +600,11 @@ def test_a_mode_is_refused_where_the_server_is_not_tidb_before_anything_is_sent(
 
 @asyncio_only
 def test_like_makes_one_on_the_server_and_keywords_of_a_tidb_database(tls_server):
-    sync = TiDBDatabase("app", host="localhost", port=4000, user="u", ssl_ca=tls_server.ca_path)
+    sync = TiDBDatabase(
+        "app", host="localhost", port=4000, user="u", password="pä€", ssl_ca=tls_server.ca_path
+    )
     db = tidb_dialect.AsyncTiDBDatabase.like(sync, pool_size=3)
+    assert db.connect_params["password"] == "pä€".encode().decode("latin-1")  # UTF-8 on the wire
     assert (db.database, db._pool_size) == ("app", 3)
     assert {k: db.connect_params[k] for k in ("host", "port", "user")} == {
         "host": "127.0.0.1",

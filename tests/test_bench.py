@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import peewee_example
+from bench.concurrency import SCARCE, invariant
 from bench.plain import PlainTrade
 from peewee_example import Player, trade
 from tests.conftest import (
@@ -180,3 +181,22 @@ def test_the_driver_alone_sends_what_trade_sends(mysql_db, relay, server, databa
     finally:
         peewee_example.db.initialize(None)
         database.close()
+
+
+def test_the_concurrency_invariant_compares_balances_with_the_reported_trades(player_db):
+    """Totals kept and nothing negative is not enough: each balance is its start plus the
+    trades reported as done, so a trade done but reported refused (or the reverse) shows."""
+    ids = ["p0", "p1"]
+    Player.insert_many(
+        [(id_, *SCARCE) for id_ in ids], fields=[Player.id, Player.coins, Player.goods]
+    ).execute()
+    Player.update(coins=SCARCE[0] - 10, goods=SCARCE[1] + 1).where(Player.id == "p0").execute()
+    Player.update(coins=SCARCE[0] + 10, goods=SCARCE[1] - 1).where(Player.id == "p1").execute()
+    reported = {"p0": (-10, 1), "p1": (10, -1)}  # p0 bought 1 good from p1 for 10 coins
+    assert invariant(player_db, ids, reported, SCARCE)["held"]
+    assert invariant(player_db, ids, {}, SCARCE) == {
+        "held": False,
+        "conserved": True,
+        "non_negative": True,
+        "matches_reported_trades": False,
+    }

@@ -83,6 +83,15 @@ def test_python_arithmetic_on_an_argument_becomes_sql(two_players, caplog):
     assert params == [25, 12]
 
 
+def test_a_list_of_arguments_is_a_fixed_number_of_values(two_players):
+    @build_once
+    def balances(first, second):
+        return Player.select(Player.id, Player.coins).where(Player.id.in_([first, second]))
+
+    assert sorted((p.id, p.coins) for p in balances("a", "b")) == [("a", 10), ("b", 20)]
+    assert [p.id for p in balances("b", "nobody")] == ["b"]
+
+
 def test_the_query_runs_where_its_model_is_bound_now(tmp_path):
     first, second = (SqliteDatabase(str(tmp_path / name)) for name in ("1.db", "2.db"))
     for database in (first, second):

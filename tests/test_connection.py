@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import trustme
-from peewee import OperationalError
+from peewee import DatabaseError, OperationalError
 from playhouse.db_url import connect as playhouse_connect
 
 from bench.testbed import ServerSettings
@@ -135,6 +135,18 @@ def test_keywords_that_would_weaken_tls_are_refused_by_name(
         with pytest.raises(ConfigError) as refused:
             TiDBDatabase("test", host=host, driver=driver_name, **keywords)
         assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
+@pytest.mark.parametrize("name", ["ssl_verify_cert", "ssl_verify_identity"])
+@pytest.mark.parametrize("value", [False, 0, None, "false", "0", "", 1, "true", "True"])
+def test_verification_is_on_only_with_true_itself(ca_path, driver_name, name, value):
+    """Anything but True might mean "off" to someone: refused, never read as on."""
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", ssl_ca=ca_path, driver=driver_name, **{name: value})
+    assert str(refused.value) == (
+        "%s: refused: verification cannot be turned off (got %r)" % (name, value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -447,3 +459,132 @@ def test_tidb_charsets_by_release(fake_server, driver, charset, release, refused
         assert "SET NAMES %s" % charset in fake.statements
         assert db.connection().encoding == charset
     db.close()
+
+
+# --- Keywords MySQLDatabase users pass: accepted where they weaken nothing ---
+
+
+def on_server(server_settings, driver, **extra):
+    """A TiDBDatabase on the test's database, with `extra` keywords."""
+    keywords = dict(server_settings.connect_params(), driver=driver, **extra)
+    return TiDBDatabase(server_settings.database, **keywords)
+
+
+def one(db, sql, params=None):
+    return db.execute_sql(sql, params).fetchone()[0]
+
+
+CLIENT_FOUND_ROWS = 2  # the protocol's flag: UPDATE reports rows matched, not rows changed
+
+
+def test_client_flag_reaches_the_server(server_settings, driver):
+    plain, found_rows = (
+        on_server(server_settings, driver),
+        on_server(server_settings, driver, client_flag=CLIENT_FOUND_ROWS),
+    )
+    plain.execute_sql("CREATE TABLE t (n INT)")
+    plain.execute_sql("INSERT INTO t VALUES (1)")
+    unchanged = "UPDATE t SET n = 1"
+    assert plain.execute_sql(unchanged).rowcount == 0
+    assert found_rows.execute_sql(unchanged).rowcount == 1
+    plain.close()
+    found_rows.close()
+
+
+#: b"ab" as each driver writes it, without and with binary_prefix: PyMySQL writes bytes as a
+#: hex literal, binary already (its binary_prefix is deprecated and changes nothing).
+BINARY_LITERALS = {
+    "pymysql": ["SELECT X'6162'", "SELECT X'6162'"],
+    "mysqlclient": ["SELECT 'ab'", "SELECT _binary'ab'"],
+}
+
+
+def test_binary_prefix_reaches_the_driver(server, server_settings, driver, relay):
+    through = relay(server)
+    db = on_server(server_settings, driver, host=through.host, port=through.port)
+    prefixed = on_server(
+        server_settings, driver, host=through.host, port=through.port, binary_prefix=True
+    )
+    one(db, "SELECT %s", (b"ab",))
+    one(prefixed, "SELECT %s", (b"ab",))
+    assert [s for s in through.statements if s.startswith("SELECT")][-2:] == BINARY_LITERALS[driver]
+    db.close()
+    prefixed.close()
+
+
+def test_sql_mode_and_init_command_reach_the_session(server_settings, driver):
+    db = on_server(
+        server_settings, driver, sql_mode="ANSI_QUOTES", init_command="SET @dialect_test = 42"
+    )
+    assert one(db, "SELECT @@SESSION.sql_mode") == "ANSI_QUOTES"
+    assert one(db, "SELECT @dialect_test") == 42
+    db.close()
+
+
+def test_db_is_the_old_name_of_the_database(server_settings, driver):
+    db = TiDBDatabase(None, db=server_settings.database, **server_settings.connect_params())
+    assert db.database == server_settings.database
+    assert one(db, "SELECT DATABASE()") == server_settings.database
+    db.close()
+    with pytest.raises(ConfigError) as twice:
+        TiDBDatabase("shop", db="other")
+    assert str(twice.value) == "db: give the database once, as the name or as db="
+
+
+def test_load_data_local_is_off_with_either_driver(server_settings, driver, tmp_path):
+    """mysqlclient on MariaDB Connector/C allows it unless told not to: the server could then
+    ask for any file this program can read (a .env with the password)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Pw-in-a-file\n")
+    db = TiDBDatabase(None)  # autocommit=True and local_infile=False: what every connection is
+    db.init(
+        server_settings.database,
+        driver=driver,
+        autocommit=True,
+        local_infile=False,
+        **server_settings.connect_params(),
+    )
+    assert one(db, "SELECT @@autocommit") == 1
+    db.execute_sql("CREATE TABLE loaded (line TEXT)")
+    with pytest.raises(DatabaseError):
+        db.execute_sql("LOAD DATA LOCAL INFILE '%s' INTO TABLE loaded" % secret)
+    assert db.execute_sql("SELECT line FROM loaded").fetchall() == ()
+    db.close()
+
+
+def test_max_allowed_packet_is_pymysqls(server_settings):
+    db = on_server(server_settings, "pymysql", max_allowed_packet=4 * 1024 * 1024)
+    db.connect()
+    assert db.connection().max_allowed_packet == 4 * 1024 * 1024
+    db.close()
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase("test", driver="mysqlclient", max_allowed_packet=4 * 1024 * 1024)
+    assert str(refused.value) == (
+        "max_allowed_packet: PyMySQL's keyword (mysqlclient has none): drop it"
+    )
+
+
+@pytest.mark.parametrize("driver_name", ["pymysql", MYSQLCLIENT])
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"cursorclass": object}, "cursorclass: refused: peewee reads every row as a tuple"),
+        ({"unix_socket": "/run/mysqld/mysqld.sock"}, "unix_socket: refused: the dialect connects"),
+        ({"read_default_file": "~/.my.cnf"}, "read_default_file: refused: an option file could"),
+        ({"read_default_group": "client"}, "read_default_group: refused: an option file could"),
+        ({"defer_connect": True}, "defer_connect: refused: the dialect opens each connection"),
+        ({"local_infile": True}, "local_infile: refused: LOAD DATA LOCAL INFILE lets the server"),
+        ({"local_infile": 1}, "local_infile: refused: LOAD DATA LOCAL INFILE lets the server"),
+        ({"autocommit": False}, "autocommit: refused: peewee runs on autocommit connections"),
+        ({"client_flag": 0x80}, "client_flag: refused: CLIENT_LOCAL_FILES lets the server"),
+        ({"client_flag": 0x802}, "client_flag: refused: CLIENT_SSL is set by the TLS keywords"),
+        ({"client_flag": -1}, "client_flag: must be a whole number from 0 to 4294967295"),
+        ({"binary_prefix": "yes"}, "binary_prefix: must be True or False, got 'yes'"),
+        ({"max_allowed_packet": 0}, "max_allowed_packet: "),
+    ],
+)
+def test_driver_keywords_that_would_weaken_something_are_refused(driver_name, keywords, message):
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase(None).init("test", driver=driver_name, **keywords)
+    assert str(refused.value).startswith(message)
+    assert refused.value.keyword == next(iter(keywords))

@@ -105,7 +105,7 @@ def test_a_nested_atomic_block_rolls_back_alone(mysql_db):
 
 @pytest.mark.parametrize("driver", ["pymysql", MYSQLCLIENT])
 def test_like_makes_another_kind_of_database_with_the_same_keywords_and_driver(driver):
-    db = TiDBDatabase("app", host="localhost", port=4001, user="u", driver=driver)
+    db = TiDBDatabase("app", host="localhost", port=4001, user="u", password="pä€", driver=driver)
     pooled = PooledTiDBDatabase.like(db, max_connections=3)
     assert (pooled.database, pooled.driver, pooled._max_connections) == ("app", driver, 3)
     assert pooled.connect_params == db.connect_params

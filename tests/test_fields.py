@@ -12,7 +12,7 @@ import warnings
 import pytest
 from peewee import CharField, DatabaseError, Model, MySQLDatabase, SqliteDatabase
 
-from tests.conftest import TIDB_MODE, create_sql, tidb_at
+from tests.conftest import TIDB_MODE, create_sql, fake_db, fake_tidb, tidb_at
 from tidb_dialect import BigAutoRandomField, ConfigError, auto_id_cache
 
 CLUSTERED = "/*T![clustered_index] CLUSTERED */"
@@ -126,25 +126,108 @@ def test_bad_arguments_fail_at_model_definition(field_args, message):
         make_model(SqliteDatabase(":memory:"), **field_args)
 
 
-def test_auto_id_cache_on_an_auto_random_key_is_refused_at_model_definition():
-    with pytest.raises(ConfigError, match="Order: AUTO_ID_CACHE does not apply to an AUTO_RANDOM"):
+def order_model(database, settings):
+    class Order(Model):
+        id = BigAutoRandomField()
+        name = CharField()
 
-        class Order(Model):
-            id = BigAutoRandomField()
+        class Meta:
+            table_name = "orders"
+            table_settings = settings
 
-            class Meta:
-                table_settings = ("ENGINE=InnoDB", auto_id_cache(1))
+    Order._meta.set_database(database)
+    return Order
 
 
-def test_a_subclass_adding_auto_id_cache_to_an_auto_random_key_is_refused():
+def created_tables(fake):
+    return [s for s in fake.statements if "CREATE TABLE" in s]
+
+
+@pytest.mark.parametrize("release", ["v4.0.16", "v5.0.6"])
+def test_auto_id_cache_on_an_auto_random_key_is_refused_before_tidb_5_1(
+    fake_server, driver, release
+):
+    """Before v5.1.0 TiDB sizes only the row-id allocator by AUTO_ID_CACHE (pingcap/tidb #20512)."""
+    fake = fake_tidb(fake_server, release)
+    db = fake_db(fake, driver)
+    model = order_model(db, ("ENGINE=InnoDB", auto_id_cache(100000)))
+    with pytest.raises(ConfigError) as refused:
+        db.create_tables([model])
+    assert str(refused.value) == (
+        "Order.id: TiDB %s gives AUTO_ID_CACHE to its row-id allocator only, not to "
+        "AUTO_RANDOM keys (from v5.1.0), so the table would ignore it; drop auto_id_cache() "
+        "from Meta.table_settings" % release
+    )
+    assert created_tables(fake) == []
+    db.close()
+
+
+@pytest.mark.parametrize("release", ["v5.1.0", "v8.5.3"])
+def test_auto_id_cache_on_an_auto_random_key_is_sent_from_tidb_5_1(fake_server, driver, release):
+    fake = fake_tidb(fake_server, release)
+    db = fake_db(fake, driver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        order_model(db, auto_id_cache(30000)).create_table()
+    assert created_tables(fake) == [
+        "CREATE TABLE IF NOT EXISTS `orders` (`id` BIGINT AUTO_RANDOM(5) NOT NULL PRIMARY KEY "
+        + CLUSTERED
+        + ", `name` VARCHAR(255) NOT NULL) /*T![auto_id_cache] AUTO_ID_CACHE=30000 */"
+    ]
+    db.close()
+
+
+@pytest.mark.parametrize("size", [1, 29999])
+def test_a_small_auto_id_cache_on_an_auto_random_key_warns(fake_server, driver, size):
+    """TiDB reserves AUTO_RANDOM ids AUTO_ID_CACHE at a time, each batch in a metadata
+    transaction; its own cache never reserves fewer than 30000 (autoid.go, minStep)."""
+    fake = fake_tidb(fake_server, "v5.1.0")
+    db = fake_db(fake, driver)
+    with pytest.warns(UserWarning) as warned:
+        db.create_tables([order_model(db, auto_id_cache(size))])
+    assert [str(w.message) for w in warned] == [
+        "Order.id: AUTO_ID_CACHE=%d makes each TiDB server reserve AUTO_RANDOM ids in "
+        "batches of %d (an INSERT of more rows reserves what it needs), each in a metadata "
+        "transaction; TiDB's own cache reserves at least 30000, and an AUTO_ID_CACHE of 1 "
+        "makes every INSERT pay one" % (size, size)
+    ]
+    assert len(created_tables(fake)) == 1
+    db.close()
+
+
+@pytest.mark.parametrize("database", [MySQLDatabase("test"), SqliteDatabase(":memory:")])
+def test_auto_id_cache_on_an_auto_random_key_is_a_comment_elsewhere(database):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sql = create_sql(order_model(database, (auto_id_cache(1),)))
+    assert sql.endswith(" /*T![auto_id_cache] AUTO_ID_CACHE=1 */")
+
+
+def test_a_subclass_adding_auto_id_cache_to_an_auto_random_key_is_refused_on_old_tidb():
     class Order(Model):
         id = BigAutoRandomField()
 
-    with pytest.raises(ConfigError, match="Archived: AUTO_ID_CACHE"):
+        class Meta:
+            database = tidb_at("5.7.25-TiDB-v5.0.6")
 
-        class Archived(Order):
-            class Meta:
-                table_settings = auto_id_cache(100)
+    class Archived(Order):
+        class Meta:
+            table_settings = auto_id_cache(100)
+
+    assert "AUTO_RANDOM(5)" in create_sql(Order)
+    with pytest.raises(ConfigError, match=r"^Archived\.id: TiDB v5\.0\.6 gives AUTO_ID_CACHE"):
+        create_sql(Archived)
+
+
+def test_auto_id_cache_on_an_auto_random_key_runs_on_the_real_server(mysql_db):
+    """MariaDB reads the option as a comment; TiDB (v5.1.0 and later) keeps it."""
+    model = order_model(mysql_db, (auto_id_cache(30000),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mysql_db.create_tables([model])
+    assert model.create(name="a").id > 0
+    table = mysql_db.execute_sql("SHOW CREATE TABLE `orders`").fetchone()[1]
+    assert ("AUTO_ID_CACHE=30000" in table) == TIDB_MODE
 
 
 @pytest.mark.mariadb

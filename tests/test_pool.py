@@ -10,13 +10,15 @@ from playhouse.db_url import connect
 
 from tests.conftest import poll
 from tidb_dialect import (
+    AmbiguousCommitError,
     ConfigError,
     PooledTiDBDatabase,
     ReconnectingTiDBDatabase,
     TiDBDatabase,
     connect_url,
 )
-from tidb_dialect.pool import has_data_waiting
+from tidb_dialect.pool import changes_nothing, has_data_waiting
+from tidb_dialect.transactions import error_code
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
 
@@ -130,18 +132,63 @@ def test_ping_after_is_checked(server_settings):
     assert str(bad.value) == "ping_after: must be a whole number from 0 to 86400, got 'soon'"
 
 
-@pytest.mark.parametrize(
-    "keywords, message",
-    [
-        ({"max_connections": 0}, "max_connections: must be a whole number from 1 to 10000, got 0"),
-        ({"stale_timeout": "x"}, "stale_timeout: must be a whole number from 1 to 86400, got 'x'"),
-        ({"timeout": -1}, "timeout: must be a whole number from 1 to 86400, got -1"),
-    ],
-)
-def test_the_pools_keywords_are_checked_as_in_a_url(keywords, message):
+#: The pool's keywords and their ranges, written out.
+POOL_RANGES = {
+    "max_connections": "1 to 10000",
+    "stale_timeout": "1 to 86400",
+    "timeout": "1 to 86400",
+    "ping_after": "0 to 86400",
+}
+#: Deferred init() is documented peewee usage: it checks as the constructor does.
+MAKERS = {
+    "constructor": lambda **kw: PooledTiDBDatabase("test", **kw),
+    "init": lambda **kw: PooledTiDBDatabase(None).init("test", **kw),
+}
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS)
+@pytest.mark.parametrize("name", POOL_RANGES)
+@pytest.mark.parametrize("value", ["abc", 2.5, -1, 0, True, "8 "])
+def test_the_pools_keywords_are_checked_in_the_constructor_and_init(make, name, value):
+    if value == 0 and name == "ping_after":
+        value = 86401  # 0 is ping_after's "every checkout"
     with pytest.raises(ConfigError) as bad:
-        PooledTiDBDatabase("test", **keywords)
-    assert str(bad.value) == message
+        make(**{name: value})
+    assert bad.value.keyword == name
+    assert str(bad.value) == "%s: must be a whole number from %s, got %r" % (
+        name,
+        POOL_RANGES[name],
+        value,
+    )
+
+
+def test_init_sets_the_pools_keywords():
+    pool = PooledTiDBDatabase(None)
+    pool.init("test", max_connections="8", stale_timeout=300, timeout="5", ping_after=0)
+    assert (pool._max_connections, pool._stale_timeout, pool._wait_timeout) == (8, 300, 5)
+    assert (pool.database, pool.ping_after) == ("test", 0)
+
+
+class PingOnly:
+    """A real connection behind the face some drivers show: ping() without an argument,
+    no socket (peewee's own pool tests use such a connection)."""
+
+    def __init__(self, conn, driver):
+        self.conn = conn
+        self.reconnect = (False,) if driver == "pymysql" else ()  # PyMySQL's default: True
+
+    def ping(self):
+        self.conn.ping(*self.reconnect)
+
+
+def test_a_connection_whose_ping_takes_no_argument_is_checked(server_settings, driver):
+    pool = build(PooledTiDBDatabase, server_settings, driver, ping_after=0)
+    pool.connect()
+    conn = PingOnly(pool.connection(), driver)
+    assert pool._is_closed(conn) is False  # a TypeError from ping(False) is not "closed"
+    conn.conn.close()
+    assert pool._is_closed(conn) is True
+    pool.close_all()
 
 
 def test_pool_hands_back_the_same_connection(server_settings, driver, mysql_db):
@@ -248,6 +295,123 @@ def test_never_reconnects_inside_a_transaction(server_settings, driver, mysql_db
         seen.append(connection_id(db))  # its transaction is gone: must fail, not reconnect
     assert seen == []
     db.close()
+
+
+@pytest.fixture
+def relayed_reconnecting(server, server_settings, driver, relay, mysql_db):
+    """relayed_reconnecting(cut_after): (a ReconnectingTiDBDatabase through a relay, the relay),
+    with `acct` holding one account of 100."""
+    mysql_db.execute_sql("CREATE TABLE acct (id INT PRIMARY KEY, bal INT NOT NULL)")
+    mysql_db.execute_sql("INSERT INTO acct VALUES (1, 100)")
+    made = []
+
+    def start(cut_after=None):
+        through = relay(server, cut_after=cut_after)
+        options = dict(host=through.host, port=through.port)
+        made.append(build(ReconnectingTiDBDatabase, server_settings, driver, **options))
+        made[-1].connect()
+        return made[-1], through
+
+    yield start
+    for db in made:
+        db.close()
+
+
+def balance(db):
+    return db.execute_sql("SELECT bal FROM acct WHERE id = 1").fetchone()[0]
+
+
+WITHDRAW = "UPDATE acct SET bal = bal - 30 WHERE id = 1"
+
+
+def test_a_write_whose_reply_is_lost_is_never_run_twice(relayed_reconnecting, mysql_db):
+    """The relay passes the UPDATE to the server and drops its reply: it ran, once."""
+    db, through = relayed_reconnecting(cut_after=lambda statement: statement == WITHDRAW)
+    with pytest.raises(AmbiguousCommitError) as unknown:
+        db.execute_sql(WITHDRAW)
+    assert error_code(unknown.value.cause) == 2013
+    assert str(unknown.value).startswith("the outcome of UPDATE is unknown: (2013, ")
+    assert through.statements.count(WITHDRAW) == 1
+    assert balance(mysql_db) == 70  # not 40
+    assert balance(db) == 70  # the next statement gets a new connection
+
+
+def once(statement):
+    """A cut_after that cuts the first `statement` only."""
+    seen = []
+
+    def cut(sent):
+        seen.append(sent)
+        return seen.count(statement) == 1 and sent == statement
+
+    return cut
+
+
+def test_a_read_whose_reply_is_lost_is_run_again(relayed_reconnecting):
+    read = "SELECT bal FROM acct WHERE id = 1"
+    db, through = relayed_reconnecting(cut_after=once(read))
+    assert balance(db) == 100
+    assert through.statements.count(read) == 2
+
+
+def test_a_begin_whose_reply_is_lost_is_sent_again(relayed_reconnecting, mysql_db):
+    db, through = relayed_reconnecting(cut_after=once("BEGIN"))
+    with db.atomic():
+        db.execute_sql(WITHDRAW)
+    assert through.statements.count("BEGIN") == 2
+    assert balance(mysql_db) == 70
+
+
+def test_a_locking_read_whose_reply_is_lost_is_not_run_again(relayed_reconnecting):
+    locking = "SELECT bal FROM acct WHERE id = 1 FOR UPDATE"
+    db, through = relayed_reconnecting(cut_after=once(locking))
+    with pytest.raises(AmbiguousCommitError):
+        db.execute_sql(locking)
+    assert through.statements.count(locking) == 1
+
+
+def test_a_write_on_a_connection_found_closed_goes_on_a_new_one(relayed_reconnecting, mysql_db):
+    """The server closed it before the UPDATE was sent: the UPDATE runs, once, on a new one."""
+    db, through = relayed_reconnecting()
+    first = connection_id(db)
+    kill(mysql_db, first)
+    poll(lambda: has_data_waiting(db.connection()))
+    db.execute_sql(WITHDRAW)
+    assert through.statements.count(WITHDRAW) == 1
+    assert balance(mysql_db) == 70
+    assert connection_id(db) != first
+
+
+@pytest.mark.parametrize(
+    "sql, rerun",
+    [
+        ("SELECT bal FROM acct", True),
+        ("  (SELECT 1) UNION (SELECT 2)", True),
+        ("select VERSION() /*T! , TIDB_VERSION() */", True),
+        ("SHOW TABLES", True),
+        ("DESCRIBE acct", True),
+        ("EXPLAIN SELECT 1", True),
+        ("BEGIN", True),
+        ("START TRANSACTION READ ONLY AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND", True),
+        ("UPDATE acct SET bal = 0", False),
+        ("INSERT INTO acct VALUES (2, 0)", False),
+        ("SELECT bal FROM acct FOR UPDATE", False),
+        ("SELECT bal FROM acct FOR SHARE", False),
+        ("SELECT bal FROM acct LOCK IN SHARE MODE", False),
+        ("SELECT bal INTO @b FROM acct", False),
+        ("SELECT bal FROM acct INTO OUTFILE '/tmp/x'", False),
+        ("SELECT GET_LOCK('x', 1)", False),
+        ("SELECT NEXTVAL(seq)", False),
+        ("SELECT NEXT VALUE FOR seq", False),
+        ("EXPLAIN ANALYZE DELETE FROM acct", False),
+        ("WITH t AS (SELECT 1) SELECT * FROM t", False),
+        ("CALL withdraw(1)", False),
+        ("SET @x = 1", False),
+        ("COMMIT", False),
+    ],
+)
+def test_which_statements_are_sent_again(sql, rerun):
+    assert changes_nothing(sql) is rerun
 
 
 def test_a_tls_connection_is_reused(tls_server, driver):

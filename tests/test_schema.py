@@ -238,22 +238,38 @@ def test_no_question_about_checks_for_a_model_without_any(fake_server):
 
 
 @pytest.mark.parametrize(
-    "settings",
+    "settings, size",
     [
-        "auto_id_cache=1",
-        ("ENGINE=InnoDB", "auto_id_cache = 100"),
-        "/*T![auto_id_cache] Auto_Id_Cache=1 */",
+        ("auto_id_cache=1", 1),
+        (("ENGINE=InnoDB", "auto_id_cache = 100"), 100),
+        ("/*T![auto_id_cache] Auto_Id_Cache=1 */", 1),
+        ("AUTO_ID_CACHE 250", 250),
     ],
-    ids=["lower case", "lower case among others", "mixed case in TiDB's comment"],
+    ids=["lower case", "lower case among others", "mixed case in TiDB's comment", "no ="],
 )
-def test_a_hand_written_auto_id_cache_in_any_case_is_seen(settings):
-    """Table options are case-insensitive, so a setting written by hand in lower case is one."""
-    with pytest.raises(
-        ConfigError, match=r"^Ticket: AUTO_ID_CACHE does not apply to an AUTO_RANDOM"
-    ):
+def test_a_hand_written_auto_id_cache_in_any_case_is_seen(settings, size):
+    """Table options are case-insensitive and `=` is optional, so a setting written by hand
+    counts: its size is the one the warning about an AUTO_RANDOM key names."""
 
-        class Ticket(Model):
-            id = BigAutoRandomField()
+    class Ticket(Model):
+        id = BigAutoRandomField()
 
-            class Meta:
-                table_settings = settings
+        class Meta:
+            database = tidb_at("8.0.11-TiDB-v8.5.3")
+            table_settings = settings
+
+    with pytest.warns(UserWarning, match=r"^Ticket\.id: AUTO_ID_CACHE=%d makes" % size):
+        create_sql(Ticket)
+
+
+def test_other_table_settings_on_an_auto_random_key_pass_on_old_tidb():
+    class Ticket(Model):
+        id = BigAutoRandomField()
+
+        class Meta:
+            database = tidb_at("5.7.25-TiDB-v5.0.6")
+            table_settings = ("ENGINE=InnoDB", "COMMENT='no id cache here'")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert create_sql(Ticket).endswith("ENGINE=InnoDB COMMENT='no id cache here'")

@@ -192,11 +192,11 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
         ({"TIDB_PASSWORD": "a\0b"}, {}, "TIDB_PASSWORD: holds a NUL character, which no"),
         ({"TIDB_DRIVER": "oracle"}, {}, "TIDB_DRIVER: unknown driver 'oracle' (use pymysql or"),
         ({}, {"driver": "oracle"}, "--driver: unknown driver 'oracle' (use pymysql or"),
-        ({"CA_PATH": "/no/ca.pem"}, {}, "CA_PATH: no such file: /no/ca.pem"),
+        ({"CA_PATH": "/no/ca.pem"}, {}, "CA_PATH: no such file: '/no/ca.pem'"),
         (
             {"DATABASE_URL": URL, "CA_PATH": "/no/ca.pem"},
             {},
-            "CA_PATH: no such file: /no/ca.pem",
+            "CA_PATH: no such file: '/no/ca.pem'",
         ),
         ({"DATABASE_URL": URL, "TIDB_DRIVER": "oracle"}, {}, "TIDB_DRIVER: unknown driver"),
         ({"DATABASE_URL": URL}, {"driver": "oracle"}, "--driver: unknown driver 'oracle'"),

@@ -14,6 +14,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+from urllib.parse import quote
 
 import pytest
 import trustme
@@ -22,7 +23,7 @@ from playhouse.db_url import connect as playhouse_connect
 
 from tests.conftest import HOST_MISMATCH, UNTRUSTED, require, server_environ
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url
-from tidb_dialect.settings import database_from
+from tidb_dialect.settings import database_from, keywords_from
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
 # MariaDB answers a plain connection under require_secure_transport with
@@ -101,22 +102,60 @@ def written(path, data):
     return path
 
 
-#: CA_PATH values that cannot serve: absent, not a file, or no certificate in it.
+#: CA_PATH values that cannot serve, and what the refusal says each is instead.
 BAD_CA_PATHS = {
-    "missing": lambda folder: folder / "absent.pem",
-    "directory": lambda folder: folder,
-    "private key": lambda folder: written(folder / "key.pem", trustme.CA().private_key_pem.bytes()),
-    "text": lambda folder: written(folder / "notes.txt", b"TIDB_HOST=127.0.0.1\n"),
-    "empty": lambda folder: written(folder / "empty.pem", b""),
+    "missing": (lambda folder: folder / "absent.pem", "no such file"),
+    "directory": (lambda folder: folder, "a directory, not a file"),
+    "device": (lambda folder: "/dev/null", "a character device, not a file"),
+    "private key": (
+        lambda folder: written(folder / "key.pem", trustme.CA().private_key_pem.bytes()),
+        "holds a private key, not a CA certificate",
+    ),
+    "text": (
+        lambda folder: written(folder / "notes.txt", b"TIDB_HOST=127.0.0.1\n"),
+        "not a PEM certificate file",
+    ),
+    "DER": (
+        lambda folder: written(
+            folder / "ca.der", ssl.PEM_cert_to_DER_cert(trustme.CA().cert_pem.bytes().decode())
+        ),
+        "not a PEM certificate file",
+    ),
+    "broken PEM": (
+        lambda folder: written(
+            folder / "cut.pem",
+            trustme.CA().cert_pem.bytes()[:200] + b"\n-----END CERTIFICATE-----\n",
+        ),
+        "not a PEM certificate file",
+    ),
+    "empty": (lambda folder: written(folder / "empty.pem", b""), "the file is empty"),
+    "newline in the name": (lambda folder: folder / "ca.pem\n", "no such file"),
+}
+
+#: Every way a CA path is given: the dialect's keyword, a URL's ?ssl_ca=, the walkthrough's
+#: CA_PATH (with a URL too); (how to build a database with it, the keyword the message names).
+CA_PATH_WAYS = {
+    "ssl_ca": (lambda path: TiDBDatabase("test", ssl_ca=path), "ssl_ca"),
+    "ssl={'ca'}": (lambda path: TiDBDatabase("test", ssl={"ca": path}), "ssl_ca"),
+    "URL ?ssl_ca=": (
+        lambda path: connect_url("tidb://root@127.0.0.1/test?ssl_ca=" + quote(path, safe="")),
+        "ssl_ca",
+    ),
+    "CA_PATH": (lambda path: TiDBDatabase("test", **keywords_from({"CA_PATH": path})[1]), "ssl_ca"),
 }
 
 
+@pytest.mark.parametrize("way", CA_PATH_WAYS)
 @pytest.mark.parametrize("case", BAD_CA_PATHS)
-def test_unusable_ca_path_is_a_config_error(tmp_path, case):
-    path = str(BAD_CA_PATHS[case](tmp_path))
-    with pytest.raises(ConfigError, match=r"^ssl_ca: ") as rejected:
-        TiDBDatabase("test", ssl_ca=path)
-    assert str(rejected.value).endswith(": " + path)
+def test_unusable_ca_path_is_a_config_error(tmp_path, case, way):
+    make_path, problem = BAD_CA_PATHS[case]
+    build, keyword = CA_PATH_WAYS[way]
+    path = str(make_path(tmp_path))
+    with pytest.raises(ConfigError) as rejected:
+        build(path)
+    assert rejected.value.keyword == keyword
+    assert str(rejected.value) == "ssl_ca: %s: %r" % (problem, path)
+    assert "\n" not in str(rejected.value)  # one line, whatever the path holds
 
 
 def test_unreadable_ca_path_is_a_config_error():
@@ -129,7 +168,7 @@ def test_unreadable_ca_path_is_a_config_error():
         path = os.path.join(folder, "ca.pem")
         trustme.CA().cert_pem.write_to_path(path)
         os.chmod(path, 0o000)
-        assert rejection_as_unprivileged_user(path) == "ssl_ca: file is not readable: " + path
+        assert rejection_as_unprivileged_user(path) == "ssl_ca: file is not readable: %r" % path
 
 
 def rejection_as_unprivileged_user(path):
@@ -169,7 +208,7 @@ def test_bad_ca_path_stops_the_walkthrough_before_connecting(run_example, tmp_pa
         environ={"TIDB_HOST": "127.0.0.1", "CA_PATH": str(tmp_path / "absent.pem")}
     )
     assert result.returncode == 2
-    assert result.stderr == "error: CA_PATH: no such file: %s\n" % (tmp_path / "absent.pem")
+    assert result.stderr == "error: CA_PATH: no such file: %r\n" % str(tmp_path / "absent.pem")
     assert not (tmp_path / "player.db").exists()
 
 

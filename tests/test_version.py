@@ -200,3 +200,17 @@ def test_each_user_of_one_gateway_is_asked(fake_server, driver):
     assert release_for("9Zk2.root") == (8, 5, 3)
     assert release_for("4Xq1.root") == (7, 5, 1)  # still known
     assert asked(fake) == [DETECT, DETECT]
+
+
+@pytest.mark.parametrize(
+    "version, expected",
+    [
+        ("5.7.25-TiDB-v5.0.6", False),
+        ("5.7.25-TiDB-v5.1.0", True),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", True),
+        ("8.0.36", False),
+        ("10.11.19-MariaDB-0+deb12u1", False),
+    ],
+)
+def test_auto_id_cache_sizes_auto_random_ids_from_tidb_5_1(version, expected):
+    assert parse_version(version).supports_auto_random_id_cache is expected

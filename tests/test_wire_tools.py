@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from tests.conftest import DRIVER_MODULES
+from tests.conftest import DRIVER_MODULES, poll
 
 TIDB_VERSION = "Release Version: v8.5.3\nEdition: Community"
 
@@ -77,6 +77,21 @@ def test_the_relay_counts_one_round_trip_per_statement(server, relay, driver):
         assert fetch(connection, "SELECT 1") == ((1,),)
     assert (relayed.round_trips, relayed.statements) == (3, ["SELECT 1"] * 3)
     connection.close()
+
+
+def test_the_relay_does_not_count_the_goodbye(server, relay, driver):
+    """COM_QUIT waits for no reply: closing a connection is no round trip."""
+    login = {"user": server.user, "password": server.password}
+    direct = connect(driver, server.host, server.port, **login)
+    relayed = relay(server)
+    connection = connect(driver, relayed.host, relayed.port, **login)
+    ((relayed_id,),) = fetch(connection, "SELECT CONNECTION_ID()")
+    relayed.reset()
+    connection.close()  # the driver sends COM_QUIT
+    gone = "SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %d" % relayed_id
+    poll(lambda: not fetch(direct, gone))  # the server had it from the relay, and left
+    assert relayed.round_trips == 0
+    direct.close()
 
 
 def test_a_cut_commit_is_lost_on_the_way_back_but_done(server, database_name, relay, driver):

@@ -4,11 +4,11 @@ peewee renders a query node by node on every execute(), a few hundred Python
 calls for an UPDATE with a CASE and a compound WHERE: on a nearby server that
 is most of a short transaction's client time. peewee has no cache of rendered
 statements (Query.sql() renders anew each time), so this one is small: a
-function that builds a query from its arguments is called once per database
-with a placeholder for each argument; the text and the parameters peewee
-renders are kept, and every later call sends that text with the arguments put
-where their placeholders were, each through the converter (the field's
-db_value()) peewee would have applied there.
+function that builds a query from its arguments is called once, with a
+placeholder for each argument; peewee renders that query once per database,
+the text and the parameters are kept, and every call sends that text with the
+arguments put where their placeholders were, each through the converter (the
+field's db_value()) peewee would have applied there.
 
 The function must build the same statement whatever its arguments are: it may
 not branch on them, nor read anything else that changes (it may not be a

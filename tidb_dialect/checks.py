@@ -1,6 +1,13 @@
 """Argument checks shared by the dialect: one wording for every bad value."""
 
+import re
+
 from .errors import ConfigError
+
+#: A whole number written as text: ASCII digits only. int() would also take a sign,
+#: underscores, surrounding space and other scripts' digits ("١٢"), none of which a
+#: user means as a port or a count.
+WHOLE_NUMBER_TEXT = re.compile("[0-9]+")
 
 
 def whole_number(name: str, value: object, low: int, high: int) -> int:
@@ -13,13 +20,18 @@ def whole_number(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
+def read_whole_number(text: str) -> int | None:
+    """The number `text` writes in ASCII digits (nothing else: no sign, no space), or None.
+
+    The one rule for every whole number read from text: settings, URLs, arguments.
+    """
+    return int(text) if WHOLE_NUMBER_TEXT.fullmatch(text) else None
+
+
 def parse_whole_number(name: str, text: object, low: int, high: int) -> int:
     """whole_number() for a value that may arrive as text (a variable, a URL parameter)."""
     if isinstance(text, str):
-        try:
-            value = int(text.strip(), 10)
-        except ValueError:
-            value = None
+        value = read_whole_number(text)
         if value is None or not low <= value <= high:
             raise out_of_range(name, text, low, high)
         return value

@@ -11,6 +11,9 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
   (Dedicated) needs its cluster's CA;
 - ``connect_timeout`` bounds both the TCP connection and the wait for the
   server's greeting (a port that accepts but never speaks MySQL);
+- the drivers' keywords that MySQLDatabase users pass and that weaken nothing
+  are passed on; those that would (another cursor class, LOAD DATA LOCAL,
+  option files, ...) are refused saying why, and LOAD DATA LOCAL is off;
 - an unknown keyword, or a value of the wrong kind, is refused by name.
 """
 
@@ -52,6 +55,14 @@ TIMEOUT_KEYWORDS = {
 }
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
 TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
+#: Driver keywords that MySQLDatabase users pass and that weaken nothing (see driver_options).
+DRIVER_OPTIONS = (
+    "max_allowed_packet",
+    "binary_prefix",
+    "client_flag",
+    "local_infile",
+    "autocommit",
+)
 KNOWN_KEYWORDS = (
     "host",
     "port",
@@ -62,7 +73,24 @@ KNOWN_KEYWORDS = (
     *TEXT_KEYWORDS,
     *TIMEOUT_KEYWORDS,
     *TLS_KEYWORDS,
+    *DRIVER_OPTIONS,
 )
+#: Driver keywords refused for what they would do.
+REFUSED_KEYWORDS = {
+    "cursorclass": "peewee reads every row as a tuple, which another cursor class breaks "
+    "(use .dicts() or .namedtuples() on a query)",
+    "unix_socket": "the dialect connects to host and port over TCP, and a socket would bypass "
+    "the TLS rules that go with the host",
+    "read_default_file": "an option file could turn TLS off, or hold a password, unchecked",
+    "read_default_group": "an option file could turn TLS off, or hold a password, unchecked",
+    "defer_connect": "the dialect opens each connection itself, bounding the wait for the server",
+    "conv": "the fast bulk_create() writes whole numbers as the drivers' own converters do",
+}
+#: client_flag bits refused: bit -> why.
+REFUSED_CLIENT_FLAGS = {
+    0x80: "CLIENT_LOCAL_FILES lets the server read any file this program can read",
+    0x800: "CLIENT_SSL is set by the TLS keywords (ssl_ca), which also verify the server",
+}
 
 #: Unicode categories a host name never holds: controls, zero-width and other
 #: format characters, spaces and separators, private use, unassigned.
@@ -93,6 +121,9 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
         if "password" in given:
             raise ConfigError.of("passwd", "give password or passwd, not both")
         given["password"] = given.pop("passwd")
+    for name in given:
+        if name in REFUSED_KEYWORDS:
+            raise ConfigError.of(name, "refused: " + REFUSED_KEYWORDS[name])
     unknown = sorted(set(given) - set(KNOWN_KEYWORDS))
     if unknown:
         raise ConfigError.of(
@@ -120,8 +151,50 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             )
         if name in given:
             params[name] = whole_number(name, given[name], lowest, highest)
+    params.update(driver_options(driver, given))
     params.update(tls_keywords(driver, params["host"], given))
     return params
+
+
+def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The DRIVER_OPTIONS given, checked; those that would weaken something are refused."""
+    options: dict[str, Any] = {}
+    if "max_allowed_packet" in given:
+        if driver != "pymysql":
+            raise ConfigError.of(
+                "max_allowed_packet", "PyMySQL's keyword (mysqlclient has none): drop it"
+            )
+        options["max_allowed_packet"] = whole_number(
+            "max_allowed_packet", given["max_allowed_packet"], 1024, 2**30
+        )
+    if "binary_prefix" in given:
+        if not isinstance(given["binary_prefix"], bool):
+            raise ConfigError.of(
+                "binary_prefix", "must be True or False, got %r" % (given["binary_prefix"],)
+            )
+        options["binary_prefix"] = given["binary_prefix"]
+    if "client_flag" in given:
+        flags = whole_number("client_flag", given["client_flag"], 0, 2**32 - 1)
+        for bit, why in REFUSED_CLIENT_FLAGS.items():
+            if flags & bit:
+                raise ConfigError.of("client_flag", "refused: " + why)
+        options["client_flag"] = flags
+    if given.get("local_infile", False) is not False:
+        raise ConfigError.of(
+            "local_infile",
+            "refused: LOAD DATA LOCAL INFILE lets the server read any file this program can "
+            "read (got %r)" % (given["local_infile"],),
+        )
+    # Said to both drivers: mysqlclient on MariaDB Connector/C allows it unless told not to.
+    options["local_infile"] = False
+    if given.get("autocommit", True) is not True:  # every connection is opened in it
+        raise ConfigError.of(
+            "autocommit",
+            "refused: peewee runs on autocommit connections and opens transactions itself "
+            "(atomic(), run_transaction()); with it off, writes outside them never commit "
+            "(got %r)" % (given["autocommit"],),
+        )
+    return options
 
 
 def text(name: str, value: object) -> str:

@@ -59,23 +59,40 @@ class TiDBDatabase(MySQLDatabase):
 
     # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
     def init(  # type: ignore[override]
-        self, database: str | None, *, driver: str | None = None, **kwargs: Any
+        self,
+        database: str | None,
+        *,
+        driver: str | None = None,
+        db: str | None = None,
+        **kwargs: Any,
     ) -> None:
+        if db is not None:  # the drivers' old name for it
+            if database not in (None, db):
+                raise ConfigError.of("db", "give the database once, as the name or as db=")
+            database = db
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver, self.drivers)
+        # As given, but the password: what code that makes the same database needs (reflection).
+        self.given_keywords = dict(
+            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
+            driver=self.driver,
+        )
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
-        self.connection_keywords = kwargs  # as given, for like()
 
     @classmethod
     def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
-        """A database of this class on the server and database of `db`, with its connection
-        keywords (checked again) and its driver where this class takes it: one configuration
-        for a script's TiDBDatabase, a pool and an asyncio app's AsyncTiDBDatabase."""
-        if db.driver in cls.drivers:
-            keywords.setdefault("driver", db.driver)
-        return cls(db.database, **db.connection_keywords, **keywords)
+        """A database of this class on the server and database of `db`, with its keywords
+        (checked again), its password as its driver sends it (which reads back the same) and
+        its driver where this class takes it: one configuration for a script's TiDBDatabase,
+        a pool and an asyncio app's AsyncTiDBDatabase."""
+        given = dict(db.given_keywords)
+        if given["driver"] not in cls.drivers:
+            del given["driver"]
+        if db.connect_params.get("password"):
+            given["password"] = db.connect_params["password"]
+        return cls(db.database, **dict(given, **keywords))
 
     def _connect(self) -> Any:
         """A new connection; one for a character set that not every server has (gbk,

@@ -47,10 +47,12 @@ class ExceededMaxAttempts(OperationalError):
 
 
 class AmbiguousCommitError(OperationalError):
-    """The connection was lost (or Ctrl-C came) after COMMIT was sent: the transaction may
-    or may not have committed (CockroachDB calls this an ambiguous result). Never retried;
-    ``cause`` is the driver's error, or the KeyboardInterrupt."""
+    """The connection was lost (or Ctrl-C came) after COMMIT, or a write outside a
+    transaction (its own commit), was sent: it may or may not have taken effect (CockroachDB
+    calls this an ambiguous result). Never retried; ``cause`` is the driver's error, or the
+    KeyboardInterrupt; ``statement`` the first word of what was sent."""
 
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__("the outcome of COMMIT is unknown: %s" % (cause,))
+    def __init__(self, cause: BaseException, statement: str = "COMMIT") -> None:
+        super().__init__("the outcome of %s is unknown: %s" % (statement, cause))
         self.cause = cause
+        self.statement = statement

@@ -16,11 +16,11 @@ from peewee import SQL, BigAutoField
 
 from .checks import whole_number
 from .errors import ConfigError
-from .schema import sets_auto_id_cache
-from .version import context_version
+from .schema import auto_id_cache_size
+from .version import AUTO_RANDOM_ID_CACHE, context_version
 
 if TYPE_CHECKING:
-    from peewee import Context, Model, NodeList
+    from peewee import Context, NodeList
 
     from .version import ServerVersion
 
@@ -31,6 +31,10 @@ SIGN_BITS = 1  # the column is a signed BIGINT
 #: AUTO_RANDOM needs a clustered key; this asks for one whatever the cluster's default
 #: (tidb_enable_clustered_index), and is a comment to every other server.
 CLUSTERED = "/*T![clustered_index] CLUSTERED */"
+
+#: The fewest ids TiDB's own cache reserves in one metadata transaction (minStep); a smaller
+#: AUTO_ID_CACHE makes TiDB reserve that many at a time, and 1 a reservation per INSERT.
+TIDB_MIN_ID_BATCH = 30000
 
 
 class BigAutoRandomField(BigAutoField):
@@ -60,20 +64,36 @@ class BigAutoRandomField(BigAutoField):
             )
         super().__init__(**kwargs)
 
-    def bind(self, model: type[Model], name: str, set_attribute: bool = True) -> None:
-        if sets_auto_id_cache(model._meta):
-            raise ConfigError(
-                "%s: AUTO_ID_CACHE does not apply to an AUTO_RANDOM key (%s) and would cost "
-                "every insert a metadata transaction; drop auto_id_cache() from "
-                "Meta.table_settings" % (model.__name__, name)
-            )
-        super().bind(model, name, set_attribute)
-
     def ddl_datatype(self, ctx: Context) -> SQL:
         version = context_version(ctx)
         if version is None or not version.supports_auto_random:
             return super().ddl_datatype(ctx)
+        self.check_id_cache(version)
         return SQL("BIGINT AUTO_RANDOM(%s)" % ", ".join(map(str, self.auto_random_args(version))))
+
+    def check_id_cache(self, version: ServerVersion) -> None:
+        """Refuse AUTO_ID_CACHE where TiDB would not size this key's allocator by it, and
+        warn where it makes TiDB reserve ids in metadata transactions more often than its
+        own cache ever does (pkg/meta/autoid/autoid.go: minStep, alloc4Signed)."""
+        size = auto_id_cache_size(self.model._meta)
+        if size is None:
+            return
+        where = "%s.%s" % (self.model.__name__, self.name)
+        if not version.supports_auto_random_id_cache:
+            raise ConfigError(
+                "%s: %s gives AUTO_ID_CACHE to its row-id allocator only, not to AUTO_RANDOM "
+                "keys (from v%d.%d.%d), so the table would ignore it; drop auto_id_cache() "
+                "from Meta.table_settings" % (where, version, *AUTO_RANDOM_ID_CACHE)
+            )
+        if size < TIDB_MIN_ID_BATCH:
+            warnings.warn(
+                "%s: AUTO_ID_CACHE=%d makes each TiDB server reserve AUTO_RANDOM ids in "
+                "batches of %d (an INSERT of more rows reserves what it needs), each in a "
+                "metadata transaction; TiDB's own cache reserves at least %d, and an "
+                "AUTO_ID_CACHE of 1 makes every INSERT pay one"
+                % (where, size, size, TIDB_MIN_ID_BATCH),
+                stacklevel=2,
+            )
 
     def ddl(self, ctx: Context) -> NodeList:
         column = super().ddl(ctx)

@@ -11,22 +11,26 @@ that is a transaction's BEGIN, nothing can have happened on it yet, so it
 is replaced and BEGIN sent again. ReconnectingTiDBDatabase
 opens a new connection when the old one was lost (server restart, idle
 timeout, a load balancer dropping it), but only outside a transaction,
-where nothing can be lost.
+where nothing can be lost, and sends a statement again only when it was
+never sent or is a read: a write whose reply was lost is ambiguous.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import select
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from peewee import OperationalError
+from peewee import OperationalError, PeeweeException
 from playhouse.pool import PooledMySQLDatabase
-from playhouse.shortcuts import ReconnectMixin
 
 from .checks import parse_whole_number
 from .database import TiDBDatabase
+from .errors import AmbiguousCommitError
 from .tls import tls_required
 from .transactions import CONNECTION_LOST, error_code
 
@@ -68,20 +72,15 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        # Checked here, not in init(): playhouse's __init__ takes its keywords (not ping_after).
-        for name, (lowest, highest) in POOL_KEYWORDS.items():
-            if name != "ping_after" and kwargs.get(name) is not None:
-                kwargs[name] = parse_whole_number(name, kwargs[name], lowest, highest)
-        super().__init__(database, *args, **kwargs)
+        # playhouse's __init__ reads its keywords itself, without calling init() for them.
+        super().__init__(database, *args, **checked_pool_keywords(kwargs))
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
-    def init(  # type: ignore[override]
-        self, database: str | None, *, ping_after: int | str | None = None, **kwargs: Any
-    ) -> None:
+    def init(self, database: str | None, **kwargs: Any) -> None:  # type: ignore[override]
+        kwargs = checked_pool_keywords(kwargs)
+        ping_after = kwargs.pop("ping_after", None)
         if ping_after is not None:
-            self.ping_after = parse_whole_number(
-                "ping_after", ping_after, *POOL_KEYWORDS["ping_after"]
-            )
+            self.ping_after = ping_after
         super().init(database, **kwargs)
         if self._stale_timeout is None and tls_required(self.connect_params["host"]):
             self._stale_timeout = GATEWAY_STALE_TIMEOUT  # a stale_timeout given stays
@@ -121,7 +120,10 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return False
         try:
             if self.driver == "pymysql":
-                conn.ping(False)  # its default is to reconnect, silently losing the session
+                try:
+                    conn.ping(False)  # its default is to reconnect, silently losing the session
+                except TypeError:  # a ping() that takes no argument, as playhouse's pool allows
+                    conn.ping()
             else:
                 conn.ping()
         except Exception:
@@ -142,6 +144,17 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         return True
 
 
+def checked_pool_keywords(given: dict[str, Any]) -> dict[str, Any]:
+    """`given` with each pool keyword a whole number in its range (ConfigError naming it);
+    None, which init() reads as "unchanged", passes."""
+    return {
+        name: value
+        if name not in POOL_KEYWORDS or value is None
+        else parse_whole_number(name, value, *POOL_KEYWORDS[name])
+        for name, value in given.items()
+    }
+
+
 def is_open(conn: Any) -> bool:
     """False when the driver knows its connection is closed (PyMySQL's `open`)."""
     return bool(getattr(conn, "open", True))
@@ -151,7 +164,10 @@ def has_data_waiting(conn: Any) -> bool:
     """True when an idle connection's socket is readable: the server closed it (KILL,
     restart, wait_timeout) and sent its error packet or end of stream unasked."""
     sock = getattr(conn, "_sock", None)  # PyMySQL; mysqlclient has fileno()
-    fd = sock.fileno() if sock is not None else conn.fileno()
+    fileno = getattr(sock if sock is not None else conn, "fileno", None)
+    if fileno is None:
+        return False  # a connection that shows no socket: the ping decides
+    fd = fileno()
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN)
@@ -159,5 +175,76 @@ def has_data_waiting(conn: Any) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class ReconnectingTiDBDatabase(ReconnectMixin, TiDBDatabase):
-    """TiDBDatabase that reconnects once and reruns a statement whose connection was lost."""
+#: Statements that running twice cannot change: reads, and a transaction's start...
+CHANGES_NOTHING = re.compile(
+    r"[\s(]*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE
+)
+#: ...unless they hold one of these: a lock, a write to a file or a variable, a user lock,
+#: a sequence, EXPLAIN ANALYZE (which runs its statement). Any match, even in a string, counts.
+NOT_A_READ = re.compile(
+    r"\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|INTO|ANALYZE"
+    r"|GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS|NEXTVAL|SETVAL|NEXT\s+VALUE)\b",
+    re.IGNORECASE,
+)
+FIRST_WORD = re.compile(r"[\s(]*([A-Za-z]+)")
+
+
+def changes_nothing(sql: str) -> bool:
+    """True for a plain SELECT, SHOW, DESCRIBE, EXPLAIN, BEGIN or START TRANSACTION.
+
+    A stored function that writes, called from a SELECT, is not seen: call it in a transaction.
+    """
+    return bool(CHANGES_NOTHING.match(sql)) and not NOT_A_READ.search(sql)
+
+
+def first_word(sql: str) -> str:
+    """The statement's kind, as in "the outcome of UPDATE is unknown" (never its values)."""
+    first = FIRST_WORD.match(sql)
+    return first.group(1).upper() if first else "the statement"
+
+
+class ReconnectingTiDBDatabase(TiDBDatabase):
+    """TiDBDatabase that replaces a lost connection outside a transaction, never running a
+    write twice.
+
+    Before a statement, a connection the server closed (its goodbye or end of stream waits on
+    the socket) is replaced: the statement has not been sent, so nothing is lost. A statement
+    whose reply is lost (2006, 2013, 2055) may have run: a read or BEGIN (changes_nothing) is sent
+    again on a new connection, any other raises AmbiguousCommitError, as a lost COMMIT does
+    (TiDB closes the connection when a commit's result is undetermined, an autocommit
+    write's too). Inside a transaction the error reaches the caller: its work went with the
+    connection.
+    """
+
+    def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        rerun = changes_nothing(sql)
+        return self._sent_once(rerun, sql, super().execute_sql, sql, *args, **kwargs)
+
+    def begin(self, *args: Any, **kwargs: Any) -> None:
+        # peewee sends BEGIN itself, not through execute_sql()
+        self._sent_once(True, "BEGIN", super().begin, *args, **kwargs)
+
+    def _sent_once(
+        self, rerun: bool, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        if self.in_transaction():
+            return send(*args, **kwargs)
+        if not self.is_closed():
+            conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
+            if not is_open(conn) or has_data_waiting(conn):
+                self._drop_connection()  # found closed: the statement goes on a new one
+        try:
+            return send(*args, **kwargs)
+        except OperationalError as exc:
+            if error_code(exc) not in CONNECTION_LOST:
+                raise
+            self._drop_connection()
+            if not rerun:
+                raise AmbiguousCommitError(exc, first_word(sql)) from exc
+        return send(*args, **kwargs)
+
+    def _drop_connection(self) -> None:
+        """Forget a dead connection; the next statement connects afresh."""
+        # Closing a dead socket can fail too; peewee has forgotten the connection all the same.
+        with contextlib.suppress(PeeweeException):
+            self.close()

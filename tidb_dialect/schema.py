@@ -13,6 +13,8 @@ TiDB honours and MySQL, MariaDB and SQLite read as a comment.
 
 from __future__ import annotations
 
+import re
+
 from peewee import Metadata, Model
 
 from .bulk import FastBulkCreate
@@ -27,14 +29,22 @@ def auto_id_cache(size: int) -> str:
     return "/*T![auto_id_cache] %s=%d */" % (AUTO_ID_CACHE, size)
 
 
-def sets_auto_id_cache(meta: Metadata) -> bool:
-    """Whether a model's Meta.table_settings (a string or a list of them) set AUTO_ID_CACHE."""
+#: TiDB's grammar: AUTO_ID_CACHE [=] number, in any letter case (by hand or in the comment form).
+_AUTO_ID_CACHE_SETTING = re.compile(r"\b%s\s*=?\s*(\d+)" % AUTO_ID_CACHE, re.IGNORECASE)
+
+
+def auto_id_cache_size(meta: Metadata) -> int | None:
+    """The AUTO_ID_CACHE a model's Meta.table_settings (a string or a list of them) set, if any."""
     settings = meta.table_settings
     if settings is None:
-        return False
+        return None
     if isinstance(settings, str):
         settings = (settings,)
-    return any(AUTO_ID_CACHE in str(setting).upper() for setting in settings)
+    for setting in settings:
+        found = _AUTO_ID_CACHE_SETTING.search(str(setting))
+        if found:
+            return int(found.group(1))
+    return None
 
 
 class TiDBModel(FastBulkCreate, Model):

@@ -8,7 +8,9 @@ is enough: the system's where there is one, else certifi's (if installed).
 from __future__ import annotations
 
 import os
+import re
 import ssl
+import stat
 
 from .errors import ConfigError
 
@@ -19,6 +21,17 @@ SYSTEM_CA_BUNDLES = (
     "/etc/ssl/ca-bundle.pem",  # OpenSUSE
     "/etc/ssl/cert.pem",  # macOS, Alpine
 )
+
+#: What a path can be other than a file or a directory (/dev/null is a character device).
+NOT_FILES = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+#: The PEM headers OpenSSL reads as a certificate, and those of a private key.
+PEM_CERTIFICATE = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
+PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 #: TLS is mandatory under this domain, so it is switched on without being asked.
 TLS_REQUIRED_DOMAIN = "tidbcloud.com"
@@ -71,16 +84,11 @@ def verifying_context(
     Building it is also the check that the files can serve, so a bad file is
     refused before any connection, with the keyword that named it.
     """
-    if os.path.isdir(ca_path):
-        raise ConfigError.of("ssl_ca", "a directory, not a file: %s" % ca_path)
-    if not os.path.isfile(ca_path):
-        raise ConfigError.of("ssl_ca", "no such file: %s" % ca_path)
-    if not os.access(ca_path, os.R_OK):
-        raise ConfigError.of("ssl_ca", "file is not readable: %s" % ca_path)
+    check_ca_file(ca_path)
     try:
         context = ssl.create_default_context(cafile=ca_path)
     except (ssl.SSLError, ValueError, UnicodeDecodeError):
-        raise ConfigError.of("ssl_ca", "not a PEM certificate file: %s" % ca_path) from None
+        raise ConfigError.of("ssl_ca", "not a PEM certificate file: %r" % (ca_path,)) from None
     # Both are create_default_context()'s defaults; said again because they are the point.
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
@@ -92,6 +100,39 @@ def verifying_context(
                 "ssl_cert", "cannot load the client certificate %s (%s)" % (cert, exc.strerror)
             ) from None
     return context
+
+
+def check_ca_file(path: str) -> None:
+    """ConfigError saying what `path` is, unless it is a readable file with a PEM certificate.
+
+    The path is quoted (repr), so a stray newline or control character in it
+    shows as such and the message stays one line.
+    """
+
+    def refused(problem: str) -> ConfigError:
+        return ConfigError.of("ssl_ca", "%s: %r" % (problem, path))
+
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise refused("a directory, not a file")
+        for is_kind, kind in NOT_FILES:
+            if is_kind(mode):
+                raise refused("%s, not a file" % kind)
+        with open(path, "rb") as file:
+            data = file.read()
+    except (FileNotFoundError, NotADirectoryError):
+        raise refused("no such file") from None
+    except PermissionError:
+        raise refused("file is not readable") from None
+    except OSError as exc:
+        raise refused("cannot be read (%s)" % exc.strerror) from None
+    if not data.strip():
+        raise refused("the file is empty")
+    if not PEM_CERTIFICATE.search(data):
+        if PEM_PRIVATE_KEY.search(data):
+            raise refused("holds a private key, not a CA certificate")
+        raise refused("not a PEM certificate file")
 
 
 def no_key_password() -> bytes:

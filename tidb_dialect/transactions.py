@@ -42,8 +42,9 @@ RETRYABLE_ERRORS = {
 # innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a
 # caller should see.
 
-#: TiDB ends the message of every error it knows to be safe to retry with this.
-RETRYABLE_MARK = "[try again later]"
+#: SQLite's primary result codes for "another connection holds the lock" (SQLITE_BUSY,
+#: SQLITE_LOCKED); its extended codes keep them in the low byte.
+SQLITE_RETRYABLE = {5: "database is locked (busy)", 6: "a table is locked"}
 
 DEFAULT_MAX_ATTEMPTS = 10
 
@@ -77,10 +78,13 @@ def error_code(exc: BaseException) -> int | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    if error_code(exc) in RETRYABLE_ERRORS or RETRYABLE_MARK in str(exc):
+    """By the error's number, never its text: a message can quote the user's data."""
+    if error_code(exc) in RETRYABLE_ERRORS:
         return True
-    # SQLite's busy timeout ran out: another writer held the lock throughout.
-    return "database is locked" in str(exc)
+    # SQLite's busy timeout ran out: another writer held the lock throughout. Python 3.11+
+    # gives SQLite's result code; before that an error carries none, and is not retried.
+    sqlite_code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+    return isinstance(sqlite_code, int) and sqlite_code & 0xFF in SQLITE_RETRYABLE
 
 
 def commit_cut_off(exc: BaseException | None) -> BaseException | None:

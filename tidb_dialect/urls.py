@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
-from .checks import parse_whole_number
+from .checks import parse_whole_number, read_whole_number
 from .connection import TIMEOUT_KEYWORDS
 from .database import TiDBDatabase
 from .errors import ConfigError
@@ -125,12 +125,13 @@ def read_authority(authority: str) -> dict[str, Any]:
         raise ConfigError.of("host", "missing: write scheme://user:password@HOST:port/database")
     keywords["host"] = decoded("host", host)
     if has_port:
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
+        number = read_whole_number(port)
+        if number is None or not 1 <= number <= 65535:
             # Not echoed: a password with an unencoded character ends up here.
             raise ConfigError.of(
                 "port", "must be a whole number from 1 to 65535; " + PERCENT_ENCODE
             )
-        keywords["port"] = int(port)
+        keywords["port"] = number
     return keywords
 
 

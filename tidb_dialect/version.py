@@ -31,6 +31,9 @@ _RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)
 _CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
 
 STALE_READS = (5, 1, 0)
+#: AUTO_ID_CACHE sizes the AUTO_RANDOM allocator too from here (pingcap/tidb #20512,
+#: NewAllocatorsFromTblInfo; master 2021-04-09, after v5.0.0); before, the row-id one only.
+AUTO_RANDOM_ID_CACHE = (5, 1, 0)
 SAVEPOINTS = (6, 2, 0)
 IN_PLACE_CHECK_SETTING = (6, 3, 0)  # tidb_constraint_check_in_place_pessimistic
 AUTO_RANDOM_RANGE = (6, 3, 0)
@@ -88,6 +91,11 @@ class ServerVersion:
     @property
     def supports_auto_random_range(self) -> bool:
         return self.at_least(*AUTO_RANDOM_RANGE)
+
+    @property
+    def supports_auto_random_id_cache(self) -> bool:
+        """Whether a table's AUTO_ID_CACHE sizes its AUTO_RANDOM allocator."""
+        return self.at_least(*AUTO_RANDOM_ID_CACHE)
 
     @property
     def supports_check_constraints(self) -> bool:

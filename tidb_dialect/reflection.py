@@ -1,0 +1,55 @@
+"""pwiz for a TiDB database: generated models that import and connect.
+
+pwiz writes ``database = TiDBDatabase(...)`` below ``from peewee import *``,
+which does not define the class (NameError on import), and gives it the
+driver's keywords (PyMySQL's SSLContext, which is no Python literal). This
+Introspector adds the class's import and writes the keywords the database
+was given instead, never the password: add that from your settings.
+
+    python -m tidb_dialect.reflection tidb://root@127.0.0.1:4000/test > models.py
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from peewee import Database
+from playhouse import reflection
+
+from .urls import connect_url
+
+
+class Introspector(reflection.Introspector):
+    """playhouse.reflection's Introspector, whose pwiz output imports its database's class."""
+
+    def get_additional_imports(self) -> str:
+        database_class = self.get_database_class()
+        return "%s\nfrom %s import %s" % (
+            super().get_additional_imports(),
+            importable_module(database_class),
+            database_class.__name__,
+        )
+
+    def get_database_kwargs(self) -> dict[str, Any]:
+        return dict(getattr(self.metadata.database, "given_keywords", {}))
+
+
+def importable_module(cls: type) -> str:
+    """The package that exports `cls` (tidb_dialect, wherever it was copied), else its module."""
+    package = cls.__module__.rpartition(".")[0]
+    exported = getattr(sys.modules.get(package), cls.__name__, None) is cls
+    return package if package and exported else cls.__module__
+
+
+def print_models(database: Database, **options: Any) -> None:
+    """pwiz's print_models() for `database` (options: tables, include_views, ...)."""
+    import pwiz  # installed with peewee; imported here, so the dialect does not need it
+
+    pwiz.print_models(Introspector.from_database(database), **options)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tidb_dialect.reflection DATABASE_URL > models.py")
+    print_models(connect_url(sys.argv[1]))
