@@ -14,6 +14,7 @@ from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
 
 from . import bulk, concurrency, dialect, report, roundtrips, wan
+from .aio import measure as measure_asyncio
 from .measure import quiet
 from .relay import Relay
 from .server import bench_settings, database_for, describe, installed_drivers
@@ -30,6 +31,8 @@ FULL = {
     "rtt_s": 0.020,
     "wan_times": 3,
     "dialect": (7, 100),
+    "asyncio_concurrency": (1, 16, 64),
+    "asyncio_times": 3,
 }
 QUICK = {
     "sizes": (100, 1000),
@@ -43,6 +46,8 @@ QUICK = {
     "rtt_s": 0.005,
     "wan_times": 1,
     "dialect": (2, 10),
+    "asyncio_concurrency": (1, 16),
+    "asyncio_times": 1,
 }
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results.json"
@@ -146,6 +151,8 @@ def measure_all(settings, origin, drivers, profile, progress):
         )
     progress("dialect overhead")
     results["dialect"] = dialect.run(*profile["dialect"])
+    progress("asyncio against threads")
+    results["asyncio"] = measure_asyncio(settings, profile)
     progress(None)
     results["section_seconds"] = progress.seconds
     results["load_average_after"] = os.getloadavg()

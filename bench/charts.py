@@ -20,6 +20,8 @@ def draw(results, folder):
     if results["wan"]["figures"]:
         paths.append(trade_by_rtt(results, folder / "trade-by-rtt.png"))
     paths.append(trades_by_threads(results, folder / "trades-by-threads.png"))
+    if results["asyncio"]["figures"]:
+        paths.append(asyncio_by_concurrency(results, folder / "asyncio-by-concurrency.png"))
     return paths
 
 
@@ -158,4 +160,34 @@ def trades_by_threads(results, path):
             axis.set_xlabel("threads")
             axis.grid(True, alpha=0.3)
             axis.legend(fontsize="x-small")
+    return save(figure, path)
+
+
+def asyncio_by_concurrency(results, path):
+    figures = results["asyncio"]["figures"]
+    levels = [f["concurrency"] for f in figures]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for side, label in (("threads", "threads, PooledTiDBDatabase"), ("asyncio", "asyncio tasks")):
+        line = axes[0].plot(
+            levels, [f[side]["trades_per_s"] for f in figures], marker="o", label=label
+        )
+        for key, marker, alpha in (("p50", "o", 1.0), ("p99", "^", 0.5)):
+            axes[1].plot(
+                levels,
+                [f[side][key + "_ms"] for f in figures],
+                marker=marker,
+                color=line[0].get_color(),
+                alpha=alpha,
+                label="%s, %s" % (label, key),
+            )
+    axes[0].set_ylabel("trades per second (done and refused)")
+    axes[1].set_ylabel("latency of one trade (ms): p50, p99")
+    axes[1].set_yscale("log")
+    for axis in axes:
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(levels, [str(n) for n in levels])
+        axis.set_xlabel("concurrent threads or tasks")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize="small")
+    axes[0].set_ylim(bottom=0)
     return save(figure, path)

@@ -227,7 +227,45 @@ def render(results):
             ],
         )
     )
+    parts.append(asyncio_table(results["asyncio"]))
     return "\n\n".join(parts)
+
+
+def asyncio_table(section):
+    if section["skipped"]:
+        return "6. asyncio against threads: skipped (%s)" % section["skipped"]
+    return table(
+        "6. asyncio tasks (AsyncTiDBDatabase) against threads (PooledTiDBDatabase, PyMySQL), "
+        "%d players: medians of %d runs; asyncio's ratios to threads, within each run"
+        % (section["figures"][0]["players"], section["figures"][0]["repetitions"]),
+        [
+            "concurrency",
+            "threads trades/s",
+            "asyncio trades/s",
+            "x trades/s",
+            "threads p50/p99 ms",
+            "asyncio p50/p99 ms",
+            "x p50",
+            "x p99",
+            "errors",
+            "invariant",
+        ],
+        [
+            [
+                a["concurrency"],
+                a["threads"]["trades_per_s"],
+                a["asyncio"]["trades_per_s"],
+                ratio(a["x_trades_per_s"]),
+                "%.2f / %.2f" % (a["threads"]["p50_ms"], a["threads"]["p99_ms"]),
+                "%.2f / %.2f" % (a["asyncio"]["p50_ms"], a["asyncio"]["p99_ms"]),
+                ratio(a["x_p50_ms"]),
+                ratio(a["x_p99_ms"]),
+                a["threads"]["error_count"] + a["asyncio"]["error_count"],
+                a["threads"]["invariant_held"] and a["asyncio"]["invariant_held"],
+            ]
+            for a in section["figures"]
+        ],
+    )
 
 
 def ratio(spread):

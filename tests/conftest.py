@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from subprocess import PIPE
 
+import peewee
 import pytest
 import trustme
 from peewee import PeeweeException
@@ -35,6 +36,7 @@ from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 TIDB_MODE = bool(os.environ.get("TIDB_HOST"))
+PEEWEE_4 = int(peewee.__version__.split(".")[0]) >= 4
 SERVER_SETTINGS = ("TIDB_HOST", "TIDB_PORT", "TIDB_USER", "TIDB_PASSWORD", "CA_PATH")
 
 #: Each driver's name and the module it imports, written out (not taken from the product).
@@ -51,6 +53,11 @@ def pytest_configure(config):
         "mariadb: needs MariaDB (SIGNAL, triggers, status counters); does not run in TiDB mode",
     )
     config.addinivalue_line("markers", "mysqlclient: needs the optional mysqlclient driver")
+    config.addinivalue_line(
+        "markers",
+        "pwasyncio: needs peewee 4's playhouse.pwasyncio; deselected on peewee 3.17, where "
+        "tests/test_aio.py checks that asyncio is refused instead",
+    )
     try:
         config.test_seed = parse_whole_number(
             "TEST_SEED", os.environ.get("TEST_SEED", str(DEFAULT_SEED)), 0, 2**32 - 1
@@ -107,12 +114,12 @@ def not_tidb(cluster):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests for the other kind of server are deselected, not skipped."""
-    other = "mariadb" if TIDB_MODE else "tidb"
-    deselected = [item for item in items if item.get_closest_marker(other)]
+    """Tests for the other kind of server (or peewee series) are deselected, not skipped."""
+    other = ["mariadb" if TIDB_MODE else "tidb"] + ([] if PEEWEE_4 else ["pwasyncio"])
+    deselected = [item for item in items if any(map(item.get_closest_marker, other))]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -197,6 +204,24 @@ def tls_server(tmp_path_factory):
     for private in private_server(base, bind=("127.0.0.1", other_host), tls=tls):
         private.ca_path, private.other_host = tls["ca"], other_host
         yield private
+
+
+# What each driver says when the CA does not match (OpenSSL's reason; 1.1 omits the hyphen)...
+UNTRUSTED = r"self[- ]signed certificate in certificate chain"
+# ...and when the certificate does not name the host (aiomysql: PyMySQL's words).
+HOST_MISMATCH = {
+    "pymysql": "certificate verify failed: IP address mismatch, "
+    "certificate is not valid for '127.0.0.2'",
+    "mysqlclient": "TLS/SSL error: Validation of SSL server certificate failed",
+}
+
+
+@pytest.fixture
+def untrusted_ca_path(tmp_path):
+    """A CA that did not sign the TLS server's certificate."""
+    path = str(tmp_path / "untrusted-ca.pem")
+    trustme.CA().cert_pem.write_to_path(path)
+    return path
 
 
 def can_listen_on(host):

@@ -5,8 +5,15 @@ import re
 import pytest
 from peewee import DatabaseError, MySQLDatabase, NotSupportedError
 
-from tests.conftest import DRIVER_MODULES, TIDB_MODE, fake_db, fake_tidb, server_environ
-from tidb_dialect import ConfigError, TiDBDatabase, parse_version
+from tests.conftest import (
+    DRIVER_MODULES,
+    MYSQLCLIENT,
+    TIDB_MODE,
+    fake_db,
+    fake_tidb,
+    server_environ,
+)
+from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
 from tidb_dialect.settings import database_from
 from tidb_dialect.transactions import error_code
 
@@ -94,6 +101,14 @@ def test_a_nested_atomic_block_rolls_back_alone(mysql_db):
             inner.rollback()
     rows = mysql_db.execute_sql("SELECT body FROM note").fetchall()
     assert [body for (body,) in rows] == ["outer"]
+
+
+@pytest.mark.parametrize("driver", ["pymysql", MYSQLCLIENT])
+def test_like_makes_another_kind_of_database_with_the_same_keywords_and_driver(driver):
+    db = TiDBDatabase("app", host="localhost", port=4001, user="u", password="pä€", driver=driver)
+    pooled = PooledTiDBDatabase.like(db, max_connections=3)
+    assert (pooled.database, pooled.driver, pooled._max_connections) == ("app", driver, 3)
+    assert pooled.connect_params == db.connect_params
 
 
 #: TiDB's answer to SAVEPOINT in a pessimistic transaction with in-place checks off (v6.3+).

@@ -21,19 +21,11 @@ import trustme
 from peewee import OperationalError
 from playhouse.db_url import connect as playhouse_connect
 
-from tests.conftest import require, server_environ
+from tests.conftest import HOST_MISMATCH, UNTRUSTED, require, server_environ
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, connect_url
 from tidb_dialect.settings import database_from, keywords_from
 from tidb_dialect.tls import default_ca_bundle, verifying_context
 
-# What each driver says when the CA does not match (OpenSSL's reason; 1.1 omits the hyphen)...
-UNTRUSTED = r"self[- ]signed certificate in certificate chain"
-# ...and when the certificate does not name the host.
-HOST_MISMATCH = {
-    "pymysql": "certificate verify failed: IP address mismatch, "
-    "certificate is not valid for '127.0.0.2'",
-    "mysqlclient": "TLS/SSL error: Validation of SSL server certificate failed",
-}
 # MariaDB answers a plain connection under require_secure_transport with
 # "access denied" (TiDB Cloud says 1105 "insecure transport" instead).
 ACCESS_DENIED = 1045
@@ -41,14 +33,6 @@ ACCESS_DENIED = 1045
 CLOUD_HOST = "gateway01.us-west-2.prod.aws.tidbcloud.com"
 #: A TiDB Cloud Dedicated host (pingcap/docs tidb-cloud/tidb-cloud-tls-connect-to-dedicated.md).
 DEDICATED_HOST = "tidb.1a2b3c4d5e6f.clusters.tidb-cloud.com"
-
-
-@pytest.fixture
-def untrusted_ca_path(tmp_path):
-    """A CA that did not sign the server's certificate."""
-    path = str(tmp_path / "untrusted-ca.pem")
-    trustme.CA().cert_pem.write_to_path(path)
-    return path
 
 
 def connect(tls_server, driver, **given):

@@ -2,7 +2,11 @@
 
 Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
+AsyncTiDBDatabase and arun_transaction (asyncio: peewee 4, aiomysql, greenlet) are imported
+on first use, so that the rest needs none of those.
 """
+
+from typing import Any
 
 from .build_once import build_once
 from .bulk import FastBulkCreate
@@ -45,4 +49,17 @@ __all__ = [
     "stale_read",
     "stale_select",
     "whole_number",
+    # and, on first use: AsyncTiDBDatabase, arun_transaction (not in import *, which would need
+    # peewee 4, aiomysql and greenlet)
 ]
+
+#: asyncio names, from tidb_dialect.aio.
+ASYNC_NAMES = ("AsyncTiDBDatabase", "arun_transaction")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ASYNC_NAMES:
+        from . import aio  # ConfigError when peewee 4, aiomysql or greenlet is missing
+
+        return getattr(aio, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -33,6 +33,10 @@ from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_
 
 #: Driver name -> the module it imports.
 DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
+#: The asyncio driver (AsyncTiDBDatabase's): PyMySQL's protocol code on asyncio.
+ASYNC_DRIVERS = {"aiomysql": "aiomysql"}
+#: Keywords aiomysql has no counterpart of: refused rather than dropped.
+UNSUPPORTED_BY = {"aiomysql": ("read_timeout", "write_timeout")}
 
 #: Seconds to wait for the TCP connection, and again for the server's greeting.
 CONNECT_TIMEOUT = 10
@@ -96,15 +100,17 @@ FULL_STOPS = str.maketrans("\u3002\uff0e\uff61", "...")
 HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-def load_driver(driver: str) -> ModuleType:
-    """The module of `driver`, checked once, when the database is made."""
-    if driver not in DRIVERS:
-        raise ConfigError.of("driver", "unknown driver %r (use pymysql or mysqlclient)" % (driver,))
+def load_driver(driver: str, drivers: Mapping[str, str] = DRIVERS) -> ModuleType:
+    """The module of `driver` (one of `drivers`), checked once, when the database is made."""
+    if driver not in drivers:
+        raise ConfigError.of(
+            "driver", "unknown driver %r (use %s)" % (driver, " or ".join(drivers))
+        )
     try:
-        return importlib.import_module(DRIVERS[driver])
+        return importlib.import_module(drivers[driver])
     except ImportError:
         raise ConfigError.of(
-            "driver", "%s is not installed (no module named %s)" % (driver, DRIVERS[driver])
+            "driver", "%s is not installed (no module named %s)" % (driver, drivers[driver])
         ) from None
 
 
@@ -139,6 +145,10 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
         params["use_unicode"] = True
     params["connect_timeout"] = CONNECT_TIMEOUT
     for name, (lowest, highest) in TIMEOUT_KEYWORDS.items():
+        if name in given and name in UNSUPPORTED_BY.get(driver, ()):
+            raise ConfigError.of(
+                name, "%s has no such setting (bound an await with asyncio.wait_for)" % driver
+            )
         if name in given:
             params[name] = whole_number(name, given[name], lowest, highest)
     params.update(driver_options(driver, given))
@@ -256,10 +266,12 @@ def sendable_password(driver: str, password: object) -> str | bytes:
 
     PyMySQL encodes a text password as latin-1 (refusing "€", sending "é" as
     a byte the server never hashed), so it is given the UTF-8 bytes instead;
-    mysqlclient encodes text as UTF-8 itself.
+    aiomysql encodes it as latin-1 too but takes text only, so it is given
+    the text whose latin-1 bytes are the UTF-8 ones; mysqlclient encodes
+    text as UTF-8 itself.
     """
     if isinstance(password, bytes):
-        return password
+        return password.decode("latin-1") if driver == "aiomysql" else password
     if not isinstance(password, str):
         raise ConfigError.of("password", "must be text, got a %s" % type(password).__name__)
     if "\0" in password:
@@ -270,6 +282,8 @@ def sendable_password(driver: str, password: object) -> str | bytes:
         raise ConfigError.of(
             "password", "holds bytes that are not text (not UTF-8), which no driver can send"
         ) from None
+    if driver == "aiomysql":
+        return encoded.decode("latin-1")
     return encoded if driver == "pymysql" else password
 
 
@@ -310,7 +324,7 @@ def tls_keywords(driver: str, host: str, given: Mapping[str, Any]) -> dict[str, 
     else:
         return {}
     context = verifying_context(ca_path, files.get("ssl_cert"), files.get("ssl_key"))
-    if driver == "pymysql":
+    if driver in ("pymysql", "aiomysql"):
         return {"ssl": context}  # one context for every connection of the database
     ssl = {"ca": ca_path}
     ssl.update((name[4:], files[name]) for name in ("ssl_cert", "ssl_key") if name in files)

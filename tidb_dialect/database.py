@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from peewee import (
     _savepoint,
 )
 
-from .connection import driver_keywords, load_driver, open_connection
+from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
 from .transactions import (
@@ -41,6 +41,7 @@ from .version import (
 PEEWEE_KEYWORDS = ("mariadb",)
 
 T = TypeVar("T")
+Self = TypeVar("Self", bound="TiDBDatabase")
 
 
 class TiDBDatabase(MySQLDatabase):
@@ -52,6 +53,7 @@ class TiDBDatabase(MySQLDatabase):
     """
 
     driver = "pymysql"
+    drivers = DRIVERS  # the driver= it takes
     driver_module: ModuleType
     version: ServerVersion | None = None  # once detected
 
@@ -70,7 +72,7 @@ class TiDBDatabase(MySQLDatabase):
             database = db
         if driver is not None:
             self.driver = driver
-        self.driver_module = load_driver(self.driver)
+        self.driver_module = load_driver(self.driver, self.drivers)
         # As given, but the password: what code that makes the same database needs (reflection).
         self.given_keywords = dict(
             {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
@@ -78,6 +80,19 @@ class TiDBDatabase(MySQLDatabase):
         )
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
+
+    @classmethod
+    def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
+        """A database of this class on the server and database of `db`, with its keywords
+        (checked again), its password as its driver sends it (which reads back the same) and
+        its driver where this class takes it: one configuration for a script's TiDBDatabase,
+        a pool and an asyncio app's AsyncTiDBDatabase."""
+        given = dict(db.given_keywords)
+        if given["driver"] not in cls.drivers:
+            del given["driver"]
+        if db.connect_params.get("password"):
+            given["password"] = db.connect_params["password"]
+        return cls(db.database, **dict(given, **keywords))
 
     def _connect(self) -> Any:
         """A new connection; one for a character set that not every server has (gbk,
@@ -250,11 +265,17 @@ def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> No
         raise refused_in_transaction()
 
 
-def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
+def detect(
+    conn: Any,
+    connect_params: Mapping[str, Any],
+    ask: Callable[[str], Sequence[Any]] | None = None,
+) -> ServerVersion:
     """The ServerVersion of the server behind `conn`: asked once per process, address and user.
 
     One TiDB Cloud gateway serves many clusters, chosen by the user's prefix, so each
     user is asked; a server that changes its handshake version (an upgrade) is asked again.
+    ``ask(sql)`` gives the first row of `sql`: by default read from a cursor
+    of `conn` (asyncio passes its own).
     """
     key = (
         connect_params.get("host"),
@@ -264,13 +285,23 @@ def detect(conn: Any, connect_params: Mapping[str, Any]) -> ServerVersion:
     )
     version = _DETECTED.get(key)
     if version is None:
+        version = _DETECTED[key] = parse_version(*(ask or first_row(conn))(DETECT_SQL))
+    return version
+
+
+def first_row(conn: Any) -> Callable[[str], Sequence[Any]]:
+    """ask() for detect(): the first row of a statement, on a cursor of a DB-API `conn`."""
+
+    def ask(sql: str) -> Sequence[Any]:
         cursor = conn.cursor()
         try:
-            cursor.execute(DETECT_SQL)
-            version = _DETECTED[key] = parse_version(*cursor.fetchone())
+            cursor.execute(sql)
+            row: Sequence[Any] = cursor.fetchone()
+            return row
         finally:
             cursor.close()
-    return version
+
+    return ask
 
 
 #: (host, port, user, handshake version) -> what that server said.

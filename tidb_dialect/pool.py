@@ -47,6 +47,13 @@ POOL_KEYWORDS = {
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
+#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's): keyword -> (lowest, highest).
+ASYNC_POOL_KEYWORDS = {
+    "pool_size": (1, 10000),
+    "pool_min_size": (0, 10000),
+    "acquire_timeout": (1, 86400),
+}
+
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
 

@@ -24,7 +24,7 @@ from .checks import parse_whole_number, read_whole_number
 from .connection import TIMEOUT_KEYWORDS
 from .database import TiDBDatabase
 from .errors import ConfigError
-from .pool import POOL_KEYWORDS, PooledTiDBDatabase
+from .pool import ASYNC_POOL_KEYWORDS, POOL_KEYWORDS, PooledTiDBDatabase
 
 #: Every MySQL-protocol scheme gets TiDBDatabase and its rules (TLS for TiDB Cloud hosts too).
 MYSQL_SCHEMES = {
@@ -33,11 +33,14 @@ MYSQL_SCHEMES = {
     "mysql": TiDBDatabase,
     "mysql+pool": PooledTiDBDatabase,
 }
-SCHEMES = (*MYSQL_SCHEMES, "sqlite")
+#: AsyncTiDBDatabase (asyncio), its class imported when a URL names it (it needs peewee 4).
+ASYNC_SCHEMES = ("tidb+async", "mysql+async")
+SCHEMES = (*MYSQL_SCHEMES, *ASYNC_SCHEMES, "sqlite")
 
 #: URL parameters -> how their text is read (numbers: the ranges of the keywords they become).
 NUMBERS = TIMEOUT_KEYWORDS
 POOL_NUMBERS = POOL_KEYWORDS
+ASYNC_NUMBERS = ASYNC_POOL_KEYWORDS
 FLAGS = ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
 TEXTS = ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode", "charset")
 
@@ -86,7 +89,15 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
     if "/" in path:
         raise ConfigError.of("database", "holds '/': " + PERCENT_ENCODE)
     keywords = dict(read_parameters(scheme, parameters), **read_authority(authority))
-    return MYSQL_SCHEMES[scheme], decoded("database", path), keywords
+    return database_class(scheme), decoded("database", path), keywords
+
+
+def database_class(scheme: str) -> type[Database]:
+    if scheme in ASYNC_SCHEMES:
+        from .aio import AsyncTiDBDatabase  # ConfigError without peewee 4, aiomysql, greenlet
+
+        return AsyncTiDBDatabase
+    return MYSQL_SCHEMES[scheme]
 
 
 def read_authority(authority: str) -> dict[str, Any]:
@@ -155,6 +166,8 @@ def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any
     """Connection keywords from URL parameters (pool ones on pool schemes only)."""
     pool = scheme.endswith("+pool")
     numbers = dict(NUMBERS, **POOL_NUMBERS) if pool else NUMBERS
+    if scheme in ASYNC_SCHEMES:
+        numbers = dict(NUMBERS, **ASYNC_NUMBERS)
     refuse_unknown(parameters, tuple(numbers) + FLAGS + TEXTS, pool)
     keywords: dict[str, Any] = {}
     for name, value in parameters.items():
