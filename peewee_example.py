@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, ModelUpdate, chunked
+from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, ModelUpdate, Select, chunked
 
 from tidb_dialect import TiDBModel, build_once, database_from_env, run_transaction, whole_number
 
@@ -134,11 +134,15 @@ def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
 
 
 def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str:
-    """Why the trade is refused ("" if it could happen now). The table matches the ids as in
-    the UPDATE, by its collation: `ABC` is `abc` on MySQL and TiDB."""
-    sells = Player.id == sell_id
-    query = Player.select(sells, Player.coins, Player.goods).where(sells | (Player.id == buy_id))
-    found = {bool(seller): (coins, goods) for seller, coins, goods in db.execute(query)}
+    """Why the trade is refused ("" if it could happen now). Ids match by the table's collation."""
+
+    @build_once  # rendered once, as the UPDATE is
+    def both(sell_id: str, buy_id: str) -> Select:
+        sells = Player.id == sell_id
+        query = Player.select(sells, Player.coins, Player.goods).tuples()
+        return query.where(sells | (Player.id == buy_id))
+
+    found = {bool(seller): (coins, goods) for seller, coins, goods in both(sell_id, buy_id)}
     if len(found) < 2:  # (a second id that matches the first one's row is unknown too)
         raise UnknownPlayer("unknown player id %r" % (buy_id if True in found else sell_id))
     (seller_coins, seller_goods), (buyer_coins, buyer_goods) = found[True], found[False]

@@ -1,5 +1,6 @@
 """build_once (tidb_dialect.build_once): a query rendered once per database, sent with each call's
-values; the trade's UPDATE uses it, so a trade after the first renders no SQL."""
+values; the trade's UPDATE and refusal()'s SELECT use it, so a trade after the first renders no
+SQL."""
 
 import logging
 
@@ -69,6 +70,19 @@ def test_a_trade_after_the_first_renders_no_sql(two_players, contexts_made, caps
     assert trade("b", "a", amount=1, price=4) is True
     assert contexts_made == []  # BEGIN, the UPDATE, COMMIT: nothing rendered
     assert {p.id: (p.coins, p.goods) for p in Player.select()} == {"a": (3, 3), "b": (27, 0)}
+
+
+def test_a_refused_trade_after_the_first_renders_no_sql(two_players, contexts_made, capsys):
+    peewee_example.db.initialize(two_players)
+    assert trade("b", "a", amount=1, price=11) is False  # a has 10 coins
+    del contexts_made[:]
+    assert trade("b", "a", amount=3, price=1) is False  # b has 2 goods
+    assert contexts_made == []  # the UPDATE, then refusal()'s SELECT: both built once
+    assert capsys.readouterr().out.splitlines() == [
+        "buy player a coins not enough",
+        "sell player b goods not enough",
+    ]
+    assert {p.id: (p.coins, p.goods) for p in Player.select()} == {"a": (10, 1), "b": (20, 2)}
 
 
 def test_python_arithmetic_on_an_argument_becomes_sql(two_players, caplog):
