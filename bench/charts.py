@@ -167,7 +167,11 @@ def asyncio_by_concurrency(results, path):
     figures = results["asyncio"]["figures"]
     levels = [f["concurrency"] for f in figures]
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for side, label in (("threads", "threads, PooledTiDBDatabase"), ("asyncio", "asyncio tasks")):
+    for side, label in (
+        ("threads", "threads, PooledTiDBDatabase"),
+        ("asyncio", "asyncio tasks, AsyncTiDBDatabase"),
+        ("aiomysql alone", "asyncio tasks, aiomysql alone"),
+    ):
         line = axes[0].plot(
             levels, [f[side]["trades_per_s"] for f in figures], marker="o", label=label
         )

@@ -234,34 +234,36 @@ def render(results):
 def asyncio_table(section):
     if section["skipped"]:
         return "6. asyncio against threads: skipped (%s)" % section["skipped"]
+    sides = ("threads", "asyncio", "aiomysql alone")
     return table(
-        "6. asyncio tasks (AsyncTiDBDatabase) against threads (PooledTiDBDatabase, PyMySQL), "
-        "%d players: medians of %d runs; asyncio's ratios to threads, within each run"
+        "6. asyncio tasks (AsyncTiDBDatabase) against threads (PooledTiDBDatabase, PyMySQL) and "
+        "aiomysql alone, %d players: medians of %d runs; asyncio's ratios within each run"
         % (section["figures"][0]["players"], section["figures"][0]["repetitions"]),
         [
             "concurrency",
-            "threads trades/s",
-            "asyncio trades/s",
-            "x trades/s",
-            "threads p50/p99 ms",
-            "asyncio p50/p99 ms",
-            "x p50",
-            "x p99",
+            "trades/s: threads, asyncio, aiomysql alone",
+            "x threads",
+            "x aiomysql alone",
+            "CPU us/trade: asyncio, aiomysql alone",
+            "x CPU",
+            "p50/p99 ms: threads, asyncio, aiomysql alone",
+            "x p50 threads",
             "errors",
             "invariant",
         ],
         [
             [
                 a["concurrency"],
-                a["threads"]["trades_per_s"],
-                a["asyncio"]["trades_per_s"],
+                ", ".join("%.0f" % a[side]["trades_per_s"] for side in sides),
                 ratio(a["x_trades_per_s"]),
-                "%.2f / %.2f" % (a["threads"]["p50_ms"], a["threads"]["p99_ms"]),
-                "%.2f / %.2f" % (a["asyncio"]["p50_ms"], a["asyncio"]["p99_ms"]),
+                ratio(a["x_driver_trades_per_s"]),
+                "%d, %d"
+                % (a["asyncio"]["cpu_us_per_trade"], a["aiomysql alone"]["cpu_us_per_trade"]),
+                ratio(a["x_driver_cpu_us_per_trade"]),
+                ", ".join("%.2f/%.2f" % (a[side]["p50_ms"], a[side]["p99_ms"]) for side in sides),
                 ratio(a["x_p50_ms"]),
-                ratio(a["x_p99_ms"]),
-                a["threads"]["error_count"] + a["asyncio"]["error_count"],
-                a["threads"]["invariant_held"] and a["asyncio"]["invariant_held"],
+                sum(a[side]["error_count"] for side in sides),
+                all(a[side]["invariant_held"] for side in sides),
             ]
             for a in section["figures"]
         ],

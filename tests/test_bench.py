@@ -7,10 +7,13 @@ network really delayed. The quick run draws no charts: matplotlib is the
 bench's own requirement (bench/requirements.txt), not the tests'.
 """
 
+import asyncio
 import json
 import math
 import subprocess
 import sys
+
+import pytest
 
 import peewee_example
 from bench.concurrency import SCARCE, invariant
@@ -120,11 +123,12 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
         assert section["skipped"] is None and "6. asyncio tasks" in table
         assert [a["concurrency"] for a in section["figures"]] == [1, 16]
         for entry in section["figures"]:
-            for side in ("threads", "asyncio"):
+            for side in ("threads", "asyncio", "aiomysql alone"):
                 assert entry[side]["trades"] > 0 and entry[side]["error_count"] == 0, entry
                 assert entry[side]["invariant_held"], entry
-            spread = entry["x_trades_per_s"]
-            assert 0 < spread["low"] <= spread["median"] <= spread["high"]
+            for key in ("x_trades_per_s", "x_driver_trades_per_s", "x_driver_cpu_us_per_trade"):
+                spread = entry[key]
+                assert 0 < spread["low"] <= spread["median"] <= spread["high"], (key, entry)
     else:  # peewee 3.17: the section says why it did not run
         assert section["skipped"].startswith("peewee: AsyncTiDBDatabase and arun_transaction")
         assert "6. asyncio against threads: skipped (peewee: " in table
@@ -177,6 +181,50 @@ def test_the_driver_alone_sends_what_trade_sends(mysql_db, relay, server, databa
             "UPDATE",
             "ROLLBACK",
             "SELECT",
+        ]
+    finally:
+        peewee_example.db.initialize(None)
+        database.close()
+
+
+@pytest.mark.pwasyncio
+def test_aiomysql_alone_sends_what_the_asyncio_trade_sends(mysql_db, relay, server, database_name):
+    """The asyncio baseline (bench/aio.py): aiomysql alone sends the statements of
+    exchange() in arun_transaction(), byte for byte, for a trade that happens and one refused."""
+    from bench.aio import DriverTasks, PeeweeTasks
+
+    with Player.bind_ctx(mysql_db):
+        mysql_db.create_tables([Player])
+    relayed = relay(server)
+    database = relayed_database(relayed, server, database_name)
+
+    async def two_trades(tasks):
+        await tasks.start()
+        relayed.reset()
+        try:
+            return [await tasks.trade("2", "1", 2, 100), await tasks.trade("2", "1", 10, 500)]
+        finally:
+            await tasks.stop()
+
+    try:
+        sent = {}
+        for side in (PeeweeTasks, DriverTasks):
+            mysql_db.execute_sql("DELETE FROM player")
+            mysql_db.execute_sql("INSERT INTO player VALUES ('1', 100, 0), ('2', 500, 20)")
+            assert asyncio.run(two_trades(side(database, 1))) == [True, False]
+            sent[side] = list(relayed.statements)
+            assert {p.id: (p.coins, p.goods) for p in Player.select().bind(mysql_db)} == {
+                "1": (0, 2),
+                "2": (600, 18),
+            }
+        assert sent[PeeweeTasks] == sent[DriverTasks]
+        assert [s.split(" ")[0] for s in sent[PeeweeTasks]] == [
+            "BEGIN",
+            "UPDATE",
+            "COMMIT",
+            "BEGIN",
+            "UPDATE",
+            "ROLLBACK",
         ]
     finally:
         peewee_example.db.initialize(None)

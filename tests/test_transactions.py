@@ -350,7 +350,7 @@ def test_refused_inside_an_open_transaction(mysql_db):
 
 @pytest.mark.parametrize("max_attempts", [0, -1, 1.5, True, "3"])
 def test_max_attempts_must_be_a_positive_whole_number(max_attempts):
-    with pytest.raises(ValueError, match="max_attempts must be a whole number"):
+    with pytest.raises(ConfigError, match=r"^max_attempts: must be a whole number from 1 to"):
         run_transaction(TiDBDatabase("test"), lambda db: None, max_attempts=max_attempts)
 
 

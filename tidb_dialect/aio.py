@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import peewee
-from peewee import DatabaseError, PeeweeException
+from peewee import PeeweeException
 
-from .checks import parse_whole_number, whole_number
+from .checks import parse_whole_number
 from .connection import ASYNC_DRIVERS, load_driver
-from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
+from .errors import ConfigError, ExceededMaxAttempts
 
 PEEWEE_VERSION: str = peewee.__version__  # type: ignore[attr-defined]  # not in peewee's stubs
 if int(PEEWEE_VERSION.split(".")[0]) < 4:
@@ -201,11 +201,7 @@ async def arun_transaction(
     A COMMIT whose reply was lost raises AmbiguousCommitError and is never run again;
     a task cancelled in the transaction rolls it back and stays cancelled.
     """
-    whole_number("max_attempts", max_attempts, 1, 10**6)
-    if db.in_transaction():
-        raise DatabaseError(
-            "arun_transaction() opens its own transaction; call it outside any atomic() block"
-        )
+    transactions.refuse_to_start(db, max_attempts, "arun_transaction()")
     # run_transaction()'s: TiDB's mode, checked (on a detected server) before anything is sent
     begin_args = await db.run(transactions._begin_args, db, mode)
     last_error = None
@@ -218,19 +214,8 @@ async def arun_transaction(
                 committing = True  # the block's end sends COMMIT
             return result
         except PeeweeException as exc:
-            cut_off = transactions.commit_cut_off(exc) if committing else None
-            if cut_off is not None:
-                raise AmbiguousCommitError(cut_off) from exc
-            if not isinstance(exc, DatabaseError) or not transactions.is_retryable(exc):
-                raise
-            last_error = exc
+            last_error = transactions.retryable(exc, committing)
         if attempt < max_attempts:
-            transactions.logger.info(
-                "transaction attempt %d of %d rolled back, retrying: %s",
-                attempt,
-                max_attempts,
-                last_error,
-            )
-            await asyncio.sleep(backoff(attempt))
+            await asyncio.sleep(transactions.pause(attempt, max_attempts, last_error, backoff))
     assert last_error is not None  # only an attempt that failed retryably gets here
     raise ExceededMaxAttempts(max_attempts, last_error)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import DatabaseError, DatabaseProxy, NotSupportedError, PeeweeException, SqliteDatabase
 
+from .checks import whole_number
 from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ RETRYABLE_ERRORS = {
 SQLITE_RETRYABLE = {5: "database is locked (busy)", 6: "a table is locked"}
 
 DEFAULT_MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 10**6  # the most max_attempts may ask for
 
 #: TiDB's transaction modes -> the statement that starts one transaction in that mode,
 #: whatever tidb_txn_mode says (pingcap/docs optimistic-transaction.md, pessimistic-transaction.md).
@@ -125,14 +127,7 @@ def run_transaction(
     or Ctrl-C while it is under way, raises AmbiguousCommitError: the
     transaction may have committed, so it is not run again.
     """
-    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        raise ValueError(
-            "max_attempts must be a whole number of at least 1, got %r" % (max_attempts,)
-        )
-    if db.in_transaction():
-        raise DatabaseError(
-            "run_transaction() opens its own transaction; call it outside any atomic() block"
-        )
+    refuse_to_start(db, max_attempts, "run_transaction()")
     begin_args = _begin_args(db, mode)
     last_error = None
     for attempt in range(1, max_attempts + 1):
@@ -143,22 +138,41 @@ def run_transaction(
                 committing = True  # the block's end sends COMMIT
             return result
         except (KeyboardInterrupt, PeeweeException) as exc:
-            cut_off = commit_cut_off(exc) if committing else None
-            if cut_off is not None:
-                raise AmbiguousCommitError(cut_off) from exc
-            if not isinstance(exc, DatabaseError) or not is_retryable(exc):
-                raise
-            last_error = exc
+            last_error = retryable(exc, committing)
         if attempt < max_attempts:
-            logger.info(
-                "transaction attempt %d of %d rolled back, retrying: %s",
-                attempt,
-                max_attempts,
-                last_error,
-            )
-            time.sleep(backoff(attempt))
+            time.sleep(pause(attempt, max_attempts, last_error, backoff))
     assert last_error is not None  # only an attempt that failed retryably gets here
     raise ExceededMaxAttempts(max_attempts, last_error)
+
+
+def refuse_to_start(db: Database | DatabaseProxy, max_attempts: object, name: str) -> None:
+    """What run_transaction() and arun_transaction() refuse before they send anything."""
+    whole_number("max_attempts", max_attempts, 1, MAX_ATTEMPTS)
+    if db.in_transaction():
+        raise DatabaseError(
+            "%s opens its own transaction; call it outside any atomic() block" % name
+        )
+
+
+def retryable(exc: BaseException, committing: bool) -> DatabaseError:
+    """`exc`, an attempt's failure, if the transaction may run again; else what to raise
+    is raised: AmbiguousCommitError for a COMMIT cut off before its reply, or `exc`."""
+    cut_off = commit_cut_off(exc) if committing else None
+    if cut_off is not None:
+        raise AmbiguousCommitError(cut_off) from exc
+    if not isinstance(exc, DatabaseError) or not is_retryable(exc):
+        raise exc
+    return exc
+
+
+def pause(
+    attempt: int, max_attempts: int, error: BaseException, backoff: Callable[[int], float]
+) -> float:
+    """Seconds to wait before the next attempt, the rolled-back one logged."""
+    logger.info(
+        "transaction attempt %d of %d rolled back, retrying: %s", attempt, max_attempts, error
+    )
+    return backoff(attempt)
 
 
 def _begin_args(db: Database | DatabaseProxy, mode: str | None) -> dict[str, str]:
