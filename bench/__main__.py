@@ -159,8 +159,24 @@ def measure_all(settings, origin, drivers, profile, progress):
     return results
 
 
+def unwritable(args):
+    """Why the results could not be written where the arguments say, or None: checked before
+    the run, which takes minutes."""
+    if not args.json.parent.is_dir():
+        return "--json: %s is not a folder" % args.json.parent
+    if args.json.is_dir():
+        return "--json: %s is a folder; name a file" % args.json
+    if args.charts and args.charts.exists() and not args.charts.is_dir():
+        return "--charts: %s is not a folder" % args.charts
+    return None
+
+
 def main(argv=None):
     args = parse_args(argv)
+    problem = unwritable(args)
+    if problem:
+        print("error: %s" % problem, file=sys.stderr)
+        return 2
     profile = QUICK if args.quick else FULL
     drivers = args.driver or installed_drivers()
     folder = args.charts or (None if args.quick else DEFAULT_CHARTS)

@@ -67,19 +67,23 @@ def statements(database):
     }
 
 
-ROUNDS = 5
+ROUNDS = 9
 
 
-def timed(render, times):
-    """Seconds per render: the fastest of ROUNDS rounds of `times` renders, which leaves out
-    most of the time a busy machine gives to other work."""
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for _ in range(times):
-            render()
-        best = min(best, time.perf_counter() - start)
-    return best / times
+def timed(renders, times):
+    """Seconds per render of each of `renders`: the fastest of ROUNDS rounds of `times`
+    renders, the renders taking turns within each round, so that a moment when the machine
+    is busy with other work falls on both and the fastest rounds leave it out."""
+    best = [float("inf")] * len(renders)
+    for n in range(ROUNDS):
+        order = range(len(renders)) if n % 2 else reversed(range(len(renders)))
+        for index in order:  # and at going first
+            render = renders[index]
+            start = time.perf_counter()
+            for _ in range(times):
+                render()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return [seconds / times for seconds in best]
 
 
 def run(repetitions, times):
@@ -98,10 +102,7 @@ def run(repetitions, times):
                 clause = AsOfTimestamp(SQL("NOW()")) if stale else None
                 live, AsOfTimestamp.live = AsOfTimestamp.live, weakref.WeakSet([clause] * stale)
                 try:
-                    if n % 2:  # and at going first within the pair
-                        ours_s, plain_s = timed(ours[name], times), timed(theirs[name], times)
-                    else:
-                        plain_s, ours_s = timed(theirs[name], times), timed(ours[name], times)
+                    ours_s, plain_s = timed([ours[name], theirs[name]], times)
                 finally:
                     AsOfTimestamp.live = live
                 key = "while a stale query exists" if stale else "no stale read"

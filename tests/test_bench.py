@@ -154,6 +154,29 @@ def test_quick_run_reports_every_section(server, database_name, tmp_path):
             assert measured["wall_ms"] >= measured["round_trips"] * figure["rtt_ms"], figure
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--json", "{tmp}/missing/results.json"], "error: --json: {tmp}/missing is not a folder"),
+        (["--json", "{tmp}"], "error: --json: {tmp} is a folder; name a file"),
+        (["--charts", "{tmp}/file"], "error: --charts: {tmp}/file is not a folder"),
+    ],
+)
+def test_a_place_it_cannot_write_to_stops_it_before_it_measures(tmp_path, arguments, message):
+    (tmp_path / "file").write_text("")
+    arguments = [a.format(tmp=tmp_path) for a in arguments]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", *arguments],
+        cwd=ROOT,
+        env=scrubbed_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == message.format(tmp=tmp_path) + "\n"
+
+
 def test_the_driver_alone_sends_what_trade_sends(mysql_db, relay, server, database_name, driver):
     """The concurrency baseline (bench/plain.py): the same statements, byte for byte,
     for a trade that happens and one that is refused."""
