@@ -378,9 +378,12 @@ def driver_db(server, database_name, driver):
 
 @pytest.fixture
 def sqlite_db(tmp_path):
+    """A SQLite file whose writers wait for the lock up to 60 s (sqlite3's default: 5 s):
+    the concurrency tests queue 32 of them, and before Python 3.11 a busy error carries
+    no code, so run_transaction() cannot tell it is safe to retry."""
     from peewee import SqliteDatabase
 
-    database = SqliteDatabase(str(tmp_path / "player.db"))
+    database = SqliteDatabase(str(tmp_path / "player.db"), timeout=60)
     yield database
     database.close()
 
