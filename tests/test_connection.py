@@ -557,6 +557,10 @@ def test_max_allowed_packet_is_pymysqls(server_settings):
     db.connect()
     assert db.connection().max_allowed_packet == 4 * 1024 * 1024
     db.close()
+
+
+@pytest.mark.mysqlclient
+def test_max_allowed_packet_is_refused_for_mysqlclient():
     with pytest.raises(ConfigError) as refused:
         TiDBDatabase("test", driver="mysqlclient", max_allowed_packet=4 * 1024 * 1024)
     assert str(refused.value) == (
