@@ -10,6 +10,7 @@ from peewee import SqliteDatabase
 import peewee_example
 from peewee_example import Player, trade
 from tidb_dialect import build_once
+from tidb_dialect.build_once import BuiltOnce
 
 
 @build_once
@@ -83,6 +84,50 @@ def test_a_refused_trade_after_the_first_renders_no_sql(two_players, contexts_ma
         "sell player b goods not enough",
     ]
     assert {p.id: (p.coins, p.goods) for p in Player.select()} == {"a": (10, 1), "b": (20, 2)}
+
+
+def balance(player_id):
+    return Player.select(Player.id, Player.coins).where(Player.id == player_id)
+
+
+#: balance()'s rows in each of peewee's result kinds, and how to read (id, coins) from one.
+KINDS = {
+    "objects": (balance, lambda p: (p.id, p.coins)),
+    "tuples": (lambda player_id: balance(player_id).tuples(), tuple),
+    "dicts": (lambda player_id: balance(player_id).dicts(), lambda p: (p["id"], p["coins"])),
+    "namedtuples": (lambda player_id: balance(player_id).namedtuples(), lambda p: (p.id, p.coins)),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_selects_columns_are_matched_to_the_query_once(two_players, monkeypatch, kind):
+    build, read = KINDS[kind]
+    balance_of = BuiltOnce(build)  # not build_once(): its own rendering for each kind
+    wrapper_class = type(balance_of.query._get_cursor_wrapper(None))
+    matched = []
+    initialize = wrapper_class.initialize
+    monkeypatch.setattr(wrapper_class, "initialize", lambda self: matched.append(initialize(self)))
+    # The first result has no row: its columns are matched all the same.
+    assert [read(p) for p in balance_of("nobody")] == []
+    assert [read(p) for p in balance_of("a")] == [("a", 10)]
+    assert [read(p) for p in balance_of("b")] == [("b", 20)]
+    assert len(matched) == 1
+
+
+def test_an_argument_used_twice_is_converted_once(two_players, monkeypatch):
+    converted = []
+    db_value = Player.coins.db_value
+    monkeypatch.setattr(Player.coins, "db_value", lambda v: converted.append(v) or db_value(v))
+
+    @build_once
+    def add_if_at_least(player_id, coins):
+        query = Player.update(coins=Player.coins + coins)
+        return query.where((Player.id == player_id) & (Player.coins >= coins))
+
+    assert add_if_at_least("a", "10") == 1  # 10 coins: 10 more
+    assert add_if_at_least("a", 30) == 0  # 20 coins: refused
+    assert converted == ["10", 30]
+    assert Player.get_by_id("a").coins == 20
 
 
 def test_python_arithmetic_on_an_argument_becomes_sql(two_players, caplog):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import Any, Generic, NamedTuple, ParamSpec, TypeVar, cast
 
-from peewee import BaseQuery, ColumnBase, Context, Database, DatabaseProxy
+from peewee import BaseQuery, ColumnBase, Context, CursorWrapper, Database, DatabaseProxy
 
 P = ParamSpec("P")
 Q = TypeVar("Q", bound=BaseQuery)
@@ -36,9 +36,27 @@ class Slot(NamedTuple):
     position: int
     converter: Callable[[Any], Any] | None
 
-    def fill(self, values: Sequence[Any]) -> Any:
-        value = values[self.position]
-        return value if self.converter is None else self.converter(value)
+
+class Statement:
+    """A query as peewee rendered it for one database, and how a call's arguments become
+    its parameters: each argument converted once, however many times the SQL uses it."""
+
+    def __init__(self, sql: str, params: list[Any]) -> None:
+        self.sql = sql
+        self.slots = list(dict.fromkeys(p for p in params if type(p) is Slot))
+        self.constants = [p for p in params if type(p) is not Slot]
+        # Each parameter's index in a call's converted arguments followed by the constants.
+        constant = iter(range(len(self.slots), len(self.slots) + len(self.constants)))
+        self.order = [self.slots.index(p) if type(p) is Slot else next(constant) for p in params]
+        self.rows: dict[str, Any] | None = None  # a SELECT's result columns, once resolved
+
+    def params(self, values: Sequence[Any]) -> list[Any]:
+        known = [
+            values[position] if converter is None else converter(values[position])
+            for position, converter in self.slots
+        ]
+        known += self.constants
+        return [known[index] for index in self.order]
 
 
 class Argument(ColumnBase):
@@ -70,8 +88,8 @@ class BuiltOnce(Generic[P]):
             )
         self.count = len(self.signature.parameters)
         self.query = cast(Callable[..., BaseQuery], build)(*map(Argument, range(self.count)))
-        # Per database (its quoting and placeholders): the SQL, and constants and Slots.
-        self.rendered: weakref.WeakKeyDictionary[Database, tuple[str, list[Any]]]
+        # Per database (its quoting and placeholders): the statement peewee rendered.
+        self.rendered: weakref.WeakKeyDictionary[Database, Statement]
         self.rendered = weakref.WeakKeyDictionary()
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -81,17 +99,28 @@ class BuiltOnce(Generic[P]):
         if kwargs or len(args) != self.count:
             values = list(self.signature.bind(*args, **kwargs).arguments.values())
         database = self.database()
-        rendered = self.rendered.get(database)
-        if rendered is None:
-            rendered = self.rendered[database] = database.get_sql_context().sql(self.query).query()
-        sql, params = rendered
-        cursor = database.execute_sql(
-            sql, [p.fill(values) if type(p) is Slot else p for p in params]
-        )
+        statement = self.rendered.get(database)
+        if statement is None:
+            sql, params = database.get_sql_context().sql(self.query).query()
+            statement = self.rendered[database] = Statement(sql, params)
+        cursor = database.execute_sql(statement.sql, statement.params(values))
         handle_result = getattr(self.query, "handle_result", None)
         if handle_result is None:  # a SELECT
-            return self.query._get_cursor_wrapper(cursor)  # type: ignore[attr-defined]
+            return self.rows(statement, cursor)
         return handle_result(database, cursor)
+
+    def rows(self, statement: Statement, cursor: Any) -> Any:
+        """The SELECT's rows, as peewee's cursor wrapper gives them. peewee matches a result's
+        columns to the query's anew for each result, costing about as much as running it;
+        a statement built once has the same columns every time, so they are matched once."""
+        wrapper = self.query._get_cursor_wrapper(cursor)  # type: ignore[attr-defined]
+        if statement.rows is None:
+            wrapper.initialize()
+            statement.rows = {k: v for k, v in vars(wrapper).items() if k not in PER_RESULT}
+        else:
+            vars(wrapper).update(statement.rows)
+        wrapper.initialized = True
+        return wrapper
 
     def database(self) -> Database:
         """The database the query would run on now: its model's (bind_ctx, a proxy's obj)."""
@@ -105,6 +134,8 @@ class BuiltOnce(Generic[P]):
 
 
 POSITIONAL = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
+#: What a cursor wrapper holds of its own result (the rest, set by initialize(), is the columns').
+PER_RESULT = frozenset(vars(CursorWrapper(None)))
 
 
 #: The BuiltOnce of each function body, so a decorated function nested in another is

@@ -128,12 +128,14 @@ def run_transaction(
     transaction may have committed, so it is not run again.
     """
     refuse_to_start(db, max_attempts, "run_transaction()")
-    begin_args = _begin_args(db, mode)
+    # A proxy's atomic() block would go through the proxy at every step: the database's does not.
+    database = db.obj if isinstance(db, DatabaseProxy) else db
+    begin_args = _begin_args(database, mode)
     last_error = None
     for attempt in range(1, max_attempts + 1):
         committing = False
         try:
-            with db.atomic(**begin_args):
+            with database.atomic(**begin_args):
                 result = callback(db)
                 committing = True  # the block's end sends COMMIT
             return result
@@ -175,15 +177,14 @@ def pause(
     return backoff(attempt)
 
 
-def _begin_args(db: Database | DatabaseProxy, mode: str | None) -> dict[str, str]:
+def _begin_args(db: Database, mode: str | None) -> dict[str, str]:
     # SQLite has no locking reads; taking the write lock at BEGIN serialises
     # writers before they read, as SELECT ... FOR UPDATE does on TiDB.
-    target = db.obj if isinstance(db, DatabaseProxy) else db
     if mode is not None:  # checked before the first attempt sends anything
-        detect = getattr(target, "detect_server_version", None)
+        detect = getattr(db, "detect_server_version", None)
         begin_statement(mode, detect() if detect else None)
         return {"mode": mode}  # TiDBDatabase.begin(mode=...)
-    return {"lock_type": "IMMEDIATE"} if isinstance(target, SqliteDatabase) else {}
+    return {"lock_type": "IMMEDIATE"} if isinstance(db, SqliteDatabase) else {}
 
 
 def locking_read(query: Query) -> Query:
