@@ -588,6 +588,32 @@ def test_a_tidb_transaction_mode_begins_each_attempt(fake_server, mode, begin):
 
 
 @asyncio_only
+def test_an_attempt_runs_in_one_greenlet(fake_server, monkeypatch):
+    """BEGIN (after the mode's check), the callback and COMMIT: one switch into synchronous
+    peewee per attempt, where ``async with db.atomic()`` and the check would take three."""
+    from playhouse import pwasyncio
+
+    spawned = []
+    spawn = pwasyncio.greenlet_spawn
+
+    def counted(fn, *args, **kwargs):
+        spawned.append(fn)
+        return spawn(fn, *args, **kwargs)
+
+    db = make(fake_server(), "test")  # TiDB v8.5.3
+    callback, calls = counting("SELECT 1")
+
+    async def work():
+        await db.aconnect()
+        monkeypatch.setattr(pwasyncio, "greenlet_spawn", counted)
+        await tidb_dialect.arun_transaction(db, callback, mode="pessimistic")
+        monkeypatch.undo()
+
+    run_on(db, work)
+    assert (calls, len(spawned)) == ([1], 1)
+
+
+@asyncio_only
 def test_a_mode_is_refused_where_the_server_is_not_tidb_before_anything_is_sent(server):
     db = make(server)
     callback, calls = counting("SELECT 1")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import peewee
 from peewee import PeeweeException
@@ -202,20 +202,32 @@ async def arun_transaction(
     a task cancelled in the transaction rolls it back and stays cancelled.
     """
     transactions.refuse_to_start(db, max_attempts, "arun_transaction()")
-    # run_transaction()'s: TiDB's mode, checked (on a detected server) before anything is sent
-    begin_args = await db.run(transactions._begin_args, db, mode)
     last_error = None
     for attempt in range(1, max_attempts + 1):
-        committing = False
+        block = Attempt(db, callback, mode)
         try:
-            atomic: Any = db.atomic(**begin_args)  # pwasyncio's async_atomic
-            async with atomic:
-                result = await callback(db)
-                committing = True  # the block's end sends COMMIT
+            result: T = await db.run(block)
             return result
         except PeeweeException as exc:
-            last_error = transactions.retryable(exc, committing)
+            last_error = transactions.retryable(exc, block.committing)
         if attempt < max_attempts:
             await asyncio.sleep(transactions.pause(attempt, max_attempts, last_error, backoff))
     assert last_error is not None  # only an attempt that failed retryably gets here
     raise ExceededMaxAttempts(max_attempts, last_error)
+
+
+class Attempt(Generic[DB, T]):
+    """One attempt of arun_transaction(), run by db.run(): BEGIN, the callback (awaited
+    from there) and COMMIT or ROLLBACK in one greenlet. pwasyncio's ``async with
+    db.atomic()`` would start one for BEGIN and another for the block's end."""
+
+    def __init__(self, db: DB, callback: Callable[[DB], Awaitable[T]], mode: str | None):
+        self.db, self.callback, self.mode = db, callback, mode
+        self.committing = False
+
+    def __call__(self) -> T:
+        # run_transaction()'s: TiDB's mode, checked (on a detected server) before anything is sent
+        with self.db.atomic(**transactions._begin_args(self.db, self.mode)):
+            result: T = pwasyncio.await_(self.callback(self.db))
+            self.committing = True  # the block's end sends COMMIT
+        return result
