@@ -614,6 +614,46 @@ def test_an_attempt_runs_in_one_greenlet(fake_server, monkeypatch):
 
 
 @asyncio_only
+@pytest.mark.mariadb
+def test_a_free_connection_is_taken_without_a_timeout_and_none_free_times_out(server, monkeypatch):
+    """A timeout (asyncio.wait_for) costs a Task before Python 3.12: only a checkout that
+    can wait (the pool's first, or none free) is bounded by acquire_timeout."""
+    timeouts = []
+    wait_for = asyncio.wait_for
+
+    def counted(awaitable, timeout):
+        timeouts.append(timeout)
+        return wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(asyncio, "wait_for", counted)
+    db = make(server, pool_size=1, acquire_timeout=1, connect_timeout=2)
+    held = asyncio.Event()
+
+    async def holder(release):
+        await db.aexecute_sql("SELECT 1")
+        held.set()
+        await release.wait()
+        await db.aclose()
+
+    async def work():
+        for _ in range(3):  # the pool made, then its connection taken twice more
+            await db.aexecute_sql("SELECT 1")
+            await db.aclose()
+        assert timeouts.count(1) == 2  # the first checkout's two (the connect's are 2 s)
+        release = asyncio.Event()
+        holding = asyncio.create_task(holder(release))
+        await held.wait()
+        try:
+            await db.aexecute_sql("SELECT 1")
+        finally:
+            release.set()
+            await holding
+
+    with pytest.raises(OperationalError, match=r"^Timed out acquiring .*\(acquire_timeout=1\)"):
+        run_on(db, work)
+
+
+@asyncio_only
 def test_a_mode_is_refused_where_the_server_is_not_tidb_before_anything_is_sent(server):
     db = make(server)
     callback, calls = counting("SELECT 1")

@@ -108,6 +108,17 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         await self.aconnect()
         return self.detect_server_version()
 
+    async def _acquire_conn_async(self) -> Any:
+        """pwasyncio's, without its two timeouts (a Task each before Python 3.12) when the
+        pool has a free connection that no one else is taking: then nothing waits."""
+        pool = self._pool
+        if pool is None or not pool.has_one_ready():
+            return await super()._acquire_conn_async()
+        with pwasyncio.__exception_wrapper__:  # a driver's error as peewee's, as in pwasyncio
+            conn = pwasyncio.AsyncMySQLConnection(await pool.acquire())
+        conn._pool = pool  # as pwasyncio's: the pool it goes back to
+        return conn
+
     async def _create_pool_async(self) -> Any:
         # aiomysql.create_pool() would fill the pool with connections not made by ours.
         return TiDBPool(
@@ -186,6 +197,11 @@ class TiDBPool(aiomysql.Pool):
     """aiomysql's pool of TiDBConnections (aiomysql takes no connection class)."""
 
     _fill_free_pool = _making_connections_with(aiomysql.Pool._fill_free_pool, connect_verified)
+
+    def has_one_ready(self) -> bool:
+        """A free connection, and no task holding the pool's lock (filling it, or taking one):
+        acquire() takes it at once, or (if it died) opens one within connect_timeout."""
+        return bool(self._free) and not self._cond.locked() and not self._closing
 
 
 async def arun_transaction(
