@@ -654,6 +654,43 @@ def test_a_free_connection_is_taken_without_a_timeout_and_none_free_times_out(se
 
 
 @asyncio_only
+def test_begin_commit_and_rollback_are_sent_without_a_cursor(fake_server, monkeypatch):
+    import aiomysql
+
+    through_a_cursor = []
+    execute = aiomysql.Cursor.execute
+
+    async def counted(cursor, query, args=None):
+        through_a_cursor.append(query)
+        return await execute(cursor, query, args)
+
+    monkeypatch.setattr(aiomysql.Cursor, "execute", counted)
+    fake = fake_server()  # TiDB v8.5.3
+    db = make(fake, "test")
+
+    async def work():
+        await db.aconnect()
+        through_a_cursor.clear()  # the server's detection
+        async with db.atomic():
+            await db.aexecute_sql("SELECT 1")
+        with pytest.raises(LookupError):
+            async with db.atomic(mode="pessimistic"):
+                await db.aexecute_sql("SELECT 2")
+                raise LookupError("the block fails: ROLLBACK")
+
+    run_on(db, work)
+    assert through_a_cursor == ["SELECT 1", "SELECT 2"]
+    assert fake.statements[-6:] == [
+        "BEGIN",
+        "SELECT 1",
+        "COMMIT",
+        "BEGIN PESSIMISTIC",
+        "SELECT 2",
+        "ROLLBACK",
+    ]
+
+
+@asyncio_only
 def test_a_mode_is_refused_where_the_server_is_not_tidb_before_anything_is_sent(server):
     db = make(server)
     callback, calls = counting("SELECT 1")

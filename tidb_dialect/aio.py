@@ -115,9 +115,12 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         if pool is None or not pool.has_one_ready():
             return await super()._acquire_conn_async()
         with pwasyncio.__exception_wrapper__:  # a driver's error as peewee's, as in pwasyncio
-            conn = pwasyncio.AsyncMySQLConnection(await pool.acquire())
+            conn = AsyncTiDBConnection(await pool.acquire())
         conn._pool = pool  # as pwasyncio's: the pool it goes back to
         return conn
+
+    async def _pool_acquire(self, pool: Any) -> Any:
+        return AsyncTiDBConnection((await super()._pool_acquire(pool)).conn)
 
     async def _create_pool_async(self) -> Any:
         # aiomysql.create_pool() would fill the pool with connections not made by ours.
@@ -139,6 +142,26 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         mode: str | None = None,
     ) -> T:
         return await arun_transaction(self, callback, max_attempts, mode)
+
+
+#: What peewee sends to begin and end a transaction: no parameters, no rows back.
+TRANSACTION_STATEMENTS = frozenset(
+    ("BEGIN", "COMMIT", "ROLLBACK", *transactions.TRANSACTION_MODES.values())
+)
+
+
+class AsyncTiDBConnection(pwasyncio.AsyncMySQLConnection):
+    """pwasyncio's connection, sending BEGIN, COMMIT and ROLLBACK with aiomysql's query()
+    where pwasyncio opens, reads and closes a cursor for each: a sixth of a trade's client
+    CPU at 16 tasks."""
+
+    async def _execute(self, sql: str, params: Any = None) -> Any:
+        if params or sql not in TRANSACTION_STATEMENTS:
+            return await super()._execute(sql, params)
+        rowcount = await self.conn.query(sql)
+        return pwasyncio.CursorAdapter(
+            [], lastrowid=self.conn.insert_id(), rowcount=rowcount, description=None
+        )
 
 
 class AsyncTiDBSavepoint(pwasyncio._async_transaction_helper, TiDBSavepoint):
