@@ -89,9 +89,10 @@ class PeeweeTasks:
     """The asyncio trade as an application writes it: exchange() in arun_transaction()."""
 
     def __init__(self, sync_db, size):
-        from tidb_dialect import AsyncTiDBDatabase
+        from tidb_dialect import AsyncTiDBDatabase, arun_transaction
 
         self.adb = AsyncTiDBDatabase.like(sync_db, pool_size=size, pool_min_size=size)
+        self.arun_transaction = arun_transaction  # imported once, as an application's module does
 
     async def start(self):
         peewee_example.db.initialize(self.adb)
@@ -99,10 +100,8 @@ class PeeweeTasks:
         await self.adb.aclose()
 
     async def trade(self, sell_id, buy_id, amount, price):
-        from tidb_dialect import arun_transaction
-
         try:
-            await arun_transaction(
+            await self.arun_transaction(
                 self.adb, lambda db: db.run(exchange, sell_id, buy_id, amount, price)
             )
         except TradeRefused:
