@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from peewee import DatabaseError, MySQLDatabase, NotSupportedError
+from peewee import DatabaseError, InterfaceError, MySQLDatabase, NotSupportedError
 
 from tests.conftest import (
     DRIVER_MODULES,
@@ -145,3 +145,41 @@ def test_a_1105_from_another_statement_is_left_as_it_is(fake_server, driver):
     assert not isinstance(refused.value, NotSupportedError)
     assert error_code(refused.value) == 1105
     db.close()
+
+
+@pytest.mark.mariadb
+def test_begin_commit_and_rollback_are_the_drivers_own_without_a_cursor(driver_db, monkeypatch):
+    """The server counts the same statements as peewee's; no cursor is opened for them."""
+    connection = driver_db.connection()
+    opened = []
+    cursor = type(connection).cursor
+
+    def counted(self, *args):
+        opened.append(1)
+        return cursor(self, *args)
+
+    def sent():
+        rows = driver_db.execute_sql(
+            "SHOW SESSION STATUS WHERE Variable_name IN ('Com_begin', 'Com_commit', 'Com_rollback')"
+        ).fetchall()
+        return {name: int(value) for name, value in rows}
+
+    before = sent()
+    monkeypatch.setattr(type(connection), "cursor", counted)
+    with driver_db.atomic():
+        driver_db.execute_sql("SELECT 1")
+    with pytest.raises(LookupError), driver_db.atomic():
+        raise LookupError("the block fails: ROLLBACK")
+    assert len(opened) == 1  # the SELECT's
+    monkeypatch.undo()
+    after = sent()
+    assert {name: after[name] - before[name] for name in after} == {
+        "Com_begin": 2,
+        "Com_commit": 1,
+        "Com_rollback": 1,
+    }
+    driver_db.close()
+    for end in (driver_db.commit, driver_db.rollback):
+        with pytest.raises(InterfaceError, match=r"^Cannot \w+, database connection not open\.$"):
+            end()
+    assert driver_db.is_closed()  # not ended on a new connection

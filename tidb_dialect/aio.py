@@ -40,7 +40,7 @@ load_driver("aiomysql", ASYNC_DRIVERS)  # says which package is missing
 import aiomysql  # noqa: E402
 
 from . import transactions  # noqa: E402  (after the checks above, which say what is missing)
-from .database import TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
+from .database import DRIVER_ERRORS, TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
 from .pool import ASYNC_POOL_KEYWORDS  # noqa: E402
 
 T = TypeVar("T")
@@ -103,6 +103,12 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         if conn is None or not conn.stale():
             super().rollback()
 
+    def transaction_statement(self, name: str) -> None:
+        """pwasyncio's connection has no driver methods: the statement itself, through its
+        cursor (AsyncTiDBConnection sends it without one of aiomysql's)."""
+        with DRIVER_ERRORS:
+            self.cursor().execute(name.upper())  # type: ignore[no-untyped-call]  # untyped in peewee
+
     async def adetect_server_version(self) -> Any:
         """``await db.adetect_server_version()``: detect_server_version() from async code."""
         await self.aconnect()
@@ -114,7 +120,7 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         pool = self._pool
         if pool is None or not pool.has_one_ready():
             return await super()._acquire_conn_async()
-        with pwasyncio.__exception_wrapper__:  # a driver's error as peewee's, as in pwasyncio
+        with DRIVER_ERRORS:  # as pwasyncio's
             conn = AsyncTiDBConnection(await pool.acquire())
         conn._pool = pool  # as pwasyncio's: the pool it goes back to
         return conn
