@@ -104,10 +104,10 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
             super().rollback()
 
     def transaction_statement(self, name: str) -> None:
-        """pwasyncio's connection has no driver methods: the statement itself, through its
-        cursor (AsyncTiDBConnection sends it without one of aiomysql's)."""
-        with DRIVER_ERRORS:
-            self.cursor().execute(name.upper())  # type: ignore[no-untyped-call]  # untyped in peewee
+        """pwasyncio's connection has no driver methods: pwasyncio's own begin(), commit() or
+        rollback() (peewee's statement through its cursor, which AsyncTiDBConnection sends
+        without one of aiomysql's)."""
+        getattr(pwasyncio.AsyncMySQLDatabase, name)(self)
 
     async def adetect_server_version(self) -> Any:
         """``await db.adetect_server_version()``: detect_server_version() from async code."""
