@@ -18,12 +18,21 @@ from __future__ import annotations
 # [START connect]
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from peewee import Case, CharField, Check, DatabaseProxy, IntegerField, ModelUpdate, Select, chunked
+from peewee import CharField, Check, DatabaseProxy, IntegerField, chunked
 
-from tidb_dialect import TiDBModel, build_once, database_from_env, run_transaction, whole_number
+from tidb_dialect import TiDBModel, database_from_env, retry_transaction
 
-db = DatabaseProxy()  # bound by connect(), so that importing this file connects nothing
+
+class Unconnected(DatabaseProxy):
+    def __getattr__(self, name: str) -> Any:
+        if self.obj is None:  # peewee would say "Cannot use uninitialized Proxy."
+            raise AttributeError("call connect() first: it binds db to the TIDB_* settings' server")
+        return getattr(self.obj, name)
+
+
+db = Unconnected()  # bound by connect(), so that importing this file connects nothing
 
 
 def connect() -> None:
@@ -45,6 +54,7 @@ class Player(TiDBModel):
     id = CharField(max_length=36, primary_key=True)
     coins = IntegerField(constraints=[Check("coins >= 0")])
     goods = IntegerField(constraints=[Check("goods >= 0")])
+    is_seller: bool  # not a column: trade()'s locking read adds it to the rows it reads
 
     class Meta:
         database = db
@@ -90,86 +100,60 @@ def count_and_list() -> None:
 
 
 # [START trade]
-class TradeRefused(Exception):
-    """Raised inside the trade's transaction, so that it rolls back."""
-
-
 class UnknownPlayer(LookupError):
     """No player has that id."""
 
 
-def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
-    """The seller gives `amount` goods for `price` coins: True if done, else False (saying why)."""
-    whole_number("amount", amount, 1, INT_MAX), whole_number("price", price, 1, INT_MAX)
+@retry_transaction(db)  # after an error TiDB marks safe to retry, the rolled-back block runs again
+def trade(sell_id: str, buy_id: str, amount: int, price: int) -> str:
+    """The seller gives `amount` goods for `price` coins: "trade success", or why not."""
+    for name, value in (("amount", amount), ("price", price)):
+        if type(value) is not int or not 1 <= value <= INT_MAX:
+            raise ValueError(
+                "%s must be a whole number from 1 to %d, got %r" % (name, INT_MAX, value)
+            )
     if sell_id == buy_id:
         raise ValueError("a player cannot trade with itself (sell_id == buy_id == %r)" % sell_id)
-    while True:
-        try:
-            run_transaction(db, lambda db: exchange(sell_id, buy_id, amount, price))
-            print("trade success")
-            return True
-        except TradeRefused:
-            reason = refusal(sell_id, buy_id, amount, price)
-            if reason:  # else another trade changed these players since: try again
-                print(reason)
-                return False
-
-
-def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:
-    """Both players change in ONE conditional UPDATE, which locks their rows, or neither."""
-
-    @build_once  # peewee renders this UPDATE once; each trade sends it with its own values
-    def update_both(sell_id: str, buy_id: str, amount: int, price: int) -> ModelUpdate:
-        is_seller = Player.id == sell_id
-        return Player.update(
-            coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
-            goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
-        ).where(
-            (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
-            | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
-        )
-
-    if update_both(sell_id, buy_id, amount, price) != 2:
-        raise TradeRefused()
-
-
-def refusal(sell_id: str, buy_id: str, amount: int, price: int) -> str:
-    """Why the trade is refused ("" if it could happen now). Ids match by the table's collation."""
-
-    @build_once  # rendered once, as the UPDATE is
-    def both(sell_id: str, buy_id: str) -> Select:
-        sells = Player.id == sell_id
-        query = Player.select(sells, Player.coins, Player.goods).tuples()
-        return query.where(sells | (Player.id == buy_id))
-
-    found = {bool(seller): (coins, goods) for seller, coins, goods in both(sell_id, buy_id)}
-    if len(found) < 2:  # (a second id that matches the first one's row is unknown too)
-        raise UnknownPlayer("unknown player id %r" % (buy_id if True in found else sell_id))
-    (seller_coins, seller_goods), (buyer_coins, buyer_goods) = found[True], found[False]
-    if buyer_coins < price:
-        return "buy player %s coins not enough" % buy_id
-    if seller_goods < amount:
-        return "sell player %s goods not enough" % sell_id
-    if seller_coins > INT_MAX - price or buyer_goods > INT_MAX - amount:
-        return "a balance would pass %d" % INT_MAX
-    return ""
+    with db.atomic() as txn:
+        # Lock both players with ONE read, in id order: two trades never wait for each other.
+        is_seller = (Player.id == sell_id).alias("is_seller")  # ids compared as the table does
+        query = Player.select(Player, is_seller).where(Player.id.in_([sell_id, buy_id]))
+        players = list(query.order_by(Player.id).for_update())
+        seller = next((player for player in players if player.is_seller), None)
+        buyer = next((player for player in players if not player.is_seller), None)
+        if seller is None or buyer is None:  # raised inside the block, which rolls back
+            raise UnknownPlayer("unknown player id %r" % (buy_id if seller else sell_id))
+        if buyer.coins < price:
+            reason = "buy player %s coins not enough" % buy_id
+        elif seller.goods < amount:
+            reason = "sell player %s goods not enough" % sell_id
+        elif seller.coins > INT_MAX - price or buyer.goods > INT_MAX - amount:
+            reason = "a balance would pass %d" % INT_MAX
+        else:  # deduct from one, credit the other: one UPDATE each, then COMMIT
+            seller.goods -= amount
+            seller.coins += price
+            buyer.goods += amount
+            buyer.coins -= price
+            seller.save()
+            buyer.save()
+            return "trade success"
+        txn.rollback()  # nothing was changed; the locks go
+        return reason
 
 
 # [END trade]
 
 
 # [START delete]
+@retry_transaction(db)
 def start_afresh() -> Player:
     """Steps 1 and 2 after emptying the table, in ONE transaction: a failure anywhere
     (or Ctrl-C) leaves the table as it was. The players are made as they are sent."""
-
-    def steps(db: DatabaseProxy) -> Player:
+    with db.atomic():
         Player.delete().execute()
         first = create_and_read()
         load_players(Player(id=str(uuid.uuid4()), coins=10000, goods=10000) for _ in range(1919))
-        return first
-
-    return run_transaction(db, steps)
+    return first
 
 
 # [END delete]
@@ -184,8 +168,8 @@ def walkthrough() -> None:
     count_and_list()
     Player.create(id="1", coins=100, goods=0)
     Player.create(id="2", coins=114514, goods=20)
-    trade(sell_id="2", buy_id="1", amount=10, price=500)  # player 1 cannot pay 500 coins
-    trade(sell_id="2", buy_id="1", amount=2, price=100)
+    print(trade(sell_id="2", buy_id="1", amount=10, price=500))  # player 1 cannot pay 500 coins
+    print(trade(sell_id="2", buy_id="1", amount=2, price=100))
     for player in Player.select().where(Player.id.in_(["1", "2"])).order_by(Player.id):
         print(player)  # step 5: the final state
     # [END walkthrough]

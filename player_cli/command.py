@@ -9,14 +9,15 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from peewee import Database, PeeweeException, SqliteDatabase
 
 import peewee_example as lesson
-from tidb_dialect import TiDBDatabase
+from tidb_dialect import SettingError, TiDBDatabase
 from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.settings import DEFAULTS, database_from, env_path, read_settings
+from tidb_dialect.transactions import TransactionStatements
 
 from .outcomes import (
     CLOSED_OUTPUT,
@@ -68,7 +69,8 @@ examples:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="peewee_example.py",
-        description="The TiDB Player walkthrough with peewee (peewee_example.py), or one trade.",
+        description="The TiDB Player walkthrough with peewee (peewee_example.py), or one trade. "
+        "The walkthrough empties the player table first (in the transaction that reloads it).",
         epilog=SETTINGS_HELP + "\n" + EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -141,7 +143,9 @@ def command(args: argparse.Namespace) -> int:
     print(notice or "Connected to %s" % where(database), file=sys.stderr)
     if args.trade:
         check_balances(check_table(create=False), sell_id, buy_id)
-        return 0 if lesson.trade(sell_id, buy_id, amount, price) else REFUSED
+        outcome = lesson.trade(sell_id, buy_id, amount, price)
+        print(outcome)
+        return 0 if outcome == "trade success" else REFUSED
     with one_run_at_a_time():
         check_table(create=True)
         lesson.walkthrough()
@@ -153,13 +157,36 @@ def choose(args: argparse.Namespace) -> tuple[Database, str | None]:
     configured and nothing listens where TiDB would; with the notice that says so."""
     settings = read_settings()
     if settings or args.url or args.driver or port_open(*PLAYGROUND):
-        return database_from(settings, args.url, args.driver), None
+        database = database_from(settings, args.url, args.driver)
+        if hasattr(database, "aconnect"):  # AsyncTiDBDatabase, from a tidb+async:// URL
+            raise SettingError.of(
+                "--url" if args.url else "DATABASE_URL",
+                "a tidb+async:// URL is for asyncio applications; the walkthrough is "
+                "synchronous: use tidb://",
+            )
+        if isinstance(database, SqliteDatabase):  # a sqlite:// URL
+            return EmbeddedDatabase(database.database), None
+        return database, None
     path = os.path.abspath(EMBEDDED_PATH)
-    return SqliteDatabase(path), (
+    return EmbeddedDatabase(path), (
         "No TiDB configured and none at %s:%d: using the embedded SQLite file %s (no TIDB_* "
         "setting or DATABASE_URL in the environment or %s; see .env.example)"
         % (*PLAYGROUND, path, env_path())
     )
+
+
+class EmbeddedDatabase(TransactionStatements, SqliteDatabase):
+    """The SQLite file used when no TiDB is configured. Its transactions take the write lock
+    at BEGIN (BEGIN IMMEDIATE), which serialises trades as the lesson's SELECT ... FOR UPDATE
+    does on TiDB; SQLite has no FOR UPDATE, so that clause is left out of the statement."""
+
+    for_update = True
+
+    def begin(self, lock_type: str | None = None) -> None:
+        self.execute_sql("BEGIN IMMEDIATE")
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        return super().execute_sql(sql.removesuffix(" FOR UPDATE"), params)
 
 
 def connect(database: Database) -> None:

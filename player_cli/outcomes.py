@@ -7,6 +7,7 @@ lesson itself needs no error handling beyond its transactions.
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import sys
@@ -32,16 +33,6 @@ EXIT_STATUSES = """exit status:
   141  standard output was closed (`| head`): the run stopped there, quietly"""
 USAGE, REFUSED, UNKNOWN_PLAYER, OUTCOME_UNKNOWN, INTERRUPTED, CLOSED_OUTPUT = 2, 3, 4, 5, 130, 141
 
-#: The lesson's steps that change data in one transaction: what a failure inside one leaves,
-#: and, when the COMMIT's reply is lost, what to look at before trying again.
-STEPS = {
-    lesson.start_afresh.__code__: (
-        "the reset and reload",
-        "the player table is as it was before the run",
-        "count the players",
-    ),
-    lesson.trade.__code__: ("the trade", "the trade did not happen", "look at both players"),
-}
 OUTSIDE = ("the run", "what was committed so far stays", "look at the table")
 
 E = TypeVar("E", bound=BaseException)
@@ -88,10 +79,24 @@ def report(exc: BaseException) -> int:
 
 
 def step_of(exc: BaseException) -> tuple[str, str, str]:
-    """The innermost step of the lesson that `exc` came out of (see STEPS), else OUTSIDE."""
+    """The innermost of the lesson's steps that change data in one transaction that `exc`
+    came out of, else OUTSIDE: what a failure inside it leaves, and, when the COMMIT's reply
+    is lost, what to look at before trying again."""
+    steps = {
+        inspect.unwrap(lesson.start_afresh).__code__: (
+            "the reset and reload",
+            "the player table is as it was before the run",
+            "count the players",
+        ),
+        inspect.unwrap(lesson.trade).__code__: (
+            "the trade",
+            "the trade did not happen",
+            "look at both players",
+        ),
+    }
     found, tb = OUTSIDE, exc.__traceback__
     while tb is not None:
-        found = STEPS.get(tb.tb_frame.f_code, found)
+        found = steps.get(tb.tb_frame.f_code, found)
         tb = tb.tb_next
     return found
 

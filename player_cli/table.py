@@ -133,8 +133,9 @@ def no_table() -> TableMismatch:
     )
 
 
-#: A lock per database, held by the walkthrough's connection while it runs.
-RUN_LOCK = "LEFT(CONCAT('peewee_example walkthrough in ', DATABASE()), 64)"
+#: A lock per database, held by the walkthrough's connection while it runs: a lock name has at
+#: most 64 characters, so the database's name is hashed (two long names never share one).
+RUN_LOCK = "CONCAT('peewee_example walkthrough ', MD5(DATABASE()))"
 
 
 @contextmanager

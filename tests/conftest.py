@@ -388,10 +388,23 @@ def sqlite_db(tmp_path):
     database.close()
 
 
+@pytest.fixture
+def embedded_db(tmp_path):
+    """The walkthrough's SQLite file (BEGIN IMMEDIATE, no FOR UPDATE), waiting for its lock
+    as sqlite_db does."""
+    from player_cli.command import EmbeddedDatabase
+
+    database = EmbeddedDatabase(str(tmp_path / "player.db"), timeout=60)
+    yield database
+    database.close()
+
+
 @pytest.fixture(params=["mysql", "sqlite"])
 def player_db(request):
-    """The walkthrough's Player model bound to a real server, then to SQLite."""
-    database = request.getfixturevalue(request.param + "_db")
+    """The walkthrough's Player model bound to a real server, then to its SQLite file."""
+    database = request.getfixturevalue(
+        {"mysql": "mysql_db", "sqlite": "embedded_db"}[request.param]
+    )
     peewee_example.db.initialize(database)
     database.create_tables([peewee_example.Player])
     yield database

@@ -19,7 +19,7 @@ from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import TiDBModel, auto_id_cache
 from .settings import database_from_env
 from .stale_read import AsOfTimestamp, stale_read, stale_select
-from .transactions import RETRYABLE_ERRORS, locking_read, run_transaction
+from .transactions import RETRYABLE_ERRORS, retry_transaction, run_transaction
 from .urls import connect_url, parse_url
 from .version import ServerVersion, parse_version
 
@@ -42,9 +42,9 @@ __all__ = [
     "build_once",
     "connect_url",
     "database_from_env",
-    "locking_read",
     "parse_url",
     "parse_version",
+    "retry_transaction",
     "run_transaction",
     "stale_read",
     "stale_select",

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import types
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import peewee
-from peewee import PeeweeException
 
 from .checks import parse_whole_number
 from .connection import ASYNC_DRIVERS, load_driver
-from .errors import ConfigError, ExceededMaxAttempts
+from .errors import ConfigError
 
 PEEWEE_VERSION: str = peewee.__version__  # type: ignore[attr-defined]  # not in peewee's stubs
 if int(PEEWEE_VERSION.split(".")[0]) < 4:
@@ -40,7 +39,7 @@ load_driver("aiomysql", ASYNC_DRIVERS)  # says which package is missing
 import aiomysql  # noqa: E402
 
 from . import transactions  # noqa: E402  (after the checks above, which say what is missing)
-from .database import DRIVER_ERRORS, TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
+from .database import TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
 from .pool import ASYNC_POOL_KEYWORDS  # noqa: E402
 
 T = TypeVar("T")
@@ -103,11 +102,9 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         if conn is None or not conn.stale():
             super().rollback()
 
-    def transaction_statement(self, name: str) -> None:
-        """pwasyncio's connection has no driver methods: pwasyncio's own begin(), commit() or
-        rollback() (peewee's statement through its cursor, which AsyncTiDBConnection sends
-        without one of aiomysql's)."""
-        getattr(pwasyncio.AsyncMySQLDatabase, name)(self)
+    def pause(self, seconds: float) -> None:
+        """retry_transaction()'s wait between attempts, awaited: the event loop runs on."""
+        pwasyncio.await_(asyncio.sleep(seconds))
 
     async def adetect_server_version(self) -> Any:
         """``await db.adetect_server_version()``: detect_server_version() from async code."""
@@ -120,7 +117,7 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         pool = self._pool
         if pool is None or not pool.has_one_ready():
             return await super()._acquire_conn_async()
-        with DRIVER_ERRORS:  # as pwasyncio's
+        with peewee.__exception_wrapper__:  # type: ignore[attr-defined]  # as pwasyncio's
             conn = AsyncTiDBConnection(await pool.acquire())
         conn._pool = pool  # as pwasyncio's: the pool it goes back to
         return conn
@@ -246,33 +243,10 @@ async def arun_transaction(
     A COMMIT whose reply was lost raises AmbiguousCommitError and is never run again;
     a task cancelled in the transaction rolls it back and stays cancelled.
     """
-    transactions.refuse_to_start(db, max_attempts, "arun_transaction()")
-    last_error = None
-    for attempt in range(1, max_attempts + 1):
-        block = Attempt(db, callback, mode)
-        try:
-            result: T = await db.run(block)
-            return result
-        except PeeweeException as exc:
-            last_error = transactions.retryable(exc, block.committing)
-        if attempt < max_attempts:
-            await asyncio.sleep(transactions.pause(attempt, max_attempts, last_error, backoff))
-    assert last_error is not None  # only an attempt that failed retryably gets here
-    raise ExceededMaxAttempts(max_attempts, last_error)
 
-
-class Attempt(Generic[DB, T]):
-    """One attempt of arun_transaction(), run by db.run(): BEGIN, the callback (awaited
-    from there) and COMMIT or ROLLBACK in one greenlet. pwasyncio's ``async with
-    db.atomic()`` would start one for BEGIN and another for the block's end."""
-
-    def __init__(self, db: DB, callback: Callable[[DB], Awaitable[T]], mode: str | None):
-        self.db, self.callback, self.mode = db, callback, mode
-        self.committing = False
-
-    def __call__(self) -> T:
-        # run_transaction()'s: TiDB's mode, checked (on a detected server) before anything is sent
-        with self.db.atomic(**transactions._begin_args(self.db, self.mode)):
-            result: T = pwasyncio.await_(self.callback(self.db))
-            self.committing = True  # the block's end sends COMMIT
+    def attempt(db: DB) -> T:
+        result: T = pwasyncio.await_(callback(db))
         return result
+
+    result: T = await db.run(transactions.run_transaction, db, attempt, max_attempts, backoff, mode)
+    return result

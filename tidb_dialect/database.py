@@ -7,13 +7,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
-import peewee
 from peewee import (
     SQL,
     Context,
     DatabaseError,
     ForeignKeyField,
-    InterfaceError,
     Model,
     MySQLDatabase,
     NodeList,
@@ -26,6 +24,7 @@ from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
+    TransactionStatements,
     begin_statement,
     error_code,
     exponential_backoff,
@@ -39,9 +38,6 @@ from .version import (
     parse_version,
 )
 
-#: peewee's translation of a driver's errors into its own, as around every statement it sends.
-DRIVER_ERRORS = peewee.__exception_wrapper__  # type: ignore[attr-defined]  # not in its stubs
-
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
 
@@ -49,7 +45,7 @@ T = TypeVar("T")
 Self = TypeVar("Self", bound="TiDBDatabase")
 
 
-class TiDBDatabase(MySQLDatabase):
+class TiDBDatabase(TransactionStatements, MySQLDatabase):
     """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient.
 
     The connection keywords are checked when the database is made (see
@@ -179,34 +175,12 @@ class TiDBDatabase(MySQLDatabase):
             if args or kwargs or as_of is not None:
                 raise TypeError("mode= takes no other transaction argument")
             statement = begin_statement(mode, self.detect_server_version())
-            self.execute_sql(statement)  # type: ignore[no-untyped-call]  # untyped in peewee
+            self.execute_sql(statement)
             return None
         if as_of is None:
-            if args or kwargs:
-                return super().begin(*args, **kwargs)  # peewee's, which says what it takes
-            return self.transaction_statement("begin")  # connected if closed, as peewee's is
+            return super().begin(*args, **kwargs)
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
-        self.execute_sql(*ctx.query())  # type: ignore[no-untyped-call]  # untyped in peewee
-
-    def commit(self) -> None:
-        self.refuse_closed("commit")
-        self.transaction_statement("commit")
-
-    def rollback(self) -> None:
-        self.refuse_closed("rollback")
-        self.transaction_statement("rollback")
-
-    def refuse_closed(self, name: str) -> None:
-        """peewee 4's check (peewee 3.17 fails on the cursor): never one on a new connection."""
-        if self.is_closed():
-            raise InterfaceError("Cannot %s, database connection not open." % name)
-
-    def transaction_statement(self, name: str) -> None:
-        """BEGIN, COMMIT or ROLLBACK by the driver's method of that name: the statement peewee
-        sends, without the cursor peewee opens for it (on PyMySQL that cursor was a third of
-        the calls the dialect adds to a trade, on mysqlclient half)."""
-        with DRIVER_ERRORS:
-            getattr(self.connection(), name)()  # type: ignore[no-untyped-call]  # untyped in peewee
+        self.execute_sql(*ctx.query())
 
     def savepoint(self) -> _savepoint:
         version = self.detect_server_version()
@@ -254,7 +228,7 @@ class TiDBDatabase(MySQLDatabase):
             return False
         if not self.detect_server_version().is_tidb:
             return True
-        cursor = self.execute_sql(query)  # type: ignore[no-untyped-call]  # untyped in peewee
+        cursor = self.execute_sql(query)
         return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
 
     def run_transaction(

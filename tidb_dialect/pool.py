@@ -91,15 +91,10 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         return conn
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        # every statement but BEGIN, COMMIT and ROLLBACK goes through cursor() (untyped in peewee)
+        # every statement goes through cursor() (untyped in peewee)
         cursor = super().cursor(*args, **kwargs)  # type: ignore[no-untyped-call]
         self._state.untouched = None
         return cursor
-
-    def transaction_statement(self, name: str) -> None:
-        self.connection()  # type: ignore[no-untyped-call]  # a checkout first, as cursor()'s
-        self._state.untouched = None
-        super().transaction_statement(name)
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
         """BEGIN; if it is the checkout's first statement and the connection turns out to

@@ -7,27 +7,37 @@ so nothing of a failed attempt survives.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from peewee import DatabaseError, DatabaseProxy, NotSupportedError, PeeweeException, SqliteDatabase
+from peewee import (
+    DatabaseError,
+    DatabaseProxy,
+    InterfaceError,
+    NotSupportedError,
+    PeeweeException,
+    SqliteDatabase,
+)
 
 from .checks import whole_number
 from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts
 
 if TYPE_CHECKING:
-    from peewee import Database, ModelSelect
+    from peewee import Database
 
     from .version import ServerVersion
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 DB = TypeVar("DB", bound="Database | DatabaseProxy")
-Query = TypeVar("Query", bound="ModelSelect[Any]")
 
 #: Error codes after which the whole transaction may run again (TiDB's
 #: IsTxnRetryableError, and the transaction guide's list).
@@ -109,6 +119,92 @@ def exponential_backoff(attempt: int) -> float:
     return ((1.5**attempt) + random.random()) * 0.1
 
 
+#: Transactions committed so far in this thread (or asyncio task's greenlet): COMMITs, and DDL,
+#: which TiDB and MySQL commit implicitly. A retried function is never run again once it grew.
+COMMITS: ContextVar[int] = ContextVar("tidb_dialect_commits", default=0)
+
+#: Statements that commit the transaction they are sent in (TiDB's and MySQL's DDL).
+IMPLICIT_COMMIT = re.compile(r"\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
+
+
+class TransactionStatements:
+    """BEGIN, COMMIT and ROLLBACK as statements peewee's logger shows (peewee sends them on a
+    cursor of its own, unlogged); a COMMIT cut off before its reply raises AmbiguousCommitError."""
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        cursor = super().execute_sql(sql, params)  # type: ignore[misc]
+        if IMPLICIT_COMMIT.match(sql) and self.in_transaction():  # type: ignore[attr-defined]
+            COMMITS.set(COMMITS.get() + 1)
+        return cursor
+
+    def begin(self) -> None:
+        self.execute_sql("BEGIN")
+
+    def commit(self) -> None:
+        self.refuse_closed("commit")
+        try:
+            self.execute_sql("COMMIT")
+        except BaseException as exc:
+            cut_off = commit_cut_off(exc)
+            if cut_off is None:
+                raise
+            raise AmbiguousCommitError(cut_off) from exc
+        COMMITS.set(COMMITS.get() + 1)
+
+    def rollback(self) -> None:
+        self.refuse_closed("rollback")
+        try:
+            self.execute_sql("ROLLBACK")
+        except PeeweeException as exc:
+            # peewee rolls back after a failed COMMIT; the connection went with COMMIT's reply.
+            if not isinstance(exc.__context__, AmbiguousCommitError):
+                raise
+
+    def refuse_closed(self, name: str) -> None:
+        """peewee 4's check (peewee 3.17 would open a connection): never one on a new connection."""
+        if self.is_closed():  # type: ignore[attr-defined]
+            raise InterfaceError("Cannot %s, database connection not open." % name)
+
+
+def retry_transaction(
+    db: Database | DatabaseProxy,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff: Callable[[int], float] = exponential_backoff,
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Decorator: the function, whose ``with db.atomic():`` block is one transaction, runs again
+    after an error TiDB marks safe to retry (the block has rolled back), at most `max_attempts`
+    times, waiting `backoff(attempt)` seconds between; then ExceededMaxAttempts.
+
+    Other errors propagate unchanged. Never run again once something committed in it (a
+    COMMIT, or DDL); a COMMIT cut off before its reply raises AmbiguousCommitError.
+    """
+    whole_number("max_attempts", max_attempts, 1, MAX_ATTEMPTS)
+
+    def decorate(function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def retried(*args: P.args, **kwargs: P.kwargs) -> T:
+            database = db.obj if isinstance(db, DatabaseProxy) else db
+            if database.in_transaction():
+                raise DatabaseError(
+                    "%s retries its own transaction; call it outside any atomic() block"
+                    % function.__name__
+                )
+            wait = getattr(database, "pause", time.sleep)  # AsyncTiDBDatabase's lets its loop run
+            for attempt in range(1, max_attempts + 1):
+                commits = COMMITS.get()
+                try:
+                    return function(*args, **kwargs)
+                except PeeweeException as exc:
+                    last_error = retryable(exc, COMMITS.get() != commits)
+                if attempt < max_attempts:
+                    wait(pause(attempt, max_attempts, last_error, backoff))
+            raise ExceededMaxAttempts(max_attempts, last_error)
+
+        return retried
+
+    return decorate
+
+
 def run_transaction(
     db: DB,
     callback: Callable[[DB], T],
@@ -116,53 +212,31 @@ def run_transaction(
     backoff: Callable[[int], float] = exponential_backoff,
     mode: str | None = None,
 ) -> T:
-    """Run ``callback(db)`` in a transaction, retrying it on retryable errors.
+    """``callback(db)`` in ``with db.atomic():``, retried as retry_transaction() does.
 
     `mode` ("optimistic" or "pessimistic") starts each attempt with TiDB's
     BEGIN OPTIMISTIC / BEGIN PESSIMISTIC; refused on other servers.
-
-    The callback must not commit or roll back, and may run more than once.
-    Other errors propagate unchanged; when every attempt failed,
-    ExceededMaxAttempts carries the last error. A connection lost at COMMIT,
-    or Ctrl-C while it is under way, raises AmbiguousCommitError: the
-    transaction may have committed, so it is not run again.
     """
-    refuse_to_start(db, max_attempts, "run_transaction()")
-    # A proxy's atomic() block would go through the proxy at every step: the database's does not.
     database = db.obj if isinstance(db, DatabaseProxy) else db
     begin_args = _begin_args(database, mode)
-    last_error = None
-    for attempt in range(1, max_attempts + 1):
-        committing = False
-        try:
-            with database.atomic(**begin_args):
-                result = callback(db)
-                committing = True  # the block's end sends COMMIT
-            return result
-        except (KeyboardInterrupt, PeeweeException) as exc:
-            last_error = retryable(exc, committing)
-        if attempt < max_attempts:
-            time.sleep(pause(attempt, max_attempts, last_error, backoff))
-    assert last_error is not None  # only an attempt that failed retryably gets here
-    raise ExceededMaxAttempts(max_attempts, last_error)
+
+    @retry_transaction(database, max_attempts, backoff)
+    def attempt() -> T:
+        with database.atomic(**begin_args):
+            return callback(db)
+
+    return attempt()
 
 
-def refuse_to_start(db: Database | DatabaseProxy, max_attempts: object, name: str) -> None:
-    """What run_transaction() and arun_transaction() refuse before they send anything."""
-    whole_number("max_attempts", max_attempts, 1, MAX_ATTEMPTS)
-    if db.in_transaction():
-        raise DatabaseError(
-            "%s opens its own transaction; call it outside any atomic() block" % name
-        )
-
-
-def retryable(exc: BaseException, committing: bool) -> DatabaseError:
-    """`exc`, an attempt's failure, if the transaction may run again; else what to raise
-    is raised: AmbiguousCommitError for a COMMIT cut off before its reply, or `exc`."""
-    cut_off = commit_cut_off(exc) if committing else None
-    if cut_off is not None:
-        raise AmbiguousCommitError(cut_off) from exc
-    if not isinstance(exc, DatabaseError) or not is_retryable(exc):
+def retryable(exc: PeeweeException, committed: bool) -> DatabaseError:
+    """`exc`, an attempt's failure, if the attempt may run again; else what to raise is
+    raised: the AmbiguousCommitError behind it, or `exc` itself."""
+    ambiguous = exc
+    while ambiguous is not None and not isinstance(ambiguous, AmbiguousCommitError):
+        ambiguous = ambiguous.__context__  # type: ignore[assignment]
+    if ambiguous is not None:
+        raise ambiguous
+    if committed or not isinstance(exc, DatabaseError) or not is_retryable(exc):
         raise exc
     return exc
 
@@ -185,17 +259,3 @@ def _begin_args(db: Database, mode: str | None) -> dict[str, str]:
         begin_statement(mode, detect() if detect else None)
         return {"mode": mode}  # TiDBDatabase.begin(mode=...)
     return {"lock_type": "IMMEDIATE"} if isinstance(db, SqliteDatabase) else {}
-
-
-def locking_read(query: Query) -> Query:
-    """`query` as a locking read (SELECT ... FOR UPDATE) where the database has one.
-
-    Outside a transaction the lock would end with the statement, so it is refused.
-    """
-    database = query.model._meta.database
-    if not database.in_transaction():
-        raise DatabaseError(
-            "locking_read() outside a transaction locks nothing; "
-            "call it inside atomic() or run_transaction()"
-        )
-    return query.for_update() if database.for_update else query
