@@ -88,7 +88,7 @@ def trade_from_threads(database, threads, trades_per_thread, seed):
             for _ in range(trades_per_thread):
                 seller, buyer = rng.sample(sorted(START), 2)
                 args = (seller, buyer, rng.randint(1, 4), rng.randint(1, 60))
-                (done if trade(*args) else refused).append(args)
+                (done if trade(*args) == "trade success" else refused).append(args)
         except Exception as exc:  # any exception at all is a failed trade
             errors.append(exc)
         finally:

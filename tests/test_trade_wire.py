@@ -52,12 +52,22 @@ def relayed_trade(players, relay, server, database_name, driver):
     database.close()
 
 
-def test_a_done_trade_is_three_round_trips(relayed_trade, players, capsys):
-    assert trade("2", "1", amount=2, price=100) is True
-    assert relayed_trade.round_trips == 3
+def test_a_done_trade_is_five_round_trips(relayed_trade, players):
+    """BEGIN, the locking read, one UPDATE each, COMMIT."""
+    assert trade("2", "1", amount=2, price=100) == "trade success"
+    assert relayed_trade.round_trips == 5
     assert relayed_trade.statements[0] == "BEGIN"
-    assert relayed_trade.statements[1].startswith("UPDATE `player` SET")
-    assert relayed_trade.statements[2] == "COMMIT"
+    assert relayed_trade.statements[1].startswith("SELECT ")
+    assert relayed_trade.statements[1].endswith(" ORDER BY `t1`.`id` FOR UPDATE")
+    assert (
+        relayed_trade.statements[2]
+        == "UPDATE `player` SET `coins` = 600, `goods` = 18 WHERE (`player`.`id` = '2')"
+    )
+    assert (
+        relayed_trade.statements[3]
+        == "UPDATE `player` SET `coins` = 0, `goods` = 2 WHERE (`player`.`id` = '1')"
+    )
+    assert relayed_trade.statements[4] == "COMMIT"
     assert balances(players) == (("1", 0, 2), ("2", 600, 18))
 
 
@@ -68,16 +78,13 @@ def test_a_done_trade_is_three_round_trips(relayed_trade, players, capsys):
         (("2", "1", 21, 5), "sell player 2 goods not enough"),
     ],
 )
-def test_a_refused_trade_is_four_round_trips(relayed_trade, players, capsys, args, reason):
-    assert trade(*args) is False
-    assert capsys.readouterr().out == reason + "\n"
-    assert relayed_trade.round_trips == 4
-    assert relayed_trade.statements[:3] == [
-        "BEGIN",
-        relayed_trade.statements[1],
-        "ROLLBACK",
-    ]
-    assert relayed_trade.statements[3].startswith("SELECT")
+def test_a_refused_trade_is_five_round_trips(relayed_trade, players, args, reason):
+    """peewee's txn.rollback() begins a new transaction, which the block's end commits."""
+    assert trade(*args) == reason
+    assert relayed_trade.round_trips == 5
+    assert relayed_trade.statements[0] == "BEGIN"
+    assert relayed_trade.statements[1].endswith(" FOR UPDATE")
+    assert relayed_trade.statements[2:] == ["ROLLBACK", "BEGIN", "COMMIT"]
     assert balances(players) == tuple(START)
 
 
@@ -136,7 +143,7 @@ def test_walkthrough_whose_reset_commit_reply_is_lost(
 def test_walkthrough_whose_trade_commit_reply_is_lost(
     run_example, mysql_db, relay, server, database_name, driver
 ):
-    relayed = relay(server, cut_after=nth_commit(2))
+    relayed = relay(server, cut_after=nth_commit(3))  # the refused trade commits nothing
     result = run_example(environ=relayed_environ(relayed, server, database_name, driver))
     message = AMBIGUOUS.format(cause=LOST[driver], what="the trade", check="look at both players")
     assert (result.returncode, error_lines(result.stderr)) == (5, message)

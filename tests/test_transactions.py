@@ -17,10 +17,8 @@ import threading
 import pytest
 from peewee import (
     DatabaseError,
-    IntegerField,
     IntegrityError,
     InterfaceError,
-    Model,
     MySQLDatabase,
     NotSupportedError,
     OperationalError,
@@ -34,7 +32,6 @@ from tidb_dialect import (
     ExceededMaxAttempts,
     PooledTiDBDatabase,
     TiDBDatabase,
-    locking_read,
     run_transaction,
 )
 from tidb_dialect.settings import database_from
@@ -370,24 +367,6 @@ def test_backoff_grows_exponentially_with_jitter(attempt):
     low, high = 0.1 * 1.5**attempt, 0.1 * (1.5**attempt + 1)
     assert all(low <= wait < high for wait in waits)
     assert len(set(waits)) > 1  # jitter: concurrent retries do not collide again
-
-
-def test_a_locking_read_outside_a_transaction_is_refused(mysql_db, sqlite_db):
-    for database in (mysql_db, sqlite_db):
-        database.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
-
-        class Account(Model):
-            balance = IntegerField()
-
-            class Meta:
-                table_name = "account"
-
-        Account._meta.set_database(database)
-        with pytest.raises(DatabaseError, match="outside a transaction locks nothing"):
-            locking_read(Account.select())
-        with database.atomic():
-            sql = locking_read(Account.select()).sql()[0]
-        assert sql.endswith(" FOR UPDATE") == (database is mysql_db)
 
 
 ADD_ONE = "UPDATE account SET balance = balance + 1 WHERE id = 1"

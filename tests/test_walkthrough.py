@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-import peewee_example
 from bench.testbed import free_port
 from peewee_example import Player, UnknownPlayer, trade
 from tests.conftest import ROOT, WAIT_AT_GATE, error_lines, gate, reached_gate, server_environ
@@ -75,7 +74,7 @@ def test_verbose_logs_sql_to_stderr(run_example, server, database_name):
         "UPDATE",
         "COMMIT",
     ], logged[-13:]
-    assert trades[2].endswith("FOR UPDATE', ['2', '1', '2'])") and "`coins` = 0" not in trades[2]
+    assert trades[2].endswith("FOR UPDATE', ['2', '2', '1'])") and "`coins` = 0" not in trades[2]
 
 
 @pytest.fixture

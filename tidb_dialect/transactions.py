@@ -157,7 +157,7 @@ class TransactionStatements:
             self.execute_sql("ROLLBACK")
         except PeeweeException as exc:
             # peewee rolls back after a failed COMMIT; the connection went with COMMIT's reply.
-            if not isinstance(exc.__context__, AmbiguousCommitError):
+            if ambiguous_behind(exc) is None:
                 raise
 
     def refuse_closed(self, name: str) -> None:
@@ -231,13 +231,18 @@ def run_transaction(
 def retryable(exc: PeeweeException, committed: bool) -> DatabaseError:
     """`exc`, an attempt's failure, if the attempt may run again; else what to raise is
     raised: the AmbiguousCommitError behind it, or `exc` itself."""
-    ambiguous = exc
-    while ambiguous is not None and not isinstance(ambiguous, AmbiguousCommitError):
-        ambiguous = ambiguous.__context__  # type: ignore[assignment]
+    ambiguous = ambiguous_behind(exc)
     if ambiguous is not None:
         raise ambiguous
     if committed or not isinstance(exc, DatabaseError) or not is_retryable(exc):
         raise exc
+    return exc
+
+
+def ambiguous_behind(exc: BaseException | None) -> AmbiguousCommitError | None:
+    """The AmbiguousCommitError that `exc` was raised while handling (or `exc`), if any."""
+    while exc is not None and not isinstance(exc, AmbiguousCommitError):
+        exc = exc.__context__
     return exc
 
 
