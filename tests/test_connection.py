@@ -304,6 +304,25 @@ def test_a_password_no_driver_can_send_is_refused_without_showing_it():
         assert str(refused.value).startswith(message)
 
 
+@pytest.mark.parametrize(
+    "name, keywords, message",
+    [
+        ("sh\0op", {}, "database: holds a NUL character, which no driver can send"),
+        ("caf\udce9", {}, "database: holds bytes that are not text (not UTF-8)"),
+        (None, {"db": "sh\0op"}, "database: holds a NUL character"),
+        ("test", {"user": "ro\0ot"}, "user: holds a NUL character"),
+        ("test", {"ssl_ca": "/ca\0.pem"}, "ssl_ca: holds a NUL character"),
+        ("test", {"ssl": {"ca": "/ca\0.pem"}}, "ssl_ca: holds a NUL character"),
+        ("test", {"init_command": "SET a=1\0"}, "init_command: holds a NUL character"),
+    ],
+)
+def test_text_no_driver_can_send_is_refused_by_name_in_every_keyword(name, keywords, message):
+    """The URL form's rule (%00 refused), for keyword arguments too."""
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase(name, **keywords)
+    assert str(refused.value).startswith(message)
+
+
 def test_four_byte_characters_round_trip_with_either_driver(driver_db):
     """utf8mb4 is the dialect's default on peewee 3.17 too, whose own default is 3-byte utf8."""
     driver_db.execute_sql("CREATE TABLE note (body VARCHAR(20)) CHARACTER SET utf8mb4")

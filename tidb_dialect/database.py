@@ -21,6 +21,7 @@ from peewee import (
     _savepoint,
 )
 
+from .checks import sendable_text
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
@@ -75,6 +76,8 @@ class TiDBDatabase(MySQLDatabase):
             if database not in (None, db):
                 raise ConfigError.of("db", "give the database once, as the name or as db=")
             database = db
+        if isinstance(database, str):
+            sendable_text("database", database)
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver, self.drivers)
