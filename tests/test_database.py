@@ -14,6 +14,7 @@ from tests.conftest import (
     server_environ,
 )
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
+from tidb_dialect.database import savepoint_refusal
 from tidb_dialect.settings import database_from
 from tidb_dialect.transactions import error_code
 
@@ -119,22 +120,61 @@ IN_PLACE_OFF = (
 )
 
 
-@pytest.mark.parametrize("release, explained", [("v6.2.0", False), ("v6.3.0", True)])
-def test_a_savepoint_refused_with_1105_names_the_setting(fake_server, driver, release, explained):
-    fake = fake_tidb(fake_server, release, answers={re.compile("^SAVEPOINT"): IN_PLACE_OFF})
+SAVEPOINT_REFUSED = (
+    "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+)
+#: The advice on TiDB Self-Managed and Dedicated, where the variable can be set.
+SET_IT = SAVEPOINT_REFUSED + (
+    "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; on TiDB "
+    "Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, Essential and "
+    'Premium), run the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
+    "transaction() instead of atomic(), which joins the outer transaction"
+)
+#: On TiDB Cloud Starter, Essential and Premium the variable is read-only: never "set it".
+CLOUD = SAVEPOINT_REFUSED + (
+    "On TiDB Cloud Starter, Essential and Premium that variable is read-only: nest "
+    "transaction() instead of atomic(), which joins the outer transaction"
+)
+
+
+@pytest.mark.parametrize(
+    "version, explained",
+    [
+        ("8.0.11-TiDB-v6.2.0", None),
+        ("8.0.11-TiDB-v6.3.0", SET_IT),
+        ("8.0.11-TiDB-v8.5.3-serverless", CLOUD),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", CLOUD),
+    ],
+)
+def test_a_savepoint_refused_with_1105_says_what_works_there(
+    fake_server, driver, version, explained
+):
+    release = version.rpartition("TiDB-")[2]
+    fake = fake_server(
+        version=version,
+        tidb_version="Release Version: %s" % release,
+        answers={re.compile("^SAVEPOINT"): IN_PLACE_OFF},
+    )
     db = fake_db(fake, driver)
     with pytest.raises(DatabaseError) as refused, db.atomic(), db.atomic():
         pass
     assert error_code(refused.value.__cause__ if explained else refused.value) == 1105
-    assert isinstance(refused.value, NotSupportedError) == explained
+    assert isinstance(refused.value, NotSupportedError) == bool(explained)
     if explained:
-        assert str(refused.value).startswith(
-            "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-            "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
-            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON)"
-        )
+        assert str(refused.value) == explained
     assert fake.statements[-1] == "ROLLBACK"
     db.close()
+
+
+def test_a_savepoint_refusal_on_a_tidb_cloud_host_never_says_set_it():
+    """Starter and Essential report a plain release (v7.5.2): their host says where they are."""
+    db = TiDBDatabase("test", host="gateway01.us-west-2.prod.aws.tidbcloud.com")
+    db.version = parse_version("8.0.11-TiDB-v7.5.2")
+    assert savepoint_refusal(db) == CLOUD
+    db = TiDBDatabase("test", host="127.0.0.1")
+    db.version = parse_version("8.0.11-TiDB-v7.5.2")
+    assert savepoint_refusal(db) == SET_IT
 
 
 def test_a_1105_from_another_statement_is_left_as_it_is(fake_server, driver):

@@ -25,6 +25,7 @@ from .checks import sendable_text
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
+from .tls import tls_required
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     begin_statement,
@@ -280,13 +281,33 @@ class TiDBSavepoint(_savepoint):
             # Told apart by where it came from, not by its text, which TiDB may reword.
             if error_code(exc) != 1105:
                 raise
-            raise NotSupportedError(
-                "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-                "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
-                "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON), run "
-                'the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
-                "transaction() instead of atomic(), which joins the outer transaction"
-            ) from exc
+            raise NotSupportedError(savepoint_refusal(self.db)) from exc
+
+
+#: Why TiDB refuses a SAVEPOINT with 1105 (tidb_constraint_check_in_place_pessimistic is OFF).
+SAVEPOINT_REFUSED = (
+    "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+)
+#: What works everywhere: no SAVEPOINT at all.
+NEST_TRANSACTION = "nest transaction() instead of atomic(), which joins the outer transaction"
+
+
+def savepoint_refusal(database: Any) -> str:
+    """The advice for a refused SAVEPOINT that works where `database` is: on TiDB Cloud
+    Starter, Essential and Premium (TiDB X) the variable is read-only, so it is not offered."""
+    version, host = database.version, database.connect_params.get("host", "")
+    if tls_required(host) or (version is not None and version.is_tidb_cloud):
+        return (
+            SAVEPOINT_REFUSED + "On TiDB Cloud Starter, Essential and Premium that variable is "
+            "read-only: " + NEST_TRANSACTION
+        )
+    return (
+        SAVEPOINT_REFUSED + "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic "
+        "= ON; on TiDB Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, "
+        'Essential and Premium), run the transaction in optimistic mode (atomic(mode="optimistic")'
+        "), or " + NEST_TRANSACTION
+    )
 
 
 def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:

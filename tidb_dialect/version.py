@@ -105,6 +105,13 @@ class ServerVersion:
         return self.at_least(*CHECK_CONSTRAINTS)
 
     @property
+    def is_tidb_cloud(self) -> bool:
+        """A TiDB Cloud Starter, Essential or Premium (TiDB X) build, by what VERSION() says
+        ("-serverless", "-TiDB-X-CLOUD."); Dedicated reports a plain release."""
+        raw = self.raw.lower()
+        return self.is_tidb and ("-serverless" in raw or "cloud." in raw)
+
+    @property
     def name(self) -> str:
         """The product and its release, e.g. "TiDB v8.5.3", "MariaDB 10.11.19", "MySQL 8.0.36"."""
         if self.is_tidb:
