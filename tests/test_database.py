@@ -3,7 +3,14 @@
 import re
 
 import pytest
-from peewee import DatabaseError, InterfaceError, MySQLDatabase, NotSupportedError
+from peewee import (
+    CharField,
+    DatabaseError,
+    InterfaceError,
+    Model,
+    MySQLDatabase,
+    NotSupportedError,
+)
 
 from tests.conftest import (
     DRIVER_MODULES,
@@ -223,3 +230,46 @@ def test_begin_commit_and_rollback_are_the_drivers_own_without_a_cursor(driver_d
         with pytest.raises(InterfaceError, match=r"^Cannot \w+, database connection not open\.$"):
             end()
     assert driver_db.is_closed()  # not ended on a new connection
+
+
+SHARED_LOCK_REFUSED = (
+    "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails with error "
+    "1235, and with tidb_enable_noop_functions=ON it takes no lock at all. Lock the rows with "
+    "for_update() (FOR UPDATE), as TiDB v8.3.0's tidb_enable_shared_lock_promotion would, or "
+    "read them without a lock"
+)
+
+
+def note_model(database):
+    class Note(Model):
+        body = CharField()
+
+        class Meta:
+            database = None
+
+    Note._meta.set_database(database)
+    return Note
+
+
+@pytest.mark.parametrize("lock", ["FOR SHARE", "LOCK IN SHARE MODE", "for share nowait"])
+def test_a_shared_lock_is_refused_on_tidb_before_it_is_sent(fake_server, driver, lock):
+    """TiDB fails FOR SHARE with 1235, or takes no lock (tidb_enable_noop_functions=ON)."""
+    fake = fake_tidb(fake_server, "v8.5.3")
+    db = fake_db(fake, driver)
+    Note = note_model(db)
+    with pytest.raises(NotSupportedError) as refused, db.atomic():
+        list(Note.select().where(Note.id == 1).for_update(lock))
+    assert str(refused.value) == SHARED_LOCK_REFUSED
+    assert fake.statements[-1] == "ROLLBACK"
+    assert not [sql for sql in fake.statements if "SHARE" in sql.upper()]
+    db.close()
+
+
+@pytest.mark.mariadb
+def test_a_shared_lock_is_sent_to_other_servers(mysql_db):
+    Note = note_model(mysql_db)
+    mysql_db.create_tables([Note])
+    Note.create(body="kept")
+    with mysql_db.atomic():
+        rows = list(Note.select().for_update("LOCK IN SHARE MODE"))
+    assert [note.body for note in rows] == ["kept"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
@@ -36,6 +37,7 @@ from .transactions import (
 from .version import (
     DETECT_SQL,
     IN_PLACE_CHECK_SETTING,
+    SHARED_LOCK_PROMOTION,
     TIDB_CHARSETS,
     ServerVersion,
     parse_version,
@@ -43,6 +45,10 @@ from .version import (
 
 #: peewee's translation of a driver's errors into its own, as around every statement it sends.
 DRIVER_ERRORS = peewee.__exception_wrapper__  # type: ignore[attr-defined]  # not in its stubs
+
+#: A shared row lock, MySQL 8's form and the older one (peewee writes either from
+#: for_update("FOR SHARE") or for_update("LOCK IN SHARE MODE")).
+SHARED_LOCK = re.compile(r"\bFOR\s+SHARE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.IGNORECASE)
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
@@ -211,6 +217,18 @@ class TiDBDatabase(MySQLDatabase):
         the calls the dialect adds to a trade, on mysqlclient half)."""
         with DRIVER_ERRORS:
             getattr(self.connection(), name)()  # type: ignore[no-untyped-call]  # untyped in peewee
+
+    def execute_sql(self, sql, *args, **kwargs):  # type: ignore[no-untyped-def]  # as peewee's
+        """peewee's execute_sql(); a shared lock is refused on TiDB before it is sent."""
+        if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
+            raise NotSupportedError(
+                "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
+                "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
+                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB v%d.%d.%d's "
+                "tidb_enable_shared_lock_promotion would, or read them without a lock"
+                % SHARED_LOCK_PROMOTION
+            )
+        return super().execute_sql(sql, *args, **kwargs)  # type: ignore[no-untyped-call]
 
     def savepoint(self) -> _savepoint:
         version = self.detect_server_version()
