@@ -195,6 +195,15 @@ def test_hosts_the_resolver_would_read_otherwise_are_refused(host, message):
     assert message in str(refused.value)
 
 
+@pytest.mark.parametrize("build", BUILDERS)
+def test_a_63_character_label_is_the_longest_accepted(build):
+    """RFC 1035: a label is at most 63 octets; the boundary, on every way of making a database."""
+    longest = "%s.example.com" % ("a" * 63)
+    assert BUILDERS[build](host=longest).connect_params["host"] == longest
+    with pytest.raises(ConfigError, match=r"host: has a label longer than 63 characters"):
+        BUILDERS[build](host="%s.example.com" % ("a" * 64))
+
+
 def test_an_international_host_name_is_sent_as_idna():
     assert TiDBDatabase("test", host="Bücher.example").connect_params["host"] == (
         "xn--bcher-kva.example"
