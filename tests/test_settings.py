@@ -120,6 +120,15 @@ def test_both_names_of_a_setting_with_one_value_are_fine_and_a_bad_one_is_named_
         database_from({"TIDB_DATABASE": "sh\0op"})
 
 
+def test_a_nul_in_env_is_refused_naming_the_setting(tmp_path):
+    """The URL form refuses %00; a .env line is held to the same rule."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("TIDB_DB_NAME=sh\0op\n")
+    with pytest.raises(SettingError) as refused:
+        database_from_env(environ={}, env_file=env_file)
+    assert str(refused.value) == "TIDB_DB_NAME: holds a NUL character, which no driver can send"
+
+
 def test_a_setting_not_read_is_not_checked():
     """Beside a URL, TIDB_USER and TIDB_USERNAME are not read, so they may disagree."""
     db = database_from({"DATABASE_URL": URL, "TIDB_USER": "a", "TIDB_USERNAME": "b"})
