@@ -5,7 +5,7 @@ TiDB Cloud Starter and Essential refuse plain connections (error 1105,
 that holds ISRG Root X1 is enough: the system's where there is one, else
 certifi's (if installed). Dedicated and Premium have a CA of their own per
 cluster or instance; Premium's hosts follow no documented pattern, so only
-CA_PATH (ssl_ca) turns TLS on for them.
+ssl_ca turns TLS on for them.
 """
 
 from __future__ import annotations
