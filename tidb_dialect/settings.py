@@ -148,7 +148,9 @@ def read_settings(
     """The settings that are set: `env_file`, then the real environment over it, name by name.
 
     An exported but empty variable counts as unset; a likely misspelling of a
-    setting is noted in ``misspellings``, not refused.
+    setting is noted in ``misspellings``, not refused. A `env_file` that is a
+    FIFO or a device is refused without being read, so it never makes the
+    program wait.
     """
     environ = os.environ if environ is None else environ
     settings = Settings()
