@@ -156,6 +156,7 @@ def choose(args: argparse.Namespace) -> tuple[Database, str | None]:
     """The database the settings and flags name, or the embedded SQLite file when nothing is
     configured and nothing listens where TiDB would; with the notice that says so."""
     settings = read_settings()
+    settings.refuse_misspellings()  # the walkthrough empties a table: never on a default
     if settings or args.url or args.driver or port_open(*PLAYGROUND):
         database = database_from(settings, args.url, args.driver)
         if hasattr(database, "aconnect"):  # AsyncTiDBDatabase, from a tidb+async:// URL

@@ -32,14 +32,14 @@ def misspelled(fake):
     return [
         ({"TIDB_HOST": fake.host, "TIDB_POST": port}, "TIDB_POST", "TIDB_PORT"),
         (
-            {"TIDB_HOST": fake.host, "TIDB_PORT": port, "TIDB_DATABASE": "x"},
-            "TIDB_DATABASE",
+            {"TIDB_HOST": fake.host, "TIDB_PORT": port, "TIDB_DB": "x"},
+            "TIDB_DB",
             "TIDB_DB_NAME",
         ),
     ]
 
 
-@pytest.mark.parametrize("case", [0, 1], ids=["TIDB_POST", "TIDB_DATABASE"])
+@pytest.mark.parametrize("case", [0, 1], ids=["TIDB_POST", "TIDB_DB"])
 @pytest.mark.parametrize("where", ["environment", ".env"])
 def test_a_misspelled_setting_stops_the_run_before_connecting(
     run_example, listening, tmp_path, case, where

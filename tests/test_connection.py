@@ -195,6 +195,15 @@ def test_hosts_the_resolver_would_read_otherwise_are_refused(host, message):
     assert message in str(refused.value)
 
 
+@pytest.mark.parametrize("build", BUILDERS)
+def test_a_63_character_label_is_the_longest_accepted(build):
+    """RFC 1035: a label is at most 63 octets; the boundary, on every way of making a database."""
+    longest = "%s.example.com" % ("a" * 63)
+    assert BUILDERS[build](host=longest).connect_params["host"] == longest
+    with pytest.raises(ConfigError, match=r"host: has a label longer than 63 characters"):
+        BUILDERS[build](host="%s.example.com" % ("a" * 64))
+
+
 def test_an_international_host_name_is_sent_as_idna():
     assert TiDBDatabase("test", host="Bücher.example").connect_params["host"] == (
         "xn--bcher-kva.example"
@@ -302,6 +311,25 @@ def test_a_password_no_driver_can_send_is_refused_without_showing_it():
         with pytest.raises(ConfigError) as refused:
             TiDBDatabase("test", password=password, driver="mysqlclient")
         assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "name, keywords, message",
+    [
+        ("sh\0op", {}, "database: holds a NUL character, which no driver can send"),
+        ("caf\udce9", {}, "database: holds bytes that are not text (not UTF-8)"),
+        (None, {"db": "sh\0op"}, "database: holds a NUL character"),
+        ("test", {"user": "ro\0ot"}, "user: holds a NUL character"),
+        ("test", {"ssl_ca": "/ca\0.pem"}, "ssl_ca: holds a NUL character"),
+        ("test", {"ssl": {"ca": "/ca\0.pem"}}, "ssl_ca: holds a NUL character"),
+        ("test", {"init_command": "SET a=1\0"}, "init_command: holds a NUL character"),
+    ],
+)
+def test_text_no_driver_can_send_is_refused_by_name_in_every_keyword(name, keywords, message):
+    """The URL form's rule (%00 refused), for keyword arguments too."""
+    with pytest.raises(ConfigError) as refused:
+        TiDBDatabase(name, **keywords)
+    assert str(refused.value).startswith(message)
 
 
 def test_four_byte_characters_round_trip_with_either_driver(driver_db):

@@ -3,7 +3,14 @@
 import re
 
 import pytest
-from peewee import DatabaseError, InterfaceError, MySQLDatabase, NotSupportedError
+from peewee import (
+    CharField,
+    DatabaseError,
+    InterfaceError,
+    Model,
+    MySQLDatabase,
+    NotSupportedError,
+)
 
 from tests.conftest import (
     DRIVER_MODULES,
@@ -14,6 +21,7 @@ from tests.conftest import (
     server_environ,
 )
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
+from tidb_dialect.database import savepoint_refusal
 from tidb_dialect.settings import database_from
 from tidb_dialect.transactions import error_code
 
@@ -119,22 +127,61 @@ IN_PLACE_OFF = (
 )
 
 
-@pytest.mark.parametrize("release, explained", [("v6.2.0", False), ("v6.3.0", True)])
-def test_a_savepoint_refused_with_1105_names_the_setting(fake_server, driver, release, explained):
-    fake = fake_tidb(fake_server, release, answers={re.compile("^SAVEPOINT"): IN_PLACE_OFF})
+SAVEPOINT_REFUSED = (
+    "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+)
+#: The advice on TiDB Self-Managed and Dedicated, where the variable can be set.
+SET_IT = SAVEPOINT_REFUSED + (
+    "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; on TiDB "
+    "Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, Essential and "
+    'Premium), run the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
+    "transaction() instead of atomic(), which joins the outer transaction"
+)
+#: On TiDB Cloud Starter, Essential and Premium the variable is read-only: never "set it".
+CLOUD = SAVEPOINT_REFUSED + (
+    "On TiDB Cloud Starter, Essential and Premium that variable is read-only: nest "
+    "transaction() instead of atomic(), which joins the outer transaction"
+)
+
+
+@pytest.mark.parametrize(
+    "version, explained",
+    [
+        ("8.0.11-TiDB-v6.2.0", None),
+        ("8.0.11-TiDB-v6.3.0", SET_IT),
+        ("8.0.11-TiDB-v8.5.3-serverless", CLOUD),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", CLOUD),
+    ],
+)
+def test_a_savepoint_refused_with_1105_says_what_works_there(
+    fake_server, driver, version, explained
+):
+    release = version.rpartition("TiDB-")[2]
+    fake = fake_server(
+        version=version,
+        tidb_version="Release Version: %s" % release,
+        answers={re.compile("^SAVEPOINT"): IN_PLACE_OFF},
+    )
     db = fake_db(fake, driver)
     with pytest.raises(DatabaseError) as refused, db.atomic(), db.atomic():
         pass
     assert error_code(refused.value.__cause__ if explained else refused.value) == 1105
-    assert isinstance(refused.value, NotSupportedError) == explained
+    assert isinstance(refused.value, NotSupportedError) == bool(explained)
     if explained:
-        assert str(refused.value).startswith(
-            "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-            "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
-            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON)"
-        )
+        assert str(refused.value) == explained
     assert fake.statements[-1] == "ROLLBACK"
     db.close()
+
+
+def test_a_savepoint_refusal_on_a_tidb_cloud_host_never_says_set_it():
+    """Starter and Essential report a plain release (v7.5.2): their host says where they are."""
+    db = TiDBDatabase("test", host="gateway01.us-west-2.prod.aws.tidbcloud.com")
+    db.version = parse_version("8.0.11-TiDB-v7.5.2")
+    assert savepoint_refusal(db) == CLOUD
+    db = TiDBDatabase("test", host="127.0.0.1")
+    db.version = parse_version("8.0.11-TiDB-v7.5.2")
+    assert savepoint_refusal(db) == SET_IT
 
 
 def test_a_1105_from_another_statement_is_left_as_it_is(fake_server, driver):
@@ -183,3 +230,46 @@ def test_begin_commit_and_rollback_are_the_drivers_own_without_a_cursor(driver_d
         with pytest.raises(InterfaceError, match=r"^Cannot \w+, database connection not open\.$"):
             end()
     assert driver_db.is_closed()  # not ended on a new connection
+
+
+SHARED_LOCK_REFUSED = (
+    "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails with error "
+    "1235, and with tidb_enable_noop_functions=ON it takes no lock at all. Lock the rows with "
+    "for_update() (FOR UPDATE), as TiDB v8.3.0's tidb_enable_shared_lock_promotion would, or "
+    "read them without a lock"
+)
+
+
+def note_model(database):
+    class Note(Model):
+        body = CharField()
+
+        class Meta:
+            database = None
+
+    Note._meta.set_database(database)
+    return Note
+
+
+@pytest.mark.parametrize("lock", ["FOR SHARE", "LOCK IN SHARE MODE", "for share nowait"])
+def test_a_shared_lock_is_refused_on_tidb_before_it_is_sent(fake_server, driver, lock):
+    """TiDB fails FOR SHARE with 1235, or takes no lock (tidb_enable_noop_functions=ON)."""
+    fake = fake_tidb(fake_server, "v8.5.3")
+    db = fake_db(fake, driver)
+    Note = note_model(db)
+    with pytest.raises(NotSupportedError) as refused, db.atomic():
+        list(Note.select().where(Note.id == 1).for_update(lock))
+    assert str(refused.value) == SHARED_LOCK_REFUSED
+    assert fake.statements[-1] == "ROLLBACK"
+    assert not [sql for sql in fake.statements if "SHARE" in sql.upper()]
+    db.close()
+
+
+@pytest.mark.mariadb
+def test_a_shared_lock_is_sent_to_other_servers(mysql_db):
+    Note = note_model(mysql_db)
+    mysql_db.create_tables([Note])
+    Note.create(body="kept")
+    with mysql_db.atomic():
+        rows = list(Note.select().for_update("LOCK IN SHARE MODE"))
+    assert [note.body for note in rows] == ["kept"]

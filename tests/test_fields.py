@@ -177,6 +177,23 @@ def test_auto_id_cache_on_an_auto_random_key_is_sent_from_tidb_5_1(fake_server, 
     db.close()
 
 
+@pytest.mark.parametrize("release", ["v4.0.16", "v5.0.6", "v5.1.0", "v8.5.3"])
+@pytest.mark.parametrize("setting", [auto_id_cache(0), "AUTO_ID_CACHE 0"])
+def test_auto_id_cache_0_is_tidbs_default_cache_sent_everywhere_without_warning(
+    fake_server, driver, release, setting
+):
+    """AUTO_ID_CACHE=0 means the default cache (auto-increment.md; autoid.go returns at once
+    for 0): nothing for a release to ignore, nothing small to warn of."""
+    fake = fake_tidb(fake_server, release)
+    db = fake_db(fake, driver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        db.create_tables([order_model(db, (setting,))])
+    [created] = created_tables(fake)
+    assert created.endswith(" " + setting)
+    db.close()
+
+
 @pytest.mark.parametrize("size", [1, 29999])
 def test_a_small_auto_id_cache_on_an_auto_random_key_warns(fake_server, driver, size):
     """TiDB reserves AUTO_RANDOM ids AUTO_ID_CACHE at a time, each batch in a metadata

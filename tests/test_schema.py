@@ -37,14 +37,17 @@ def counter_model(database, settings=(AUTO_ID_CACHE_1,)):
     return Counter
 
 
-@pytest.mark.parametrize("size, option", [(1, AUTO_ID_CACHE_1), (100, "AUTO_ID_CACHE=100 */")])
+@pytest.mark.parametrize(
+    "size, option",
+    [(0, "AUTO_ID_CACHE=0 */"), (1, AUTO_ID_CACHE_1), (100, "AUTO_ID_CACHE=100 */")],
+)
 def test_auto_id_cache_is_written_in_tidb_comment_form(size, option):
     assert auto_id_cache(size).endswith(option)
 
 
-@pytest.mark.parametrize("size", [0, -1, True, "1", 1.5, 2**63])
+@pytest.mark.parametrize("size", [-1, True, "1", 1.5, 2**63])
 def test_bad_auto_id_cache_is_refused(size):
-    with pytest.raises(ConfigError, match=r"auto_id_cache: must be a whole number from 1 to 9223"):
+    with pytest.raises(ConfigError, match=r"auto_id_cache: must be a whole number from 0 to 9223"):
         auto_id_cache(size)
 
 

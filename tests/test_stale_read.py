@@ -51,6 +51,7 @@ def models(database):
     [
         (FIVE_SECONDS, "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"),
         (datetime.timedelta(milliseconds=1500), "AS OF TIMESTAMP NOW() - INTERVAL 1.500000 SECOND"),
+        (datetime.timedelta(microseconds=1), "AS OF TIMESTAMP NOW() - INTERVAL 0.000001 SECOND"),
         (datetime.datetime(2024, 1, 1, 10, 0, 0), "AS OF TIMESTAMP %s"),
         (
             SQL("TIDB_BOUNDED_STALENESS(NOW() - INTERVAL 10 SECOND, NOW())"),
@@ -167,6 +168,9 @@ def test_servers_that_are_not_tidb_refuse_when_called(database, named):
     "as_of, error",
     [
         (datetime.timedelta(seconds=-1), ValueError),
+        # AS OF NOW() reads as of the current second's start: it could miss what was just
+        # committed, so it is no fresh read, and too close to now to mean a stale one.
+        (datetime.timedelta(0), ValueError),
         (5, TypeError),
         ("2024-01-01 10:00:00", TypeError),
     ],

@@ -113,7 +113,7 @@ MALFORMED = [
     ("tidb://root@h/test?ssl_disabled=yes", "ssl_disabled: must be true or false, got 'yes'"),
     ("tidb://root@h/test?driver=a&driver=b", "driver: given twice"),
     ("tidb://root@h/test?driver", "url: malformed query: write ?name=value&name=value"),
-    ("tidb://root@h/te%00st", "database: holds a NUL character (%00)"),
+    ("tidb://root@h/te%00st", "database: holds a NUL character, which no driver can send"),
     ("sqlite://host/player.db", "url: a SQLite URL is sqlite:///FILE (three slashes)"),
     ("sqlite:///player.db?driver=pymysql", "driver: unknown URL parameter (known: none)"),
 ]

@@ -55,6 +55,22 @@ def test_at_least_is_false_on_other_servers_and_true_on_builds_naming_no_release
 
 
 @pytest.mark.parametrize(
+    "version, cloud",
+    [
+        ("8.0.11-TiDB-v8.5.3-serverless", True),  # TiDB Cloud Starter/Essential (Serverless)
+        ("5.7.25-TiDB-v6.3.0-serverless", True),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", True),  # TiDB X: Starter, Essential, Premium
+        ("8.0.11-TiDB-CLOUD.202603.9", True),
+        ("8.0.11-TiDB-v8.5.3", False),  # Self-Managed, Dedicated
+        ("8.0.36", False),
+        ("10.11.19-MariaDB-0+deb12u1", False),
+    ],
+)
+def test_is_tidb_cloud_says_a_starter_essential_or_premium_build(version, cloud):
+    assert parse_version(version).is_tidb_cloud is cloud
+
+
+@pytest.mark.parametrize(
     "version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints",
     [
         ("8.0.36", True, True, False, False, True),

@@ -40,3 +40,18 @@ def parse_whole_number(name: str, text: object, low: int, high: int) -> int:
 
 def out_of_range(name: str, value: object, low: int, high: int) -> ConfigError:
     return ConfigError.of(name, "must be a whole number from %d to %d, got %r" % (low, high, value))
+
+
+def sendable_text(name: str, value: str) -> str:
+    """`value`, unless it holds what no setting can: a NUL (the URL form's %00), or bytes
+    that are not UTF-8 (os.environ keeps them as lone surrogates); else ConfigError naming
+    `name`. The one rule for text from variables, .env, URLs and keyword arguments."""
+    if "\0" in value:
+        raise ConfigError.of(name, "holds a NUL character, which no driver can send")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError.of(
+            name, "holds bytes that are not text (not UTF-8), which no driver can send"
+        ) from None
+    return value

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from .checks import whole_number
+from .checks import sendable_text, whole_number
 from .errors import ConfigError
 from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
 
@@ -198,8 +198,9 @@ def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def text(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or "\0" in value:
-        raise ConfigError.of(name, "must be non-empty text without NUL, got %r" % (value,))
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
+    sendable_text(name, value)
     if name == "charset":
         if value.lower() == "binary":
             raise ConfigError.of(
@@ -274,14 +275,7 @@ def sendable_password(driver: str, password: object) -> str | bytes:
         return password.decode("latin-1") if driver == "aiomysql" else password
     if not isinstance(password, str):
         raise ConfigError.of("password", "must be text, got a %s" % type(password).__name__)
-    if "\0" in password:
-        raise ConfigError.of("password", "holds a NUL character, which no driver can send")
-    try:
-        encoded = password.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ConfigError.of(
-            "password", "holds bytes that are not text (not UTF-8), which no driver can send"
-        ) from None
+    encoded = sendable_text("password", password).encode("utf-8")
     if driver == "aiomysql":
         return encoded.decode("latin-1")
     return encoded if driver == "pymysql" else password
@@ -349,6 +343,7 @@ def tls_files(given: Mapping[str, Any]) -> dict[str, str]:
     for name, path in files.items():
         if not isinstance(path, str) or not path.strip():
             raise ConfigError.of(name, "must name a file, got %r" % (path,))
+        sendable_text(name, path)
     return files
 
 

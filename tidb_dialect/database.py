@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
@@ -19,9 +20,11 @@ from peewee import (
     _savepoint,
 )
 
+from .checks import sendable_text
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
 from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
+from .tls import tls_required
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     TransactionStatements,
@@ -33,10 +36,15 @@ from .transactions import (
 from .version import (
     DETECT_SQL,
     IN_PLACE_CHECK_SETTING,
+    SHARED_LOCK_PROMOTION,
     TIDB_CHARSETS,
     ServerVersion,
     parse_version,
 )
+
+#: A shared row lock, MySQL 8's form and the older one (peewee writes either from
+#: for_update("FOR SHARE") or for_update("LOCK IN SHARE MODE")).
+SHARED_LOCK = re.compile(r"\bFOR\s+SHARE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.IGNORECASE)
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)
@@ -71,6 +79,8 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             if database not in (None, db):
                 raise ConfigError.of("db", "give the database once, as the name or as db=")
             database = db
+        if isinstance(database, str):
+            sendable_text("database", database)
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver, self.drivers)
@@ -182,6 +192,18 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
         self.execute_sql(*ctx.query())
 
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        """peewee's execute_sql(); a shared lock is refused on TiDB before it is sent."""
+        if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
+            raise NotSupportedError(
+                "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
+                "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
+                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB v%d.%d.%d's "
+                "tidb_enable_shared_lock_promotion would, or read them without a lock"
+                % SHARED_LOCK_PROMOTION
+            )
+        return super().execute_sql(sql, params)
+
     def savepoint(self) -> _savepoint:
         version = self.detect_server_version()
         if not version.supports_savepoints:
@@ -251,13 +273,33 @@ class TiDBSavepoint(_savepoint):
             # Told apart by where it came from, not by its text, which TiDB may reword.
             if error_code(exc) != 1105:
                 raise
-            raise NotSupportedError(
-                "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-                "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
-                "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON), run "
-                'the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
-                "transaction() instead of atomic(), which joins the outer transaction"
-            ) from exc
+            raise NotSupportedError(savepoint_refusal(self.db)) from exc
+
+
+#: Why TiDB refuses a SAVEPOINT with 1105 (tidb_constraint_check_in_place_pessimistic is OFF).
+SAVEPOINT_REFUSED = (
+    "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+)
+#: What works everywhere: no SAVEPOINT at all.
+NEST_TRANSACTION = "nest transaction() instead of atomic(), which joins the outer transaction"
+
+
+def savepoint_refusal(database: Any) -> str:
+    """The advice for a refused SAVEPOINT that works where `database` is: on TiDB Cloud
+    Starter, Essential and Premium (TiDB X) the variable is read-only, so it is not offered."""
+    version, host = database.version, database.connect_params.get("host", "")
+    if tls_required(host) or (version is not None and version.is_tidb_cloud):
+        return (
+            SAVEPOINT_REFUSED + "On TiDB Cloud Starter, Essential and Premium that variable is "
+            "read-only: " + NEST_TRANSACTION
+        )
+    return (
+        SAVEPOINT_REFUSED + "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic "
+        "= ON; on TiDB Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, "
+        'Essential and Premium), run the transaction in optimistic mode (atomic(mode="optimistic")'
+        "), or " + NEST_TRANSACTION
+    )
 
 
 def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from peewee import DatabaseError, OperationalError
+
+E = TypeVar("E", bound="ConfigError")
 
 
 class ConfigError(ValueError):
@@ -17,7 +21,7 @@ class ConfigError(ValueError):
         self.keyword = keyword
 
     @classmethod
-    def of(cls, keyword: str, problem: str) -> ConfigError:
+    def of(cls: type[E], keyword: str, problem: str) -> E:
         return cls("%s: %s" % (keyword, problem), keyword)
 
     @property

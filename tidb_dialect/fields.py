@@ -76,7 +76,7 @@ class BigAutoRandomField(BigAutoField):
         warn where it makes TiDB reserve ids in metadata transactions more often than its
         own cache ever does (pkg/meta/autoid/autoid.go: minStep, alloc4Signed)."""
         size = auto_id_cache_size(self.model._meta)
-        if size is None:
+        if not size:  # none, or 0: TiDB's default cache (auto-increment.md), on every release
             return
         where = "%s.%s" % (self.model.__name__, self.name)
         if not version.supports_auto_random_id_cache:

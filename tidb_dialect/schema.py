@@ -24,8 +24,9 @@ AUTO_ID_CACHE = "AUTO_ID_CACHE"
 
 
 def auto_id_cache(size: int) -> str:
-    """The AUTO_ID_CACHE table option: 1 is TiDB's MySQL-compatible auto-increment (v6.4+)."""
-    size = whole_number("auto_id_cache", size, 1, 2**63 - 1)  # TiDB refuses above int64
+    """The AUTO_ID_CACHE table option: 1 is TiDB's MySQL-compatible auto-increment (v6.4+),
+    0 TiDB's default cache (auto-increment.md), as if it were not given."""
+    size = whole_number("auto_id_cache", size, 0, 2**63 - 1)  # TiDB refuses above int64
     return "/*T![auto_id_cache] %s=%d */" % (AUTO_ID_CACHE, size)
 
 

@@ -73,10 +73,14 @@ class AsOfTimestamp(Node):
 
 
 def seconds_before_now(delta: datetime.timedelta) -> SQL:
+    """``NOW() - INTERVAL n SECOND``. A zero delta is refused: AS OF NOW() reads as of the
+    start of the current second (NOW() is whole seconds), so it could miss what was just
+    committed, looking fresh while it is not."""
     seconds = delta.total_seconds()
-    if seconds < 0:
+    if seconds <= 0:
         raise ValueError(
-            "as_of: a timedelta must not be negative (it counts back from NOW()), got %r" % (delta,)
+            "as_of: a timedelta must be positive (it counts back from NOW(); for fresh data "
+            "read without as_of), got %r" % (delta,)
         )
     return SQL(
         "NOW() - INTERVAL %s SECOND"

@@ -1,8 +1,11 @@
 """TLS for the two MySQL drivers, always verifying the certificate and the host name.
 
-TiDB Cloud refuses plain connections (error 1105, "insecure transport") and
-presents Let's Encrypt certificates, so a CA bundle that holds ISRG Root X1
-is enough: the system's where there is one, else certifi's (if installed).
+TiDB Cloud Starter and Essential refuse plain connections (error 1105,
+"insecure transport") and present Let's Encrypt certificates, so a CA bundle
+that holds ISRG Root X1 is enough: the system's where there is one, else
+certifi's (if installed). Dedicated and Premium have a CA of their own per
+cluster or instance; Premium's hosts follow no documented pattern, so only
+ssl_ca turns TLS on for them.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ NOT_FILES = (
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
 PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
-#: TLS is mandatory under this domain, so it is switched on without being asked.
+#: TiDB Cloud Starter and Essential: TLS is mandatory under this domain, so it is switched on
+#: without being asked.
 TLS_REQUIRED_DOMAIN = "tidbcloud.com"
 
 

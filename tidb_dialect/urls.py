@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
-from .checks import parse_whole_number, read_whole_number
+from .checks import parse_whole_number, read_whole_number, sendable_text
 from .connection import TIMEOUT_KEYWORDS
 from .database import TiDBDatabase
 from .errors import ConfigError
@@ -143,9 +143,7 @@ def decoded(part: str, text: str) -> str:
         value = unquote_to_bytes(text).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError.of(part, "is not UTF-8 once percent-decoded") from None
-    if "\0" in value:
-        raise ConfigError.of(part, "holds a NUL character (%00)")
-    return value
+    return sendable_text(part, value)
 
 
 def parse_query(query: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ SAVEPOINTS = (6, 2, 0)
 IN_PLACE_CHECK_SETTING = (6, 3, 0)  # tidb_constraint_check_in_place_pessimistic
 AUTO_RANDOM_RANGE = (6, 3, 0)
 ENFORCED_FOREIGN_KEYS = (6, 6, 0)
+SHARED_LOCK_PROMOTION = (8, 3, 0)  # tidb_enable_shared_lock_promotion (off by default)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
 MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
 #: Character sets some servers lack: name -> the TiDB release that added it. MariaDB has
@@ -103,6 +104,13 @@ class ServerVersion:
         if not self.is_tidb:
             return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
         return self.at_least(*CHECK_CONSTRAINTS)
+
+    @property
+    def is_tidb_cloud(self) -> bool:
+        """A TiDB Cloud Starter, Essential or Premium (TiDB X) build, by what VERSION() says
+        ("-serverless", "-TiDB-X-CLOUD."); Dedicated reports a plain release."""
+        raw = self.raw.lower()
+        return self.is_tidb and ("-serverless" in raw or "cloud." in raw)
 
     @property
     def name(self) -> str:
