@@ -14,6 +14,8 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
 - the drivers' keywords that MySQLDatabase users pass and that weaken nothing
   are passed on; those that would (another cursor class, LOAD DATA LOCAL,
   option files, ...) are refused saying why, and LOAD DATA LOCAL is off;
+- one statement per query with either driver (mysqlclient allows several unless told
+  not to): ReconnectingTiDBDatabase resends a lost read, which must not hide a write;
 - an unknown keyword, or a value of the wrong kind, is refused by name.
 """
 
@@ -152,6 +154,8 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
         if name in given:
             params[name] = whole_number(name, given[name], lowest, highest)
     params.update(driver_options(driver, given))
+    if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is ever resent twice
+        params["multi_statements"] = False
     params.update(tls_keywords(driver, params["host"], given))
     return params
 
