@@ -336,6 +336,24 @@ def test_a_field_converting_to_sql_takes_peewees_path(driver_db):
     assert sorted(s.word for s in Shout.select()) == ["HEY", "HO"]
 
 
+class CentsField(IntegerField):
+    """A field whose db_value() converts in Python: euros in, whole cents stored."""
+
+    def db_value(self, value):
+        return None if value is None else round(value * 100)
+
+
+def test_a_custom_fields_db_value_is_applied(driver_db):
+    class Price(TiDBModel):
+        cents = CentsField(null=True)
+
+    Price.bind(driver_db)
+    driver_db.create_tables([Price])
+    Price.bulk_create([Price(cents=1.5), Price(cents=2), Price(cents=None)])
+    stored = driver_db.execute_sql("SELECT cents FROM price ORDER BY id").fetchall()
+    assert [row[0] for row in stored] == [150, 200, None]
+
+
 def test_empty_and_zero_sized_batches_send_nothing(player_db):
     Player.bulk_create([])
     Player.bulk_create([Player(id="a", coins=1, goods=1)], batch_size=0)
