@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import peewee
 from peewee import (
     SQL,
-    Context,
     DatabaseError,
     ForeignKeyField,
     InterfaceError,
@@ -23,7 +22,7 @@ from peewee import (
 
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
-from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
+from .stale_read import AsOfTimestamp, refused_in_transaction
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     begin_statement,
@@ -136,12 +135,6 @@ class TiDBDatabase(MySQLDatabase):
             conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
             self.version = detect(conn, self.connect_params)
         return self.version
-
-    @property
-    def context_class(self) -> type[Context]:
-        """peewee's own Context while no stale-read clause exists: no statement can hold one
-        then, and each costs what it does on MySQLDatabase (StaleReadContext sees every node)."""
-        return StaleReadContext if AsOfTimestamp.live else Context
 
     @property
     def is_tidb(self) -> bool:
