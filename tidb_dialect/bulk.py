@@ -41,6 +41,8 @@ from peewee import (
     chunked,
 )
 
+from ._private import model_data, set_model_data
+
 if TYPE_CHECKING:
     from peewee import Database, Table
 
@@ -83,9 +85,7 @@ class FastBulkCreate(_Model):
         if meta.defaults:
             data = meta.get_default_dict()
             data.update(kwargs)
-        self.__data__ = data
-        self._dirty = set(data)
-        self.__rel__ = {}
+        set_model_data(self, data)
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
@@ -175,7 +175,7 @@ def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model])
     if set(map(type, batch)) == {model} and plain_fields(model._meta).issuperset(names):
         read = tuple_getter(itemgetter, names)
         try:
-            return [read(instance.__data__) for instance in batch]
+            return [read(model_data(instance)) for instance in batch]
         except KeyError:  # a value never set, which the field's descriptor reads as None
             pass
     return list(map(tuple_getter(attrgetter, attr_names(fields)), batch))

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from ._private import pymysql_read_timeout
 from .checks import whole_number
 from .errors import ConfigError
 from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
@@ -366,10 +367,6 @@ def open_connection(module: ModuleType, database: str | None, params: Mapping[st
     if module.__name__ != "pymysql":
         return module.connect(database=database, autocommit=True, **params)
     conn = module.connect(database=database, autocommit=True, defer_connect=True, **params)
-    read_timeout = conn._read_timeout  # PyMySQL's own attribute, read on every packet
-    conn._read_timeout = min(params["connect_timeout"], read_timeout or params["connect_timeout"])
-    try:
+    with pymysql_read_timeout(conn, params["connect_timeout"]):
         conn.connect()
-    finally:
-        conn._read_timeout = read_timeout
     return conn

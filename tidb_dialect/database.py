@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
-import peewee
 from peewee import (
     SQL,
     DatabaseError,
@@ -20,6 +19,7 @@ from peewee import (
     _savepoint,
 )
 
+from ._private import DRIVER_ERRORS as DRIVER_ERRORS  # aio.py imports it from here
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
 from .stale_read import AsOfTimestamp, refused_in_transaction
@@ -37,9 +37,6 @@ from .version import (
     ServerVersion,
     parse_version,
 )
-
-#: peewee's translation of a driver's errors into its own, as around every statement it sends.
-DRIVER_ERRORS = peewee.__exception_wrapper__  # type: ignore[attr-defined]  # not in its stubs
 
 #: Keywords for peewee's MySQLDatabase itself, not for the connection.
 PEEWEE_KEYWORDS = ("mariadb",)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import select
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from typing import Any
 from peewee import OperationalError, PeeweeException
 from playhouse.pool import PooledMySQLDatabase
 
+from ._private import set_stale_timeout, socket_of, stale_timeout
 from .checks import parse_whole_number
 from .database import TiDBDatabase
 from .errors import AmbiguousCommitError
@@ -67,11 +69,11 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     #: Long enough that a busy app never pings, short enough to catch a connection that a
     #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
     ping_after = 30
-    _stale_timeout: int | None  # playhouse's, set in its __init__ (untyped there)
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.untouched = threading.local()  # .conn: this thread's checkout, no statement sent
         # playhouse's __init__ reads its keywords itself, without calling init() for them.
         super().__init__(database, *args, **checked_pool_keywords(kwargs))
 
@@ -82,30 +84,30 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         if ping_after is not None:
             self.ping_after = ping_after
         super().init(database, **kwargs)
-        if self._stale_timeout is None and tls_required(self.connect_params["host"]):
-            self._stale_timeout = GATEWAY_STALE_TIMEOUT  # a stale_timeout given stays
+        if stale_timeout(self) is None and tls_required(self.connect_params["host"]):
+            set_stale_timeout(self, GATEWAY_STALE_TIMEOUT)  # a stale_timeout given stays
 
     def _connect(self) -> Any:
         conn = super()._connect()  # from the pool (see _is_closed) or new
-        self._state.untouched = conn  # no statement on it yet in this checkout
+        self.untouched.conn = conn  # no statement on it yet in this checkout
         return conn
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         # every statement but BEGIN, COMMIT and ROLLBACK goes through cursor() (untyped in peewee)
         cursor = super().cursor(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self._state.untouched = None
+        self.untouched.conn = None
         return cursor
 
     def transaction_statement(self, name: str) -> None:
         self.connection()  # type: ignore[no-untyped-call]  # a checkout first, as cursor()'s
-        self._state.untouched = None
+        self.untouched.conn = None
         super().transaction_statement(name)
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
         """BEGIN; if it is the checkout's first statement and the connection turns out to
         be lost, a new one: nothing was done on the old one, so nothing is lost."""
-        conn = self._state.conn
-        untouched = conn is not None and getattr(self._state, "untouched", None) is conn
+        conn = None if self.is_closed() else self.connection()  # type: ignore[no-untyped-call]
+        untouched = conn is not None and getattr(self.untouched, "conn", None) is conn
         try:
             return super().begin(*args, **kwargs)
         except OperationalError as exc:
@@ -168,8 +170,7 @@ def is_open(conn: Any) -> bool:
 def has_data_waiting(conn: Any) -> bool:
     """True when an idle connection's socket is readable: the server closed it (KILL,
     restart, wait_timeout) and sent its error packet or end of stream unasked."""
-    sock = getattr(conn, "_sock", None)  # PyMySQL; mysqlclient has fileno()
-    fileno = getattr(sock if sock is not None else conn, "fileno", None)
+    fileno = getattr(socket_of(conn), "fileno", None)
     if fileno is None:
         return False  # a connection that shows no socket: the ping decides
     fd = fileno()
