@@ -33,6 +33,8 @@ from peewee import (
     Value,
 )
 
+from .version import STALE_READS, release
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -93,7 +95,8 @@ def require_stale_reads(database: Database) -> None:
         )
     if not version.supports_stale_reads:
         raise NotSupportedError(
-            "stale reads (AS OF TIMESTAMP) need TiDB v5.1.0 or later, but this is %s" % version
+            "stale reads (AS OF TIMESTAMP) need TiDB %s or later, but this is %s"
+            % (release(STALE_READS), version)
         )
     if database.in_transaction():
         raise refused_in_transaction()
