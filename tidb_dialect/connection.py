@@ -26,11 +26,12 @@ import ipaddress
 import os
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from ._private import pymysql_read_timeout
-from .checks import whole_number
+from .checks import parse_whole_number, whole_number
 from .errors import ConfigError
 from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
 
@@ -44,18 +45,64 @@ UNSUPPORTED_BY = {"aiomysql": ("read_timeout", "write_timeout")}
 #: Seconds to wait for the TCP connection, and again for the server's greeting.
 CONNECT_TIMEOUT = 10
 
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword of the dialect's databases: what it holds, and who takes it."""
+
+    kind: str  # "number" (a whole number from low to high), "flag" (True or False), "text"
+    low: int = 0
+    high: int = 0
+    url: bool = True  # a URL parameter of the same name (?connect_timeout=5)
+    takes: str = "all"  # every database; "pool": PooledTiDBDatabase; "async": AsyncTiDBDatabase
+
+
+DAY = 86400
+#: The one table of the keywords that are numbers, flags or free text, and their ranges.
+#: The rest (host, user, password, TLS files, refused ones) have rules of their own below.
+KEYWORDS = {
+    "port": Keyword("number", 1, 65535, url=False),  # a URL writes it after the host
+    "connect_timeout": Keyword("number", 1, DAY),
+    "read_timeout": Keyword("number", 1, DAY),
+    "write_timeout": Keyword("number", 1, DAY),
+    "max_allowed_packet": Keyword("number", 1024, 2**30, url=False),
+    "client_flag": Keyword("number", 0, 2**32 - 1, url=False),
+    "max_connections": Keyword("number", 1, 10000, takes="pool"),
+    "stale_timeout": Keyword("number", 1, DAY, takes="pool"),
+    "timeout": Keyword("number", 1, DAY, takes="pool"),
+    "ping_after": Keyword("number", 0, DAY, takes="pool"),  # 0: a ping at every checkout
+    "pool_size": Keyword("number", 1, 10000, takes="async"),
+    "pool_min_size": Keyword("number", 0, 10000, takes="async"),
+    "acquire_timeout": Keyword("number", 1, DAY, takes="async"),
+    "ssl_verify_cert": Keyword("flag"),
+    "ssl_verify_identity": Keyword("flag"),
+    "ssl_disabled": Keyword("flag"),
+    **{name: Keyword("text") for name in ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode")},
+    "charset": Keyword("text"),
+}
+
+
+def ranges(takes: str) -> dict[str, tuple[int, int]]:
+    """{keyword: (lowest, highest)} of the numbers that only `takes` ("pool", "async") takes."""
+    return {
+        n: (k.low, k.high) for n, k in KEYWORDS.items() if k.kind == "number" and k.takes == takes
+    }
+
+
+def number(name: str, value: object, text: bool = False) -> int:
+    """KEYWORDS[name]'s whole number (given as text too if `text`), else ConfigError."""
+    rule = KEYWORDS[name]
+    check = parse_whole_number if text else whole_number
+    return check(name, value, rule.low, rule.high)
+
+
 #: Text keywords the driver gets as they are.
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
 #: The character sets TiDB supports that both drivers can decode (utf8 is utf8mb3 in TiDB;
 #: utf8mb4 is the default here). Not binary: Python has no codec of that name, so either
 #: driver fails on it (LookupError). gbk and gb18030 are checked against the server too.
 CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
-#: Timeouts in seconds: keyword -> (lowest, highest).
-TIMEOUT_KEYWORDS = {
-    "connect_timeout": (1, 86400),
-    "read_timeout": (1, 86400),
-    "write_timeout": (1, 86400),
-}
+TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
 TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
 #: Driver keywords that MySQLDatabase users pass and that weaken nothing (see driver_options).
@@ -135,7 +182,7 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
         )
     params: dict[str, Any] = {"host": resolver_host(given.get("host", "127.0.0.1"))}
     if "port" in given:
-        params["port"] = whole_number("port", given["port"], 1, 65535)
+        params["port"] = number("port", given["port"])
     if given.get("password"):
         params["password"] = sendable_password(driver, given["password"])
     for name in TEXT_KEYWORDS:
@@ -147,13 +194,13 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.of("use_unicode", "must be True, got %r" % (given["use_unicode"],))
         params["use_unicode"] = True
     params["connect_timeout"] = CONNECT_TIMEOUT
-    for name, (lowest, highest) in TIMEOUT_KEYWORDS.items():
+    for name in TIMEOUT_KEYWORDS:
         if name in given and name in UNSUPPORTED_BY.get(driver, ()):
             raise ConfigError.of(
                 name, "%s has no such setting (bound an await with asyncio.wait_for)" % driver
             )
         if name in given:
-            params[name] = whole_number(name, given[name], lowest, highest)
+            params[name] = number(name, given[name])
     params.update(driver_options(driver, given))
     if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is ever resent twice
         params["multi_statements"] = False
@@ -169,9 +216,7 @@ def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.of(
                 "max_allowed_packet", "PyMySQL's keyword (mysqlclient has none): drop it"
             )
-        options["max_allowed_packet"] = whole_number(
-            "max_allowed_packet", given["max_allowed_packet"], 1024, 2**30
-        )
+        options["max_allowed_packet"] = number("max_allowed_packet", given["max_allowed_packet"])
     if "binary_prefix" in given:
         if not isinstance(given["binary_prefix"], bool):
             raise ConfigError.of(
@@ -179,7 +224,7 @@ def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             )
         options["binary_prefix"] = given["binary_prefix"]
     if "client_flag" in given:
-        flags = whole_number("client_flag", given["client_flag"], 0, 2**32 - 1)
+        flags = number("client_flag", given["client_flag"])
         for bit, why in REFUSED_CLIENT_FLAGS.items():
             if flags & bit:
                 raise ConfigError.of("client_flag", "refused: " + why)

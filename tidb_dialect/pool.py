@@ -30,31 +30,22 @@ from peewee import OperationalError, PeeweeException
 from playhouse.pool import PooledMySQLDatabase
 
 from ._private import set_stale_timeout, socket_of, stale_timeout
-from .checks import parse_whole_number
+from .connection import number, ranges
 from .database import TiDBDatabase
 from .errors import AmbiguousCommitError
 from .tls import tls_required
 from .transactions import CONNECTION_LOST, error_code
 
-#: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
-POOL_KEYWORDS = {
-    "max_connections": (1, 10000),
-    "stale_timeout": (1, 86400),
-    "timeout": (1, 86400),
-    "ping_after": (0, 86400),
-}
+#: The pool's own keywords: keyword -> (lowest, highest), from connection.KEYWORDS.
+POOL_KEYWORDS = ranges("pool")
 
 #: Seconds after which a pool connection to TiDB Cloud's gateway (tidbcloud.com) is replaced
 #: by default: the gateway "might terminate connections open >30 minutes", and its docs
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
-#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's): keyword -> (lowest, highest).
-ASYNC_POOL_KEYWORDS = {
-    "pool_size": (1, 10000),
-    "pool_min_size": (0, 10000),
-    "acquire_timeout": (1, 86400),
-}
+#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's), from connection.KEYWORDS.
+ASYNC_POOL_KEYWORDS = ranges("async")
 
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
@@ -157,7 +148,7 @@ def checked_pool_keywords(given: dict[str, Any]) -> dict[str, Any]:
     return {
         name: value
         if name not in POOL_KEYWORDS or value is None
-        else parse_whole_number(name, value, *POOL_KEYWORDS[name])
+        else number(name, value, text=True)
         for name, value in given.items()
     }
 
