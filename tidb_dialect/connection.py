@@ -50,7 +50,7 @@ CONNECT_TIMEOUT = 10
 class Keyword:
     """A keyword of the dialect's databases: what it holds, and who takes it."""
 
-    kind: str  # "number" (a whole number from low to high), "flag" (True or False), "text"
+    kind: str  # "number" (a whole number from low to high), "flag" (True or False), "text", "ssl"
     low: int = 0
     high: int = 0
     url: bool = True  # a URL parameter of the same name (?connect_timeout=5)
@@ -58,10 +58,12 @@ class Keyword:
 
 
 DAY = 86400
-#: The one table of the keywords that are numbers, flags or free text, and their ranges.
-#: The rest (host, user, password, TLS files, refused ones) have rules of their own below.
+#: Every keyword the dialect's databases take (a URL writes host, port, user and password in
+#: its authority), and the ranges of the numbers; refused ones are in REFUSED_KEYWORDS.
 KEYWORDS = {
-    "port": Keyword("number", 1, 65535, url=False),  # a URL writes it after the host
+    **{name: Keyword("text", url=False) for name in ("host", "user", "password", "passwd")},
+    **{name: Keyword("text", url=False) for name in ("sql_mode", "init_command")},
+    "port": Keyword("number", 1, 65535, url=False),
     "connect_timeout": Keyword("number", 1, DAY),
     "read_timeout": Keyword("number", 1, DAY),
     "write_timeout": Keyword("number", 1, DAY),
@@ -79,6 +81,9 @@ KEYWORDS = {
     "ssl_disabled": Keyword("flag"),
     **{name: Keyword("text") for name in ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode")},
     "charset": Keyword("text"),
+    "ssl": Keyword("ssl", url=False),  # {"ca": path, "cert": path, "key": path}, as mysqlclient's
+    **{name: Keyword("flag", url=False) for name in ("use_unicode", "binary_prefix")},
+    **{name: Keyword("flag", url=False) for name in ("local_infile", "autocommit")},
 }
 
 
@@ -113,18 +118,7 @@ DRIVER_OPTIONS = (
     "local_infile",
     "autocommit",
 )
-KNOWN_KEYWORDS = (
-    "host",
-    "port",
-    "password",
-    "passwd",
-    "ssl_disabled",
-    "use_unicode",
-    *TEXT_KEYWORDS,
-    *TIMEOUT_KEYWORDS,
-    *TLS_KEYWORDS,
-    *DRIVER_OPTIONS,
-)
+KNOWN_KEYWORDS = tuple(name for name, rule in KEYWORDS.items() if rule.takes == "all")
 #: Driver keywords refused for what they would do.
 REFUSED_KEYWORDS = {
     "cursorclass": "peewee reads every row as a tuple, which another cursor class breaks "
