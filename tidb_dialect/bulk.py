@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from peewee import (
     CharField,
-    DatabaseProxy,
     Field,
     FieldAccessor,
     FloatField,
@@ -42,6 +41,7 @@ from peewee import (
 )
 
 from ._private import model_data, set_model_data
+from .checks import unproxied
 
 if TYPE_CHECKING:
     from peewee import Database, Table
@@ -91,9 +91,7 @@ class FastBulkCreate(_Model):
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
         """peewee's bulk_create; without batch_size, each INSERT holds at most MAX_ROWS
         rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
-        database = cls._meta.database
-        if isinstance(database, DatabaseProxy):
-            database = database.obj
+        database = unproxied(cls._meta.database)
         fields = insert_fields(cls)
         if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
             return super().bulk_create(model_list, MAX_ROWS if batch_size is None else batch_size)

@@ -1,6 +1,11 @@
 """Argument checks shared by the dialect: one wording for every bad value."""
 
+from __future__ import annotations
+
 import re
+from typing import Any
+
+from peewee import DatabaseProxy
 
 from .errors import ConfigError
 
@@ -40,3 +45,8 @@ def parse_whole_number(name: str, text: object, low: int, high: int) -> int:
 
 def out_of_range(name: str, value: object, low: int, high: int) -> ConfigError:
     return ConfigError.of(name, "must be a whole number from %d to %d, got %r" % (low, high, value))
+
+
+def unproxied(db: Any) -> Any:
+    """The database behind `db`: a DatabaseProxy's obj, any other database itself."""
+    return db.obj if isinstance(db, DatabaseProxy) else db
