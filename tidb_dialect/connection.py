@@ -109,15 +109,6 @@ TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
 CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
 TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
-TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
-#: Driver keywords that MySQLDatabase users pass and that weaken nothing (see driver_options).
-DRIVER_OPTIONS = (
-    "max_allowed_packet",
-    "binary_prefix",
-    "client_flag",
-    "local_infile",
-    "autocommit",
-)
 KNOWN_KEYWORDS = tuple(name for name, rule in KEYWORDS.items() if rule.takes == "all")
 #: Driver keywords refused for what they would do.
 REFUSED_KEYWORDS = {
@@ -203,7 +194,9 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The DRIVER_OPTIONS given, checked; those that would weaken something are refused."""
+    """The driver options MySQLDatabase users pass (max_allowed_packet, binary_prefix,
+    client_flag, local_infile, autocommit), checked; those that would weaken something
+    are refused."""
     options: dict[str, Any] = {}
     if "max_allowed_packet" in given:
         if driver != "pymysql":

@@ -2,17 +2,9 @@
 
 PooledTiDBDatabase keeps connections open between requests, so a web app
 does not pay a TCP and TLS handshake (several round trips to a TiDB Cloud
-region) for every request. Checking a connection out and back in costs no
-round trip when no transaction is open: the pool pings only a connection
-that sat idle longer than `ping_after` seconds, and rolls back on return
-only when the driver says a transaction is open. A connection the server
-closes just after the checkout looked at it fails its first statement; if
-that is a transaction's BEGIN, nothing can have happened on it yet, so it
-is replaced and BEGIN sent again. ReconnectingTiDBDatabase
-opens a new connection when the old one was lost (server restart, idle
-timeout, a load balancer dropping it), but only outside a transaction,
-where nothing can be lost, and sends a statement again only when it was
-never sent or is a read: a write whose reply was lost is ambiguous.
+region) for every request, and a checkout costs no round trip unless the
+connection sat idle. ReconnectingTiDBDatabase replaces a lost connection
+outside a transaction, and never sends a write twice.
 """
 
 from __future__ import annotations
