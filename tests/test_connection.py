@@ -254,6 +254,19 @@ def test_a_server_that_never_greets_is_given_up_within_connect_timeout(fake_serv
     assert raised.value.args[0] == 2013  # lost connection during the handshake
 
 
+def test_the_handshakes_bound_is_not_kept_for_statements(server_settings, driver):
+    """connect_timeout bounds PyMySQL's wait for the greeting through its read timeout, which
+    is the caller's again once connected: a 2 s statement outlasts a 1 s connect_timeout."""
+    db = on_server(server_settings, driver, connect_timeout=1)
+    assert db.execute_sql("SELECT SLEEP(2)").fetchall() == ((0,),)
+    db.close()
+    bounded = on_server(server_settings, driver, connect_timeout=1, read_timeout=1)
+    with pytest.raises(OperationalError) as raised:
+        bounded.execute_sql("SELECT SLEEP(2)")
+    assert raised.value.args[0] == 2013
+    bounded.close()
+
+
 def test_pymysql_gets_one_tls_context_for_every_connection(tls_server):
     db = PooledTiDBDatabase(
         "mysql",

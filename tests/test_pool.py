@@ -5,7 +5,7 @@ server (bench/relay.py): one per command the driver sends.
 """
 
 import pytest
-from peewee import InterfaceError, OperationalError
+from peewee import InterfaceError, OperationalError, ProgrammingError
 from playhouse.db_url import connect
 
 from tests.conftest import poll
@@ -360,6 +360,18 @@ def test_a_begin_whose_reply_is_lost_is_sent_again(relayed_reconnecting, mysql_d
         db.execute_sql(WITHDRAW)
     assert through.statements.count("BEGIN") == 2
     assert balance(mysql_db) == 70
+
+
+def test_a_read_followed_by_a_write_in_one_query_is_never_run(relayed_reconnecting, mysql_db):
+    """mysqlclient allows several statements per query by default: resent after a lost reply,
+    `SELECT 1; UPDATE` ran the UPDATE twice. Either driver now refuses the query (1064)."""
+    both = "SELECT 1; " + WITHDRAW
+    db, through = relayed_reconnecting(cut_after=once(both))
+    with pytest.raises(ProgrammingError) as refused:
+        db.execute_sql(both)
+    assert error_code(refused.value) == 1064
+    assert through.statements.count(both) == 2  # a read, so resent once: refused both times
+    assert balance(mysql_db) == 100
 
 
 def test_a_locking_read_whose_reply_is_lost_is_not_run_again(relayed_reconnecting):

@@ -5,10 +5,8 @@ TiDB reads every table of a statement as of one moment or refuses it (error
 """
 
 import datetime
-import gc
 import logging
 import re
-import weakref
 
 import pytest
 from peewee import (
@@ -27,7 +25,6 @@ from peewee import (
 
 from tests.conftest import fake_db, fake_tidb, tidb_at
 from tidb_dialect import AsOfTimestamp, TiDBDatabase, parse_version, stale_read, stale_select
-from tidb_dialect.stale_read import StaleReadContext
 
 FIVE_SECONDS = datetime.timedelta(seconds=5)
 
@@ -50,6 +47,7 @@ def models(database):
     "as_of, clause",
     [
         (FIVE_SECONDS, "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"),
+        (datetime.timedelta(0), "AS OF TIMESTAMP NOW() - INTERVAL 0 SECOND"),
         (datetime.timedelta(milliseconds=1500), "AS OF TIMESTAMP NOW() - INTERVAL 1.500000 SECOND"),
         (datetime.timedelta(microseconds=1), "AS OF TIMESTAMP NOW() - INTERVAL 0.000001 SECOND"),
         (datetime.datetime(2024, 1, 1, 10, 0, 0), "AS OF TIMESTAMP %s"),
@@ -239,28 +237,14 @@ def rendered_three_ways(database):
     return [query.sql() for query in queries]
 
 
-def test_without_a_stale_read_statements_render_with_peewees_own_context(monkeypatch):
-    """While no stale-read clause exists, TiDBDatabase renders as MySQLDatabase does, with
-    peewee's Context (StaleReadContext would look at every node)."""
-    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
-    database = tidb_at()
-    assert type(database.get_sql_context()) is Context
-    assert rendered_three_ways(database) == rendered_three_ways(MySQLDatabase("x"))
-
-
-def test_the_stale_read_context_is_used_while_a_stale_query_exists(monkeypatch):
-    monkeypatch.setattr(AsOfTimestamp, "live", weakref.WeakSet())
+def test_other_statements_render_as_on_mysqldatabase_beside_a_stale_query():
+    """Only a stale query renders through StaleReadContext, which looks at every node."""
     team, player = models(tidb_at())
-    database = player._meta.database
     query = player.select(player.name).join(team, on=(player.team == team.id))
     stale = stale_select(query, FIVE_SECONDS)
-    assert type(database.get_sql_context()) is StaleReadContext
+    assert rendered_three_ways(tidb_at()) == rendered_three_ways(MySQLDatabase("x"))
+    assert type(tidb_at().get_sql_context()) is Context
     assert stale.sql()[0].count(CLAUSE) == 2
-    with pytest.raises(NotSupportedError, match="8135"):
-        player.select().where(player.id.in_(stale.select(player.id))).sql()
-    del stale
-    gc.collect()
-    assert type(database.get_sql_context()) is Context
 
 
 #: Any statement that reads as of a moment; the fake answers it with no rows.

@@ -207,3 +207,31 @@ def test_tls_from_the_url_really_verifies(tls_server, driver):
     with pytest.raises(OperationalError) as raised:
         connect(base % tls_server.other_host).connect()
     assert "certificate" in str(raised.value).lower() or "ssl" in str(raised.value).lower()
+
+
+#: Every number a URL takes, with the scheme that takes it and the class it makes.
+URL_NUMBERS = [
+    ("connect_timeout", "tidb", TiDBDatabase, (1, 86400)),
+    ("read_timeout", "tidb", TiDBDatabase, (1, 86400)),
+    ("write_timeout", "tidb", TiDBDatabase, (1, 86400)),
+    ("max_connections", "tidb+pool", PooledTiDBDatabase, (1, 10000)),
+    ("stale_timeout", "tidb+pool", PooledTiDBDatabase, (1, 86400)),
+    ("timeout", "tidb+pool", PooledTiDBDatabase, (1, 86400)),
+    ("ping_after", "tidb+pool", PooledTiDBDatabase, (0, 86400)),
+]
+
+
+@pytest.mark.parametrize("name, scheme, database_class, limits", URL_NUMBERS)
+def test_a_url_parameter_and_its_keyword_have_one_range(name, scheme, database_class, limits):
+    low, high = limits
+    url = "%s://root@h/test?%s=%%d" % (scheme, name)
+    assert parse_url(url % high)[2][name] == high
+    assert database_class("test", **{name: low}) is not None
+    wording = "%s: must be a whole number from %d to %d, got " % (name, low, high)
+    for outside in (low - 1, high + 1):
+        with pytest.raises(ConfigError) as from_url:
+            parse_url(url % outside)
+        with pytest.raises(ConfigError) as from_keyword:
+            database_class("test", **{name: outside})
+        assert str(from_url.value) == wording + repr(str(outside))
+        assert str(from_keyword.value) == wording + repr(outside)

@@ -8,7 +8,6 @@ on first use, so that the rest needs none of those.
 
 from typing import Any
 
-from .build_once import build_once
 from .bulk import FastBulkCreate
 from .checks import whole_number
 from .connection import CONNECT_TIMEOUT
@@ -39,7 +38,6 @@ __all__ = [
     "TiDBDatabase",
     "TiDBModel",
     "auto_id_cache",
-    "build_once",
     "connect_url",
     "database_from_env",
     "parse_url",

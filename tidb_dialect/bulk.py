@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from peewee import (
     CharField,
-    DatabaseProxy,
     Field,
     FieldAccessor,
     FloatField,
@@ -40,6 +39,9 @@ from peewee import (
     Node,
     chunked,
 )
+
+from ._private import model_data, set_model_data
+from .checks import unproxied
 
 if TYPE_CHECKING:
     from peewee import Database, Table
@@ -83,17 +85,13 @@ class FastBulkCreate(_Model):
         if meta.defaults:
             data = meta.get_default_dict()
             data.update(kwargs)
-        self.__data__ = data
-        self._dirty = set(data)
-        self.__rel__ = {}
+        set_model_data(self, data)
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
         """peewee's bulk_create; without batch_size, each INSERT holds at most MAX_ROWS
         rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
-        database = cls._meta.database
-        if isinstance(database, DatabaseProxy):
-            database = database.obj
+        database = unproxied(cls._meta.database)
         fields = insert_fields(cls)
         if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
             return super().bulk_create(model_list, MAX_ROWS if batch_size is None else batch_size)
@@ -175,7 +173,7 @@ def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model])
     if set(map(type, batch)) == {model} and plain_fields(model._meta).issuperset(names):
         read = tuple_getter(itemgetter, names)
         try:
-            return [read(instance.__data__) for instance in batch]
+            return [read(model_data(instance)) for instance in batch]
         except KeyError:  # a value never set, which the field's descriptor reads as None
             pass
     return list(map(tuple_getter(attrgetter, attr_names(fields)), batch))

@@ -1,6 +1,11 @@
 """Argument checks shared by the dialect: one wording for every bad value."""
 
+from __future__ import annotations
+
 import re
+from typing import Any
+
+from peewee import DatabaseProxy
 
 from .errors import ConfigError
 
@@ -55,3 +60,8 @@ def sendable_text(name: str, value: str) -> str:
             name, "holds bytes that are not text (not UTF-8), which no driver can send"
         ) from None
     return value
+
+
+def unproxied(db: Any) -> Any:
+    """The database behind `db`: a DatabaseProxy's obj, any other database itself."""
+    return db.obj if isinstance(db, DatabaseProxy) else db

@@ -14,6 +14,8 @@ pooled and reconnecting ones and tidb:// URLs all obey the same rules:
 - the drivers' keywords that MySQLDatabase users pass and that weaken nothing
   are passed on; those that would (another cursor class, LOAD DATA LOCAL,
   option files, ...) are refused saying why, and LOAD DATA LOCAL is off;
+- one statement per query with either driver (mysqlclient allows several unless told
+  not to): ReconnectingTiDBDatabase resends a lost read, which must not hide a write;
 - an unknown keyword, or a value of the wrong kind, is refused by name.
 """
 
@@ -24,10 +26,12 @@ import ipaddress
 import os
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from .checks import sendable_text, whole_number
+from ._private import pymysql_read_timeout
+from .checks import parse_whole_number, sendable_text, whole_number
 from .errors import ConfigError
 from .tls import default_ca_bundle, require_cluster_ca, tls_required, verifying_context
 
@@ -41,40 +45,71 @@ UNSUPPORTED_BY = {"aiomysql": ("read_timeout", "write_timeout")}
 #: Seconds to wait for the TCP connection, and again for the server's greeting.
 CONNECT_TIMEOUT = 10
 
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword of the dialect's databases: what it holds, and who takes it."""
+
+    kind: str  # "number" (a whole number from low to high), "flag" (True or False), "text", "ssl"
+    low: int = 0
+    high: int = 0
+    url: bool = True  # a URL parameter of the same name (?connect_timeout=5)
+    takes: str = "all"  # every database; "pool": PooledTiDBDatabase; "async": AsyncTiDBDatabase
+
+
+DAY = 86400
+#: Every keyword the dialect's databases take (a URL writes host, port, user and password in
+#: its authority), and the ranges of the numbers; refused ones are in REFUSED_KEYWORDS.
+KEYWORDS = {
+    **{name: Keyword("text", url=False) for name in ("host", "user", "password", "passwd")},
+    **{name: Keyword("text", url=False) for name in ("sql_mode", "init_command")},
+    "port": Keyword("number", 1, 65535, url=False),
+    "connect_timeout": Keyword("number", 1, DAY),
+    "read_timeout": Keyword("number", 1, DAY),
+    "write_timeout": Keyword("number", 1, DAY),
+    "max_allowed_packet": Keyword("number", 1024, 2**30, url=False),
+    "client_flag": Keyword("number", 0, 2**32 - 1, url=False),
+    "max_connections": Keyword("number", 1, 10000, takes="pool"),
+    "stale_timeout": Keyword("number", 1, DAY, takes="pool"),
+    "timeout": Keyword("number", 1, DAY, takes="pool"),
+    "ping_after": Keyword("number", 0, DAY, takes="pool"),  # 0: a ping at every checkout
+    "pool_size": Keyword("number", 1, 10000, takes="async"),
+    "pool_min_size": Keyword("number", 0, 10000, takes="async"),
+    "acquire_timeout": Keyword("number", 1, DAY, takes="async"),
+    "ssl_verify_cert": Keyword("flag"),
+    "ssl_verify_identity": Keyword("flag"),
+    "ssl_disabled": Keyword("flag"),
+    **{name: Keyword("text") for name in ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode")},
+    "charset": Keyword("text"),
+    "ssl": Keyword("ssl", url=False),  # {"ca": path, "cert": path, "key": path}, as mysqlclient's
+    **{name: Keyword("flag", url=False) for name in ("use_unicode", "binary_prefix")},
+    **{name: Keyword("flag", url=False) for name in ("local_infile", "autocommit")},
+}
+
+
+def ranges(takes: str) -> dict[str, tuple[int, int]]:
+    """{keyword: (lowest, highest)} of the numbers that only `takes` ("pool", "async") takes."""
+    return {
+        n: (k.low, k.high) for n, k in KEYWORDS.items() if k.kind == "number" and k.takes == takes
+    }
+
+
+def number(name: str, value: object, text: bool = False) -> int:
+    """KEYWORDS[name]'s whole number (given as text too if `text`), else ConfigError."""
+    rule = KEYWORDS[name]
+    check = parse_whole_number if text else whole_number
+    return check(name, value, rule.low, rule.high)
+
+
 #: Text keywords the driver gets as they are.
 TEXT_KEYWORDS = ("user", "charset", "sql_mode", "init_command")
 #: The character sets TiDB supports that both drivers can decode (utf8 is utf8mb3 in TiDB;
 #: utf8mb4 is the default here). Not binary: Python has no codec of that name, so either
 #: driver fails on it (LookupError). gbk and gb18030 are checked against the server too.
 CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
-#: Timeouts in seconds: keyword -> (lowest, highest).
-TIMEOUT_KEYWORDS = {
-    "connect_timeout": (1, 86400),
-    "read_timeout": (1, 86400),
-    "write_timeout": (1, 86400),
-}
+TIMEOUT_KEYWORDS = ("connect_timeout", "read_timeout", "write_timeout")
 TLS_FILE_KEYWORDS = ("ssl_ca", "ssl_cert", "ssl_key")
-TLS_KEYWORDS = (*TLS_FILE_KEYWORDS, "ssl", "ssl_mode", "ssl_verify_cert", "ssl_verify_identity")
-#: Driver keywords that MySQLDatabase users pass and that weaken nothing (see driver_options).
-DRIVER_OPTIONS = (
-    "max_allowed_packet",
-    "binary_prefix",
-    "client_flag",
-    "local_infile",
-    "autocommit",
-)
-KNOWN_KEYWORDS = (
-    "host",
-    "port",
-    "password",
-    "passwd",
-    "ssl_disabled",
-    "use_unicode",
-    *TEXT_KEYWORDS,
-    *TIMEOUT_KEYWORDS,
-    *TLS_KEYWORDS,
-    *DRIVER_OPTIONS,
-)
+KNOWN_KEYWORDS = tuple(name for name, rule in KEYWORDS.items() if rule.takes == "all")
 #: Driver keywords refused for what they would do.
 REFUSED_KEYWORDS = {
     "cursorclass": "peewee reads every row as a tuple, which another cursor class breaks "
@@ -132,7 +167,7 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
         )
     params: dict[str, Any] = {"host": resolver_host(given.get("host", "127.0.0.1"))}
     if "port" in given:
-        params["port"] = whole_number("port", given["port"], 1, 65535)
+        params["port"] = number("port", given["port"])
     if given.get("password"):
         params["password"] = sendable_password(driver, given["password"])
     for name in TEXT_KEYWORDS:
@@ -144,29 +179,31 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.of("use_unicode", "must be True, got %r" % (given["use_unicode"],))
         params["use_unicode"] = True
     params["connect_timeout"] = CONNECT_TIMEOUT
-    for name, (lowest, highest) in TIMEOUT_KEYWORDS.items():
+    for name in TIMEOUT_KEYWORDS:
         if name in given and name in UNSUPPORTED_BY.get(driver, ()):
             raise ConfigError.of(
                 name, "%s has no such setting (bound an await with asyncio.wait_for)" % driver
             )
         if name in given:
-            params[name] = whole_number(name, given[name], lowest, highest)
+            params[name] = number(name, given[name])
     params.update(driver_options(driver, given))
+    if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is ever resent twice
+        params["multi_statements"] = False
     params.update(tls_keywords(driver, params["host"], given))
     return params
 
 
 def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The DRIVER_OPTIONS given, checked; those that would weaken something are refused."""
+    """The driver options MySQLDatabase users pass (max_allowed_packet, binary_prefix,
+    client_flag, local_infile, autocommit), checked; those that would weaken something
+    are refused."""
     options: dict[str, Any] = {}
     if "max_allowed_packet" in given:
         if driver != "pymysql":
             raise ConfigError.of(
                 "max_allowed_packet", "PyMySQL's keyword (mysqlclient has none): drop it"
             )
-        options["max_allowed_packet"] = whole_number(
-            "max_allowed_packet", given["max_allowed_packet"], 1024, 2**30
-        )
+        options["max_allowed_packet"] = number("max_allowed_packet", given["max_allowed_packet"])
     if "binary_prefix" in given:
         if not isinstance(given["binary_prefix"], bool):
             raise ConfigError.of(
@@ -174,7 +211,7 @@ def driver_options(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             )
         options["binary_prefix"] = given["binary_prefix"]
     if "client_flag" in given:
-        flags = whole_number("client_flag", given["client_flag"], 0, 2**32 - 1)
+        flags = number("client_flag", given["client_flag"])
         for bit, why in REFUSED_CLIENT_FLAGS.items():
             if flags & bit:
                 raise ConfigError.of("client_flag", "refused: " + why)
@@ -357,10 +394,6 @@ def open_connection(module: ModuleType, database: str | None, params: Mapping[st
     if module.__name__ != "pymysql":
         return module.connect(database=database, autocommit=True, **params)
     conn = module.connect(database=database, autocommit=True, defer_connect=True, **params)
-    read_timeout = conn._read_timeout  # PyMySQL's own attribute, read on every packet
-    conn._read_timeout = min(params["connect_timeout"], read_timeout or params["connect_timeout"])
-    try:
+    with pymysql_read_timeout(conn, params["connect_timeout"]):
         conn.connect()
-    finally:
-        conn._read_timeout = read_timeout
     return conn

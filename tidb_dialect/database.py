@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
 from peewee import (
-    SQL,
-    Context,
     DatabaseError,
-    ForeignKeyField,
     Model,
     MySQLDatabase,
-    NodeList,
     NotSupportedError,
     _savepoint,
 )
 
+from ._private import DRIVER_ERRORS as DRIVER_ERRORS  # aio.py imports it from here
 from .checks import sendable_text
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import ConfigError
-from .stale_read import AsOfTimestamp, StaleReadContext, refused_in_transaction
+from .schema import warn_unenforced
+from .stale_read import AsOfTimestamp, refused_in_transaction
 from .tls import tls_required
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
@@ -36,10 +33,12 @@ from .transactions import (
 from .version import (
     DETECT_SQL,
     IN_PLACE_CHECK_SETTING,
+    SAVEPOINTS,
     SHARED_LOCK_PROMOTION,
     TIDB_CHARSETS,
     ServerVersion,
     parse_version,
+    release,
 )
 
 #: A shared row lock, MySQL 8's form and the older one (peewee writes either from
@@ -116,11 +115,10 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         version = detect(conn, self.connect_params)
         if not version.supports_charset(charset):
             conn.close()
-            added = "v%d.%d.%d" % TIDB_CHARSETS[charset]
             raise ConfigError.of(
                 "charset",
                 "%s has no %s (TiDB has it from %s): choose another character set, "
-                "such as utf8mb4" % (version, charset, added),
+                "such as utf8mb4" % (version, charset, release(TIDB_CHARSETS[charset])),
             )
         conn.set_character_set(charset)
         return conn
@@ -142,12 +140,6 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
             self.version = detect(conn, self.connect_params)
         return self.version
-
-    @property
-    def context_class(self) -> type[Context]:
-        """peewee's own Context while no stale-read clause exists: no statement can hold one
-        then, and each costs what it does on MySQLDatabase (StaleReadContext sees every node)."""
-        return StaleReadContext if AsOfTimestamp.live else Context
 
     @property
     def is_tidb(self) -> bool:
@@ -208,24 +200,17 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         version = self.detect_server_version()
         if not version.supports_savepoints:
             raise NotImplementedError(
-                "%s has no SAVEPOINT (added in TiDB v6.2.0), so atomic() blocks cannot "
-                "nest; use transaction(), which flattens nested blocks into the outer one" % version
+                "%s has no SAVEPOINT (added in TiDB %s), so atomic() blocks cannot nest; use "
+                "transaction(), which flattens nested blocks into the outer one"
+                % (version, release(SAVEPOINTS))
             )
         if version.at_least(*IN_PLACE_CHECK_SETTING):
             return TiDBSavepoint(self)
         return super().savepoint()
 
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
-        version = self.detect_server_version()
-        for model in models:
-            keys = foreign_key_fields(model) if version.is_tidb else []
-            if keys and not self.enforces_foreign_keys():
-                enforced_from = "v6.6.0 with foreign_key_checks and tidb_enable_foreign_key ON"
-                warn_unenforced(model, version, "FOREIGN KEY", enforced_from, keys)
-            checks = check_constrained(model) if version.is_tidb else []
-            if checks and not self.enforces_check_constraints():
-                enforced_from = "v7.2.0 with tidb_enable_check_constraint=ON"
-                warn_unenforced(model, version, "CHECK", enforced_from, checks)
+        models = list(models)
+        warn_unenforced(self, models)
         super().create_tables(models, **options)
 
     def enforces_foreign_keys(self) -> bool:
@@ -354,39 +339,3 @@ _DETECTED: dict[tuple[object, ...], ServerVersion] = {}
 def forget_detected_servers() -> None:
     """Ask every server again on its next new connection (for tests that swap servers)."""
     _DETECTED.clear()
-
-
-def foreign_key_fields(model: type[Model]) -> list[str]:
-    return [field.name for field in model._meta.sorted_fields if isinstance(field, ForeignKeyField)]
-
-
-def check_constrained(model: type[Model]) -> list[str]:
-    """Names of the fields (and Meta.constraints) of `model` that carry a CHECK."""
-    names = [
-        field.name
-        for field in model._meta.sorted_fields
-        if any(map(is_check, field.constraints or ()))
-    ]
-    if any(map(is_check, model._meta.constraints or ())):
-        names.append("Meta.constraints")
-    return names
-
-
-def is_check(node: object) -> bool:
-    """True for peewee's Check(...) (SQL, or NodeList when named)."""
-    if isinstance(node, SQL):
-        text: str = node.sql
-        return text.lstrip().upper().startswith("CHECK")
-    return isinstance(node, NodeList) and any(map(is_check, node.nodes))
-
-
-def warn_unenforced(
-    model: type[Model], version: ServerVersion, kind: str, enforced_from: str, names: list[str]
-) -> None:
-    if names:
-        warnings.warn(
-            "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing "
-            "stops writes that break them: %s"
-            % (model.__name__, version, kind, enforced_from, ", ".join(names)),
-            stacklevel=3,
-        )

@@ -17,7 +17,7 @@ from peewee import SQL, BigAutoField
 from .checks import whole_number
 from .errors import ConfigError
 from .schema import auto_id_cache_size
-from .version import AUTO_RANDOM_ID_CACHE, context_version
+from .version import AUTO_RANDOM_ID_CACHE, AUTO_RANDOM_RANGE, context_version, release
 
 if TYPE_CHECKING:
     from peewee import Context, NodeList
@@ -82,8 +82,8 @@ class BigAutoRandomField(BigAutoField):
         if not version.supports_auto_random_id_cache:
             raise ConfigError(
                 "%s: %s gives AUTO_ID_CACHE to its row-id allocator only, not to AUTO_RANDOM "
-                "keys (from v%d.%d.%d), so the table would ignore it; drop auto_id_cache() "
-                "from Meta.table_settings" % (where, version, *AUTO_RANDOM_ID_CACHE)
+                "keys (from %s), so the table would ignore it; drop auto_id_cache() "
+                "from Meta.table_settings" % (where, version, release(AUTO_RANDOM_ID_CACHE))
             )
         if size < TIDB_MIN_ID_BATCH:
             warnings.warn(
@@ -107,8 +107,9 @@ class BigAutoRandomField(BigAutoField):
         if version.supports_auto_random_range:
             return (self.shard_bits, self.range)
         warnings.warn(
-            "%s.%s: %s has no AUTO_RANDOM range (added in v6.3.0), so its ids use "
-            "all 64 bits, not %d" % (self.model.__name__, self.name, version, self.range),
+            "%s.%s: %s has no AUTO_RANDOM range (added in %s), so its ids use all 64 bits, "
+            "not %d"
+            % (self.model.__name__, self.name, version, release(AUTO_RANDOM_RANGE), self.range),
             stacklevel=2,
         )
         return (self.shard_bits,)

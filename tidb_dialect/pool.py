@@ -2,17 +2,9 @@
 
 PooledTiDBDatabase keeps connections open between requests, so a web app
 does not pay a TCP and TLS handshake (several round trips to a TiDB Cloud
-region) for every request. Checking a connection out and back in costs no
-round trip when no transaction is open: the pool pings only a connection
-that sat idle longer than `ping_after` seconds, and rolls back on return
-only when the driver says a transaction is open. A connection the server
-closes just after the checkout looked at it fails its first statement; if
-that is a transaction's BEGIN, nothing can have happened on it yet, so it
-is replaced and BEGIN sent again. ReconnectingTiDBDatabase
-opens a new connection when the old one was lost (server restart, idle
-timeout, a load balancer dropping it), but only outside a transaction,
-where nothing can be lost, and sends a statement again only when it was
-never sent or is a read: a write whose reply was lost is ambiguous.
+region) for every request, and a checkout costs no round trip unless the
+connection sat idle. ReconnectingTiDBDatabase replaces a lost connection
+outside a transaction, and never sends a write twice.
 """
 
 from __future__ import annotations
@@ -20,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import select
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -28,31 +21,23 @@ from typing import Any
 from peewee import OperationalError, PeeweeException
 from playhouse.pool import PooledMySQLDatabase
 
-from .checks import parse_whole_number
+from ._private import set_stale_timeout, socket_of, stale_timeout
+from .connection import number, ranges
 from .database import TiDBDatabase
 from .errors import AmbiguousCommitError
 from .tls import tls_required
 from .transactions import CONNECTION_LOST, error_code
 
-#: The pool's own keywords: keyword -> (lowest, highest). ping_after=0 pings at every checkout.
-POOL_KEYWORDS = {
-    "max_connections": (1, 10000),
-    "stale_timeout": (1, 86400),
-    "timeout": (1, 86400),
-    "ping_after": (0, 86400),
-}
+#: The pool's own keywords: keyword -> (lowest, highest), from connection.KEYWORDS.
+POOL_KEYWORDS = ranges("pool")
 
 #: Seconds after which a pool connection to TiDB Cloud's gateway (tidbcloud.com) is replaced
 #: by default: the gateway "might terminate connections open >30 minutes", and its docs
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
-#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's): keyword -> (lowest, highest).
-ASYNC_POOL_KEYWORDS = {
-    "pool_size": (1, 10000),
-    "pool_min_size": (0, 10000),
-    "acquire_timeout": (1, 86400),
-}
+#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's), from connection.KEYWORDS.
+ASYNC_POOL_KEYWORDS = ranges("async")
 
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
@@ -67,11 +52,11 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     #: Long enough that a busy app never pings, short enough to catch a connection that a
     #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
     ping_after = 30
-    _stale_timeout: int | None  # playhouse's, set in its __init__ (untyped there)
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         # connection -> time.monotonic()
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self.untouched = threading.local()  # .conn: this thread's checkout, no statement sent
         # playhouse's __init__ reads its keywords itself, without calling init() for them.
         super().__init__(database, *args, **checked_pool_keywords(kwargs))
 
@@ -82,25 +67,25 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         if ping_after is not None:
             self.ping_after = ping_after
         super().init(database, **kwargs)
-        if self._stale_timeout is None and tls_required(self.connect_params["host"]):
-            self._stale_timeout = GATEWAY_STALE_TIMEOUT  # a stale_timeout given stays
+        if stale_timeout(self) is None and tls_required(self.connect_params["host"]):
+            set_stale_timeout(self, GATEWAY_STALE_TIMEOUT)  # a stale_timeout given stays
 
     def _connect(self) -> Any:
         conn = super()._connect()  # from the pool (see _is_closed) or new
-        self._state.untouched = conn  # no statement on it yet in this checkout
+        self.untouched.conn = conn  # no statement on it yet in this checkout
         return conn
 
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         # every statement goes through cursor() (untyped in peewee)
         cursor = super().cursor(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self._state.untouched = None
+        self.untouched.conn = None
         return cursor
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
         """BEGIN; if it is the checkout's first statement and the connection turns out to
         be lost, a new one: nothing was done on the old one, so nothing is lost."""
-        conn = self._state.conn
-        untouched = conn is not None and getattr(self._state, "untouched", None) is conn
+        conn = None if self.is_closed() else self.connection()  # type: ignore[no-untyped-call]
+        untouched = conn is not None and getattr(self.untouched, "conn", None) is conn
         try:
             return super().begin(*args, **kwargs)
         except OperationalError as exc:
@@ -150,7 +135,7 @@ def checked_pool_keywords(given: dict[str, Any]) -> dict[str, Any]:
     return {
         name: value
         if name not in POOL_KEYWORDS or value is None
-        else parse_whole_number(name, value, *POOL_KEYWORDS[name])
+        else number(name, value, text=True)
         for name, value in given.items()
     }
 
@@ -163,8 +148,7 @@ def is_open(conn: Any) -> bool:
 def has_data_waiting(conn: Any) -> bool:
     """True when an idle connection's socket is readable: the server closed it (KILL,
     restart, wait_timeout) and sent its error packet or end of stream unasked."""
-    sock = getattr(conn, "_sock", None)  # PyMySQL; mysqlclient has fileno()
-    fileno = getattr(sock if sock is not None else conn, "fileno", None)
+    fileno = getattr(socket_of(conn), "fileno", None)
     if fileno is None:
         return False  # a connection that shows no socket: the ping decides
     fd = fileno()

@@ -14,11 +14,18 @@ TiDB honours and MySQL, MariaDB and SQLite read as a comment.
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from peewee import Metadata, Model
+from peewee import SQL, ForeignKeyField, Metadata, Model, NodeList
 
 from .bulk import FastBulkCreate
 from .checks import whole_number
+from .version import CHECK_CONSTRAINTS, ENFORCED_FOREIGN_KEYS, ServerVersion, release
+
+if TYPE_CHECKING:
+    from .database import TiDBDatabase
 
 AUTO_ID_CACHE = "AUTO_ID_CACHE"
 
@@ -51,3 +58,48 @@ def auto_id_cache_size(meta: Metadata) -> int | None:
 class TiDBModel(FastBulkCreate, Model):
     """Base model whose bulk_create() sends each batch's INSERT without rebuilding its
     text (tidb_dialect.bulk); table options go in Meta.table_settings as for any model."""
+
+
+def warn_unenforced(database: TiDBDatabase, models: Sequence[type[Model]]) -> None:
+    """Warn of FOREIGN KEY and CHECK constraints that TiDB would keep without enforcing."""
+    version = database.detect_server_version()
+    if not version.is_tidb:
+        return
+    for model in models:
+        keys = [f.name for f in model._meta.sorted_fields if isinstance(f, ForeignKeyField)]
+        if keys and not database.enforces_foreign_keys():
+            enforced_from = "%s with foreign_key_checks and tidb_enable_foreign_key ON"
+            warn(
+                model, version, "FOREIGN KEY", enforced_from % release(ENFORCED_FOREIGN_KEYS), keys
+            )
+        checks = check_constrained(model)
+        if checks and not database.enforces_check_constraints():
+            enforced_from = "%s with tidb_enable_check_constraint=ON" % release(CHECK_CONSTRAINTS)
+            warn(model, version, "CHECK", enforced_from, checks)
+
+
+def check_constrained(model: type[Model]) -> list[str]:
+    """Names of the fields (and Meta.constraints) of `model` that carry a CHECK."""
+    names = [f.name for f in model._meta.sorted_fields if any(map(is_check, f.constraints or ()))]
+    if any(map(is_check, model._meta.constraints or ())):
+        names.append("Meta.constraints")
+    return names
+
+
+def is_check(node: object) -> bool:
+    """True for peewee's Check(...) (SQL, or NodeList when named)."""
+    if isinstance(node, SQL):
+        text: str = node.sql
+        return text.lstrip().upper().startswith("CHECK")
+    return isinstance(node, NodeList) and any(map(is_check, node.nodes))
+
+
+def warn(
+    model: type[Model], version: ServerVersion, kind: str, enforced_from: str, names: list[str]
+) -> None:
+    warnings.warn(
+        "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing "
+        "stops writes that break them: %s"
+        % (model.__name__, version, kind, enforced_from, ", ".join(names)),
+        stacklevel=4,
+    )

@@ -6,17 +6,19 @@ any other server these helpers raise NotSupportedError when called, instead
 of running a fresh read that looks like a stale one.
 
 TiDB wants every table of a statement read as of the same moment (else
-error 8135). So a stale query carries its AS OF clause, and TiDBDatabase's
-SQL context writes it after every table the statement reads: the query's
-own, tables joined later, and those of its subqueries.
+error 8135). So a stale query carries its AS OF clause and renders itself
+through StaleReadContext, which writes the clause after every table it
+reads: the query's own, tables joined later, and those of its subqueries.
+Every other statement renders as on MySQLDatabase: nothing is paid where
+stale reads are not used.
 """
 
 from __future__ import annotations
 
 import datetime
-import weakref
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import (
     SCOPE_SOURCE,
@@ -30,6 +32,8 @@ from peewee import (
     Table,
     Value,
 )
+
+from .version import STALE_READS, release
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -49,10 +53,6 @@ class AsOfTimestamp(Node):
     """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's
     time zone), a timedelta meaning that long before NOW(), or a SQL expression."""
 
-    #: Those that exist now: while there is none, no statement can read as of a moment, and
-    #: TiDBDatabase renders with peewee's own Context (see TiDBDatabase.context_class).
-    live: ClassVar[weakref.WeakSet[AsOfTimestamp]] = weakref.WeakSet()
-
     def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
             as_of = seconds_before_now(as_of)
@@ -63,7 +63,6 @@ class AsOfTimestamp(Node):
                 "as_of must be a datetime, a timedelta or a SQL expression, got %r" % (as_of,)
             )
         self.as_of: Node = as_of
-        AsOfTimestamp.live.add(self)
 
     def __sql__(self, ctx: Context) -> Any:
         in_transaction: Callable[[], bool] | None = ctx.state.tidb_in_transaction
@@ -100,7 +99,8 @@ def require_stale_reads(database: Database) -> None:
         )
     if not version.supports_stale_reads:
         raise NotSupportedError(
-            "stale reads (AS OF TIMESTAMP) need TiDB v5.1.0 or later, but this is %s" % version
+            "stale reads (AS OF TIMESTAMP) need TiDB %s or later, but this is %s"
+            % (release(STALE_READS), version)
         )
     if database.in_transaction():
         raise refused_in_transaction()
@@ -124,8 +124,36 @@ def stale_select(query: Query, as_of: AsOf) -> Query:
     clause = AsOfTimestamp(as_of)
     require_stale_reads(query.model._meta.database)
     stale = query.clone()
+    stale.__class__ = stale_class(type(query))  # type: ignore[arg-type]  # a class is Hashable
     setattr(stale, AS_OF, clause)
     return stale
+
+
+class StaleQuery:
+    """Mixin of a stale query's class: it renders itself through StaleReadContext."""
+
+    def __sql__(self, ctx: Context) -> Any:
+        if isinstance(ctx, StaleReadContext):  # the outermost stale query set the moment
+            return super().__sql__(ctx)  # type: ignore[misc]  # the query class's own
+        if ctx.subquery and ctx.scope != SCOPE_SOURCE:  # in a fresh statement's WHERE, say
+            raise mixed_moments()
+        # The outermost query, or the FROM of a wrapper that reads no table (count()).
+        stale = StaleReadContext(scope=ctx.scope, parentheses=ctx.parentheses, **ctx.state.settings)
+        return ctx.sql(stale.sql(self))  # peewee's Context writes another one into itself
+
+
+@functools.cache
+def stale_class(query_class: type) -> type:
+    """`query_class` with StaleQuery's rendering: one class per query class."""
+    return type("Stale" + query_class.__name__, (StaleQuery, query_class), {})
+
+
+def mixed_moments() -> NotSupportedError:
+    return NotSupportedError(
+        "TiDB reads every table of a statement as of one moment (error 8135), but "
+        "this one mixes a stale query with other reads: apply stale_select() to the "
+        "outermost query, which covers its joins and subqueries"
+    )
 
 
 def stale_read(db: Database, as_of: AsOf) -> _transaction:
@@ -141,8 +169,7 @@ def stale_read(db: Database, as_of: AsOf) -> _transaction:
 class StaleReadContext(Context):
     """peewee's SQL context, writing a stale query's AS OF clause after each table it reads.
 
-    It looks at every node peewee renders, which costs each statement a few per cent,
-    so TiDBDatabase uses it only while a stale read exists (AsOfTimestamp.live).
+    It looks at every node peewee renders, so only a stale query renders through it.
     """
 
     __slots__ = ("read_as_of",)
@@ -169,10 +196,6 @@ class StaleReadContext(Context):
         as_of = self.state.tidb_as_of
         self.read_as_of.add(as_of)
         if len(self.read_as_of) > 1:
-            raise NotSupportedError(
-                "TiDB reads every table of a statement as of one moment (error 8135), but "
-                "this one mixes a stale query with other reads: apply stale_select() to the "
-                "outermost query, which covers its joins and subqueries"
-            )
+            raise mixed_moments()
         super().sql(table)  # type: ignore[no-untyped-call]  # untyped in peewee
         return self if as_of is None else self.literal(" ").sql(as_of)

@@ -20,11 +20,11 @@ from urllib.parse import unquote_to_bytes
 from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
-from .checks import parse_whole_number, read_whole_number, sendable_text
-from .connection import TIMEOUT_KEYWORDS
+from .checks import sendable_text
+from .connection import KEYWORDS, number
 from .database import TiDBDatabase
 from .errors import ConfigError
-from .pool import ASYNC_POOL_KEYWORDS, POOL_KEYWORDS, PooledTiDBDatabase
+from .pool import PooledTiDBDatabase
 
 #: Every MySQL-protocol scheme gets TiDBDatabase and its rules (TLS for TiDB Cloud hosts too).
 MYSQL_SCHEMES = {
@@ -36,13 +36,6 @@ MYSQL_SCHEMES = {
 #: AsyncTiDBDatabase (asyncio), its class imported when a URL names it (it needs peewee 4).
 ASYNC_SCHEMES = ("tidb+async", "mysql+async")
 SCHEMES = (*MYSQL_SCHEMES, *ASYNC_SCHEMES, "sqlite")
-
-#: URL parameters -> how their text is read (numbers: the ranges of the keywords they become).
-NUMBERS = TIMEOUT_KEYWORDS
-POOL_NUMBERS = POOL_KEYWORDS
-ASYNC_NUMBERS = ASYNC_POOL_KEYWORDS
-FLAGS = ("ssl_verify_cert", "ssl_verify_identity", "ssl_disabled")
-TEXTS = ("driver", "ssl_ca", "ssl_cert", "ssl_key", "ssl_mode", "charset")
 
 PERCENT_ENCODE = "percent-encode / # ? @ : and % in the user and password (%2F for /, %40 for @)"
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -125,13 +118,13 @@ def read_authority(authority: str) -> dict[str, Any]:
         raise ConfigError.of("host", "missing: write scheme://user:password@HOST:port/database")
     keywords["host"] = decoded("host", host)
     if has_port:
-        number = read_whole_number(port)
-        if number is None or not 1 <= number <= 65535:
-            # Not echoed: a password with an unencoded character ends up here.
+        try:
+            keywords["port"] = number("port", port, text=True)
+        except ConfigError:  # not echoed: a password with an unencoded character ends up here
+            low, high = KEYWORDS["port"].low, KEYWORDS["port"].high
             raise ConfigError.of(
-                "port", "must be a whole number from 1 to 65535; " + PERCENT_ENCODE
-            )
-        keywords["port"] = number
+                "port", "must be a whole number from %d to %d; %s" % (low, high, PERCENT_ENCODE)
+            ) from None
     return keywords
 
 
@@ -162,16 +155,15 @@ def parse_query(query: str) -> dict[str, str]:
 
 def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any]:
     """Connection keywords from URL parameters (pool ones on pool schemes only)."""
-    pool = scheme.endswith("+pool")
-    numbers = dict(NUMBERS, **POOL_NUMBERS) if pool else NUMBERS
-    if scheme in ASYNC_SCHEMES:
-        numbers = dict(NUMBERS, **ASYNC_NUMBERS)
-    refuse_unknown(parameters, tuple(numbers) + FLAGS + TEXTS, pool)
+    takes = "pool" if scheme.endswith("+pool") else "async" if scheme in ASYNC_SCHEMES else ""
+    known = tuple(n for n, k in KEYWORDS.items() if k.url and k.takes in ("all", takes))
+    refuse_unknown(parameters, known, takes == "pool")
     keywords: dict[str, Any] = {}
     for name, value in parameters.items():
-        if name in numbers:
-            keywords[name] = parse_whole_number(name, value, *numbers[name])
-        elif name in FLAGS:
+        kind = KEYWORDS[name].kind
+        if kind == "number":
+            keywords[name] = number(name, value, text=True)
+        elif kind == "flag":
             if value.lower() not in ("true", "false"):
                 raise ConfigError.of(name, "must be true or false, got %r" % value)
             keywords[name] = value.lower() == "true"
@@ -183,7 +175,7 @@ def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any
 def refuse_unknown(parameters: Iterable[str], known: tuple[str, ...], pool: bool = False) -> None:
     for name in parameters:
         if name not in known:
-            if name in POOL_NUMBERS and not pool:
+            if name in KEYWORDS and KEYWORDS[name].takes == "pool" and not pool:
                 raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
             raise ConfigError.of(
                 name,

@@ -158,6 +158,11 @@ def parse_version(version: str | bytes, tidb_version: str | bytes | None = None)
     return ServerVersion(version, mysql, True, None, cloud_release)
 
 
+def release(gate: tuple[int, int, int]) -> str:
+    """A gate above as TiDB names the release: (6, 2, 0) -> "v6.2.0"."""
+    return "v%d.%d.%d" % gate
+
+
 def _numbers(match: re.Match[str]) -> tuple[int, int, int]:
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch)
