@@ -47,12 +47,21 @@ POOL_KEYWORDS = {
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
-#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's): keyword -> (lowest, highest).
+#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's, and stale_timeout as
+#: PooledTiDBDatabase's): keyword -> (lowest, highest).
 ASYNC_POOL_KEYWORDS = {
     "pool_size": (1, 10000),
     "pool_min_size": (0, 10000),
     "acquire_timeout": (1, 86400),
+    "stale_timeout": POOL_KEYWORDS["stale_timeout"],
 }
+
+
+def default_stale_timeout(host: str) -> int | None:
+    """Seconds after which a pooled connection to `host` (normalised) is replaced when no
+    stale_timeout is given: GATEWAY_STALE_TIMEOUT to TiDB Cloud's gateway, else never."""
+    return GATEWAY_STALE_TIMEOUT if tls_required(host) else None
+
 
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
@@ -82,8 +91,8 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         if ping_after is not None:
             self.ping_after = ping_after
         super().init(database, **kwargs)
-        if self._stale_timeout is None and tls_required(self.connect_params["host"]):
-            self._stale_timeout = GATEWAY_STALE_TIMEOUT  # a stale_timeout given stays
+        if self._stale_timeout is None:  # a stale_timeout given stays
+            self._stale_timeout = default_stale_timeout(self.connect_params["host"])
 
     def _connect(self) -> Any:
         conn = super()._connect()  # from the pool (see _is_closed) or new
