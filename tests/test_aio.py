@@ -20,7 +20,8 @@ from peewee import DatabaseError, NotSupportedError, OperationalError
 
 import peewee_example
 import tidb_dialect
-from tests.conftest import HOST_MISMATCH, PEEWEE_4, ROOT, UNTRUSTED, poll
+from tests.conftest import HOST_MISMATCH, PEEWEE_4, ROOT, UNTRUSTED, poll, run_on
+from tests.conftest import make_async_db as make
 from tidb_dialect import (
     AmbiguousCommitError,
     ConfigError,
@@ -101,13 +102,6 @@ def test_the_dialect_imports_without_aiomysql_and_greenlet_which_asyncio_names()
 
 
 # --- keywords: the same rules as TiDBDatabase -----------------------------------------------
-
-
-def make(server, database="mysql", **keywords):
-    """An AsyncTiDBDatabase on `server` (the fake and the relay have no user: root)."""
-    given = dict(host=server.host, port=server.port, user=getattr(server, "user", "root"))
-    given.update(password=getattr(server, "password", ""), **keywords)
-    return tidb_dialect.AsyncTiDBDatabase(database, **given)
 
 
 @asyncio_only
@@ -194,19 +188,6 @@ def test_tls_asked_for_never_sends_the_password_to_a_server_without_tls(fake_ser
     assert "offers none; the password was not sent" in str(refused.value)
     assert fake.passwords == []
     assert fake.logins == []  # no handshake response at all
-
-
-def run_on(db, work):
-    """asyncio.run(work()), then the pool closed."""
-
-    async def scenario():
-        try:
-            return await work()
-        finally:
-            await db.aclose()
-            await db.close_pool()
-
-    return asyncio.run(scenario())
 
 
 @asyncio_only
