@@ -151,7 +151,8 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         """BEGIN on a live connection: pwasyncio's would go to a connection that died since
         its last statement (after a cancellation, a timeout, a lost reply). One the server
         closed unseen fails at BEGIN: nothing was done on it, so BEGIN goes on a new one."""
-        self.connect()  # replaces one known to be closed
+        if self.is_closed() or self.connection().stale():  # type: ignore[no-untyped-call]
+            self.connect()  # replaces one known to be closed
         try:
             super().begin(*args, **kwargs)
         except OperationalError as exc:
