@@ -100,8 +100,9 @@ def test_a_task_whose_connection_the_server_killed_gets_a_new_one(
     assert accounts() == ((90,), (110,))
 
 
+@pytest.mark.parametrize("block", ["arun_transaction", "atomic"])
 def test_a_task_cancelled_while_commit_awaits_its_reply_learns_the_outcome_is_unknown(
-    server, database_name, mysql_db, accounts
+    server, database_name, mysql_db, accounts, block
 ):
     """FLUSH TABLES WITH READ LOCK in another session makes a COMMIT of writes wait."""
     db = make_async_db(server, database_name)
@@ -113,8 +114,15 @@ def test_a_task_cancelled_while_commit_awaits_its_reply_learns_the_outcome_is_un
         mysql_db.execute_sql("FLUSH TABLES WITH READ LOCK")
         reached.set()
 
+    async def in_atomic():
+        async with db.atomic():
+            await callback(db)
+
     async def scenario():
-        task = asyncio.create_task(tidb_dialect.arun_transaction(db, callback))
+        if block == "atomic":
+            task = asyncio.create_task(in_atomic())
+        else:
+            task = asyncio.create_task(tidb_dialect.arun_transaction(db, callback))
         await reached.wait()
         await in_thread(lambda: processlist(mysql_db, used[0], "Waiting for backup lock"))
         task.cancel()
@@ -199,6 +207,8 @@ def test_tidb_cloud_hosts_replace_connections_after_the_gateway_lifetime():
     assert tidb_dialect.PooledTiDBDatabase("test", host=cloud)._stale_timeout == 300
     assert Async("test", host=cloud, stale_timeout=60).stale_timeout == 60
     assert Async("test", host="127.0.0.1").stale_timeout is None
+    url = "tidb+async://root@127.0.0.1:4000/test?stale_timeout=60"
+    assert tidb_dialect.connect_url(url).stale_timeout == 60
     with pytest.raises(tidb_dialect.ConfigError, match=r"^stale_timeout: must be a whole number"):
         Async("test", stale_timeout=0)
 
