@@ -237,3 +237,59 @@ def test_a_connection_older_than_stale_timeout_is_replaced_between_transactions(
     first, second = run_on(db, scenario)
     assert second != first
     poll(lambda: not processlist(mysql_db, first))  # closed, not kept in the pool
+
+
+def test_a_task_outlives_a_server_restart(restartable_server):
+    admin = TiDBDatabase(
+        "mysql", host=restartable_server.host, port=restartable_server.port, user="root"
+    )
+    admin.execute_sql("CREATE DATABASE IF NOT EXISTS aio_restart")
+    admin.execute_sql("CREATE TABLE IF NOT EXISTS aio_restart.note (id INT PRIMARY KEY)")
+    admin.execute_sql("DELETE FROM aio_restart.note")
+    admin.close()
+    db = make_async_db(restartable_server, "aio_restart")
+
+    def note(id):
+        async def callback(db):
+            await db.aexecute_sql("INSERT INTO note VALUES (%s)", (id,))
+            return await connection_id(db)
+
+        return callback
+
+    def restart():
+        restartable_server.stop()
+        restartable_server.start()
+
+    async def scenario():  # one task throughout, as a worker's
+        before = await tidb_dialect.arun_transaction(db, note(1))
+        await asyncio.to_thread(restart)
+        await tidb_dialect.arun_transaction(db, note(2))  # BEGIN finds it dead
+        return before
+
+    run_on(db, scenario)
+    admin.connect()
+    assert admin.execute_sql("SELECT id FROM aio_restart.note ORDER BY id").fetchall() == (
+        (1,),
+        (2,),
+    )
+    admin.close()
+
+
+def test_a_task_whose_commit_reply_was_lost_trades_again(
+    server, database_name, mysql_db, accounts, relay
+):
+    commits = []
+
+    def first_commit(statement):
+        commits.append(statement == "COMMIT")
+        return statement == "COMMIT" and commits.count(True) == 1
+
+    db = make_async_db(relay(server, cut_after=first_commit), database_name)
+
+    async def scenario():  # one task throughout, as a worker's
+        with pytest.raises(AmbiguousCommitError):
+            await tidb_dialect.arun_transaction(db, transfer(10))
+        return await tidb_dialect.arun_transaction(db, transfer(30))
+
+    run_on(db, scenario)
+    assert accounts() == ((60,), (140,))  # the lost reply's transfer did commit
