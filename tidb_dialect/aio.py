@@ -5,6 +5,11 @@ pool: the same keywords checked by the same code (connection.py), the same
 version detection and gates. This module is imported on first use of
 ``tidb_dialect.AsyncTiDBDatabase`` or ``tidb_dialect.arun_transaction``, so
 the rest of the dialect needs neither peewee 4 nor aiomysql and greenlet.
+
+Built on pwasyncio's public API. The private names of pwasyncio and aiomysql it
+uses serve security or correctness only (the pool's hook and sizes, to fill it
+with TiDBConnections: TLS never given up, the greeting bounded), each tested in
+tests/test_aio_internals.py.
 """
 
 from __future__ import annotations
