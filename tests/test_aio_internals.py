@@ -29,7 +29,8 @@ def test_aiomysql_connection_internals_that_keep_tls_and_bound_the_greeting():
 def test_aiomysql_pool_fills_itself_through_its_module_connect():
     import aiomysql
 
-    assert "connect" in aiomysql.Pool._fill_free_pool.__code__.co_names
+    names = aiomysql.Pool._fill_free_pool.__code__.co_names
+    assert {"connect", "_reader", "at_eof", "exception", "eof_received"} <= set(names)
     assert aiomysql.Pool._fill_free_pool.__globals__["connect"] is aiomysql.connect
 
 
@@ -44,6 +45,9 @@ def test_pwasyncio_pool_hook_and_sizes_make_a_pool_of_the_dialects_connections(s
     assert (db._pool_size, db._pool_min_size) == (3, 2)
 
     async def connection():
-        return (await db.aconnect()).conn
+        conn = (await db.aconnect()).conn
+        return type(conn), type(conn._reader), conn._reader.eof_received
 
-    assert isinstance(run_on(db, connection), TiDBConnection)
+    made, reader, eof_received = run_on(db, connection)
+    assert issubclass(made, TiDBConnection) and issubclass(reader, asyncio.StreamReader)
+    assert eof_received is False

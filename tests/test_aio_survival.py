@@ -86,18 +86,41 @@ def test_a_task_whose_connection_the_server_killed_gets_a_new_one(
     async def scenario():
         first = await connection_id(db)
         await kill(first)
-        second = await tidb_dialect.arun_transaction(db, transfer(10))  # BEGIN finds it dead
+        second = await tidb_dialect.arun_transaction(db, transfer(10))
         await kill(second)
-        # a statement outside a transaction that finds it dead fails (it may have been a
-        # write, so it is never sent again); the next gets a new connection
+        await db.aexecute_sql("UPDATE account SET balance = balance + 1 WHERE id = 2")
+        return first, second, await connection_id(db)
+
+    first, second, third = run_on(db, scenario)
+    assert len({first, second, third}) == 3
+    assert accounts() == ((90,), (111,))
+
+
+def test_a_reply_lost_outside_a_transaction_fails_once_and_the_connection_is_replaced(
+    server, database_name, mysql_db, accounts, relay
+):
+    """The relay drops the reply to the statement named and closes the link. BEGIN's (it
+    changes nothing) is sent again on a new connection; any other statement (it may have
+    been a write) fails with 2013, and the next gets a new connection."""
+    cuts = []
+
+    def cut_when_asked(statement):
+        return bool(cuts) and cuts.pop() == statement
+
+    db = make_async_db(relay(server, cut_after=cut_when_asked), database_name)
+
+    async def scenario():
+        await connection_id(db)
+        cuts.append("BEGIN")
+        await tidb_dialect.arun_transaction(db, transfer(10))
+        cuts.append("UPDATE account SET balance = balance + 1 WHERE id = 2")
         with pytest.raises(OperationalError) as lost:
             await db.aexecute_sql("UPDATE account SET balance = balance + 1 WHERE id = 2")
-        third = await connection_id(db)
-        return first, second, third, error_code(lost.value)
+        await db.aexecute_sql("UPDATE account SET balance = balance + 5 WHERE id = 2")
+        return error_code(lost.value)
 
-    first, second, third, lost = run_on(db, scenario)
-    assert lost == 2013 and len({first, second, third}) == 3
-    assert accounts() == ((90,), (110,))
+    assert run_on(db, scenario) == 2013
+    assert accounts() == ((90,), (116,))  # the cut UPDATE ran: its reply was lost
 
 
 @pytest.mark.parametrize("block", ["arun_transaction", "atomic"])

@@ -109,9 +109,10 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
         return super().connect()
 
     async def aconnect(self) -> Any:
-        """The task's connection: pwasyncio replaces one known to be closed; one older than
-        stale_timeout is replaced between transactions. Its server is detected on the
-        database's first one."""
+        """The task's connection: pwasyncio replaces one known to be closed; between
+        transactions, one the server closed (KILL, a restart: seen without a round trip) or
+        older than stale_timeout is replaced too. Its server is detected on the database's
+        first one."""
         opened = OPEN_TRANSACTION.get()
         if (
             opened
@@ -125,6 +126,9 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
                 "await the statements one after another in the transaction's own task"
             )
         conn = await super().aconnect()
+        if not self.in_transaction() and closed_by_server(conn.conn):
+            conn.conn.close()  # aiomysql's; pwasyncio replaces a closed one
+            conn = await super().aconnect()
         while self.is_too_old(conn):
             await conn.conn.ensure_closed()  # aiomysql's: the pool drops a closed connection
             await self.aclose()
@@ -290,6 +294,14 @@ def _making_connections_with(function: Any, connect: Any) -> Any:
     return types.FunctionType(
         function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
     )
+
+
+def closed_by_server(conn: Any) -> bool:
+    """aiomysql's own test of a free connection in its pool (Pool._fill_free_pool), for the
+    task's connection: the server's goodbye or end of stream arrived unasked (correctness:
+    a statement would fail with 2013 on it)."""
+    reader = conn._reader
+    return reader is not None and bool(reader.at_eof() or reader.exception() or reader.eof_received)
 
 
 class TiDBPool(aiomysql.Pool):
