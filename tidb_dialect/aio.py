@@ -8,8 +8,8 @@ the rest of the dialect needs neither peewee 4 nor aiomysql and greenlet.
 
 Built on pwasyncio's public API. The private names of pwasyncio and aiomysql it
 uses serve security or correctness only (the pool's hook and sizes, to fill it
-with TiDBConnections: TLS never given up, the greeting bounded), each tested in
-tests/test_aio_internals.py.
+with TiDBConnections: TLS never given up, the greeting bounded; aiomysql's test
+of a connection the server closed), each tested in tests/test_aio_internals.py.
 """
 
 from __future__ import annotations
@@ -196,6 +196,7 @@ class AsyncTiDBDatabase(TiDBDatabase, pwasyncio.AsyncMySQLDatabase):
             self.transaction_ended()
 
     def transaction_ended(self) -> None:
+        """Tasks started inside the transaction may run statements from now on."""
         opened = OPEN_TRANSACTION.get()
         if opened is not None and opened.db is self:
             opened.open = False
