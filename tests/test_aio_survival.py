@@ -175,9 +175,14 @@ def test_statements_gathered_inside_a_transaction_are_refused_and_it_rolls_back(
             db.aexecute_sql("UPDATE account SET balance = 1 WHERE id = 2"),
         )
 
-    with pytest.raises(InterfaceError, match=r"^a statement in a task started inside a trans"):
-        run_on(db, lambda: tidb_dialect.arun_transaction(db, callback))
-    assert accounts() == ((100,), (100,))
+    async def in_atomic():
+        async with db.atomic():
+            await callback(db)
+
+    for block in (lambda: tidb_dialect.arun_transaction(db, callback), in_atomic):
+        with pytest.raises(InterfaceError, match=r"^a statement in a task started inside a tr"):
+            run_on(db, block)
+        assert accounts() == ((100,), (100,))
 
     async def after(db):  # a task started inside, running after the transaction: allowed
         ended = asyncio.Event()
