@@ -9,6 +9,7 @@ Also here, once for every test file: the seed of randomised tests (TEST_SEED)
 and the small helpers several files need.
 """
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -25,6 +26,7 @@ import trustme
 from peewee import PeeweeException
 
 import peewee_example
+import tidb_dialect
 from bench.relay import Relay
 from bench.testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tests.fake_server import FakeServer
@@ -532,3 +534,23 @@ def fake_db(fake, driver="pymysql", database_class=TiDBDatabase, **kwargs):
     return database_class(
         "test", host=fake.host, port=fake.port, user="root", driver=driver, **kwargs
     )
+
+
+def make_async_db(server, database="mysql", **keywords):
+    """An AsyncTiDBDatabase on `server` (the fake and the relay have no user: root)."""
+    given = dict(host=server.host, port=server.port, user=getattr(server, "user", "root"))
+    given.update(password=getattr(server, "password", ""), **keywords)
+    return tidb_dialect.AsyncTiDBDatabase(database, **given)  # peewee 4 only
+
+
+def run_on(db, work):
+    """asyncio.run(work()), then the pool closed."""
+
+    async def scenario():
+        try:
+            return await work()
+        finally:
+            await db.aclose()
+            await db.close_pool()
+
+    return asyncio.run(scenario())

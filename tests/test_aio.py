@@ -20,7 +20,8 @@ from peewee import DatabaseError, NotSupportedError, OperationalError
 
 import peewee_example
 import tidb_dialect
-from tests.conftest import HOST_MISMATCH, PEEWEE_4, ROOT, UNTRUSTED, poll
+from tests.conftest import HOST_MISMATCH, PEEWEE_4, ROOT, UNTRUSTED, poll, run_on
+from tests.conftest import make_async_db as make
 from tidb_dialect import (
     AmbiguousCommitError,
     ConfigError,
@@ -101,13 +102,6 @@ def test_the_dialect_imports_without_aiomysql_and_greenlet_which_asyncio_names()
 
 
 # --- keywords: the same rules as TiDBDatabase -----------------------------------------------
-
-
-def make(server, database="mysql", **keywords):
-    """An AsyncTiDBDatabase on `server` (the fake and the relay have no user: root)."""
-    given = dict(host=server.host, port=server.port, user=getattr(server, "user", "root"))
-    given.update(password=getattr(server, "password", ""), **keywords)
-    return tidb_dialect.AsyncTiDBDatabase(database, **given)
 
 
 @asyncio_only
@@ -194,19 +188,6 @@ def test_tls_asked_for_never_sends_the_password_to_a_server_without_tls(fake_ser
     assert "offers none; the password was not sent" in str(refused.value)
     assert fake.passwords == []
     assert fake.logins == []  # no handshake response at all
-
-
-def run_on(db, work):
-    """asyncio.run(work()), then the pool closed."""
-
-    async def scenario():
-        try:
-            return await work()
-        finally:
-            await db.aclose()
-            await db.close_pool()
-
-    return asyncio.run(scenario())
 
 
 @asyncio_only
@@ -585,109 +566,6 @@ def test_a_tidb_transaction_mode_begins_each_attempt(fake_server, mode, begin):
     run_on(db, lambda: tidb_dialect.arun_transaction(db, callback, mode=mode))
     assert calls == [1]
     assert fake.statements[-3:] == [begin, "SELECT 1", "COMMIT"]
-
-
-@asyncio_only
-def test_an_attempt_runs_in_one_greenlet(fake_server, monkeypatch):
-    """BEGIN (after the mode's check), the callback and COMMIT: one switch into synchronous
-    peewee per attempt, where ``async with db.atomic()`` and the check would take three."""
-    from playhouse import pwasyncio
-
-    spawned = []
-    spawn = pwasyncio.greenlet_spawn
-
-    def counted(fn, *args, **kwargs):
-        spawned.append(fn)
-        return spawn(fn, *args, **kwargs)
-
-    db = make(fake_server(), "test")  # TiDB v8.5.3
-    callback, calls = counting("SELECT 1")
-
-    async def work():
-        await db.aconnect()
-        monkeypatch.setattr(pwasyncio, "greenlet_spawn", counted)
-        await tidb_dialect.arun_transaction(db, callback, mode="pessimistic")
-        monkeypatch.undo()
-
-    run_on(db, work)
-    assert (calls, len(spawned)) == ([1], 1)
-
-
-@asyncio_only
-@pytest.mark.mariadb
-def test_a_free_connection_is_taken_without_a_timeout_and_none_free_times_out(server, monkeypatch):
-    """A timeout (asyncio.wait_for) costs a Task before Python 3.12: only a checkout that
-    can wait (the pool's first, or none free) is bounded by acquire_timeout."""
-    timeouts = []
-    wait_for = asyncio.wait_for
-
-    def counted(awaitable, timeout):
-        timeouts.append(timeout)
-        return wait_for(awaitable, timeout)
-
-    monkeypatch.setattr(asyncio, "wait_for", counted)
-    db = make(server, pool_size=1, acquire_timeout=1, connect_timeout=2)
-    held = asyncio.Event()
-
-    async def holder(release):
-        await db.aexecute_sql("SELECT 1")
-        held.set()
-        await release.wait()
-        await db.aclose()
-
-    async def work():
-        for _ in range(3):  # the pool made, then its connection taken twice more
-            await db.aexecute_sql("SELECT 1")
-            await db.aclose()
-        assert timeouts.count(1) == 2  # the first checkout's two (the connect's are 2 s)
-        release = asyncio.Event()
-        holding = asyncio.create_task(holder(release))
-        await held.wait()
-        try:
-            await db.aexecute_sql("SELECT 1")
-        finally:
-            release.set()
-            await holding
-
-    with pytest.raises(OperationalError, match=r"^Timed out acquiring .*\(acquire_timeout=1\)"):
-        run_on(db, work)
-
-
-@asyncio_only
-def test_begin_commit_and_rollback_are_sent_without_a_cursor(fake_server, monkeypatch):
-    import aiomysql
-
-    through_a_cursor = []
-    execute = aiomysql.Cursor.execute
-
-    async def counted(cursor, query, args=None):
-        through_a_cursor.append(query)
-        return await execute(cursor, query, args)
-
-    monkeypatch.setattr(aiomysql.Cursor, "execute", counted)
-    fake = fake_server()  # TiDB v8.5.3
-    db = make(fake, "test")
-
-    async def work():
-        await db.aconnect()
-        through_a_cursor.clear()  # the server's detection
-        async with db.atomic():
-            await db.aexecute_sql("SELECT 1")
-        with pytest.raises(LookupError):
-            async with db.atomic(mode="pessimistic"):
-                await db.aexecute_sql("SELECT 2")
-                raise LookupError("the block fails: ROLLBACK")
-
-    run_on(db, work)
-    assert through_a_cursor == ["SELECT 1", "SELECT 2"]
-    assert fake.statements[-6:] == [
-        "BEGIN",
-        "SELECT 1",
-        "COMMIT",
-        "BEGIN PESSIMISTIC",
-        "SELECT 2",
-        "ROLLBACK",
-    ]
 
 
 @asyncio_only

@@ -47,7 +47,7 @@ def stale_timeout(pool: Any) -> int | None:
     return value
 
 
-def set_stale_timeout(pool: Any, seconds: int) -> None:
+def set_stale_timeout(pool: Any, seconds: int | None) -> None:
     pool._stale_timeout = seconds
 
 

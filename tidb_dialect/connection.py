@@ -54,7 +54,9 @@ class Keyword:
     low: int = 0
     high: int = 0
     url: bool = True  # a URL parameter of the same name (?connect_timeout=5)
-    takes: str = "all"  # every database; "pool": PooledTiDBDatabase; "async": AsyncTiDBDatabase
+    takes: str = (
+        "all"  # every database; "pool": PooledTiDBDatabase; "async": AsyncTiDBDatabase; or both
+    )
 
 
 DAY = 86400
@@ -70,7 +72,7 @@ KEYWORDS = {
     "max_allowed_packet": Keyword("number", 1024, 2**30, url=False),
     "client_flag": Keyword("number", 0, 2**32 - 1, url=False),
     "max_connections": Keyword("number", 1, 10000, takes="pool"),
-    "stale_timeout": Keyword("number", 1, DAY, takes="pool"),
+    "stale_timeout": Keyword("number", 1, DAY, takes="pool async"),
     "timeout": Keyword("number", 1, DAY, takes="pool"),
     "ping_after": Keyword("number", 0, DAY, takes="pool"),  # 0: a ping at every checkout
     "pool_size": Keyword("number", 1, 10000, takes="async"),
@@ -90,7 +92,9 @@ KEYWORDS = {
 def ranges(takes: str) -> dict[str, tuple[int, int]]:
     """{keyword: (lowest, highest)} of the numbers that only `takes` ("pool", "async") takes."""
     return {
-        n: (k.low, k.high) for n, k in KEYWORDS.items() if k.kind == "number" and k.takes == takes
+        n: (k.low, k.high)
+        for n, k in KEYWORDS.items()
+        if k.kind == "number" and takes in k.takes.split()
     }
 
 

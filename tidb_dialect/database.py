@@ -64,6 +64,7 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
     drivers = DRIVERS  # the driver= it takes
     driver_module: ModuleType
     version: ServerVersion | None = None  # once detected
+    _given_password: object = None  # see init()
 
     # Keywords only, as peewee's Database.__init__ passes them (peewee 3.17 has no `mariadb`).
     def init(  # type: ignore[override]
@@ -88,20 +89,22 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
             driver=self.driver,
         )
+        # The password as given: like() gives it to a class whose driver may send it otherwise.
+        self._given_password = kwargs.get("password", kwargs.get("passwd"))
         options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
     @classmethod
     def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
         """A database of this class on the server and database of `db`, with its keywords
-        (checked again), its password as its driver sends it (which reads back the same) and
+        and password as given (checked again, each driver sending the password its way) and
         its driver where this class takes it: one configuration for a script's TiDBDatabase,
         a pool and an asyncio app's AsyncTiDBDatabase."""
         given = dict(db.given_keywords)
         if given["driver"] not in cls.drivers:
             del given["driver"]
-        if db.connect_params.get("password"):
-            given["password"] = db.connect_params["password"]
+        if db._given_password is not None:
+            given["password"] = db._given_password
         return cls(db.database, **dict(given, **keywords))
 
     def _connect(self) -> Any:

@@ -36,8 +36,16 @@ POOL_KEYWORDS = ranges("pool")
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
-#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's), from connection.KEYWORDS.
+#: AsyncTiDBDatabase's pool keywords (playhouse.pwasyncio's, and stale_timeout as
+#: PooledTiDBDatabase's), from connection.KEYWORDS.
 ASYNC_POOL_KEYWORDS = ranges("async")
+
+
+def default_stale_timeout(host: str) -> int | None:
+    """Seconds after which a pooled connection to `host` (normalised) is replaced when no
+    stale_timeout is given: GATEWAY_STALE_TIMEOUT to TiDB Cloud's gateway, else never."""
+    return GATEWAY_STALE_TIMEOUT if tls_required(host) else None
+
 
 #: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
 SERVER_STATUS_IN_TRANS = 0x0001
@@ -67,8 +75,8 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         if ping_after is not None:
             self.ping_after = ping_after
         super().init(database, **kwargs)
-        if stale_timeout(self) is None and tls_required(self.connect_params["host"]):
-            set_stale_timeout(self, GATEWAY_STALE_TIMEOUT)  # a stale_timeout given stays
+        if stale_timeout(self) is None:  # a stale_timeout given stays
+            set_stale_timeout(self, default_stale_timeout(self.connect_params["host"]))
 
     def _connect(self) -> Any:
         conn = super()._connect()  # from the pool (see _is_closed) or new

@@ -156,7 +156,9 @@ def parse_query(query: str) -> dict[str, str]:
 def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any]:
     """Connection keywords from URL parameters (pool ones on pool schemes only)."""
     takes = "pool" if scheme.endswith("+pool") else "async" if scheme in ASYNC_SCHEMES else ""
-    known = tuple(n for n, k in KEYWORDS.items() if k.url and k.takes in ("all", takes))
+    known = tuple(
+        n for n, k in KEYWORDS.items() if k.url and (k.takes == "all" or takes in k.takes.split())
+    )
     refuse_unknown(parameters, known, takes == "pool")
     keywords: dict[str, Any] = {}
     for name, value in parameters.items():
@@ -175,7 +177,7 @@ def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any
 def refuse_unknown(parameters: Iterable[str], known: tuple[str, ...], pool: bool = False) -> None:
     for name in parameters:
         if name not in known:
-            if name in KEYWORDS and KEYWORDS[name].takes == "pool" and not pool:
+            if name in KEYWORDS and "pool" in KEYWORDS[name].takes.split() and not pool:
                 raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
             raise ConfigError.of(
                 name,
