@@ -10,13 +10,13 @@ from pathlib import Path
 from peewee import PeeweeException
 
 import peewee_example
+from tests.kit.relay import Relay
 from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
 
 from . import bulk, concurrency, dialect, report, roundtrips, wan
 from .aio import measure as measure_asyncio
 from .measure import quiet
-from .relay import Relay
 from .server import bench_settings, database_for, describe, installed_drivers
 
 FULL = {

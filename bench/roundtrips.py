@@ -1,6 +1,6 @@
 """Round trips per operation, counted on the wire by the relay: ours, the public sample's, pools'.
 
-A round trip is a command the client sent and waited for (bench/relay.py);
+A round trip is a command the client sent and waited for (tests/kit/relay.py);
 the statements among them are counted apart. Against a remote server each
 round trip costs one network round-trip time, whatever the statement.
 """

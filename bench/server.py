@@ -8,11 +8,10 @@ import platform
 import sys
 import tempfile
 
+from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError
 from tidb_dialect.connection import DRIVERS
 from tidb_dialect.settings import read_settings
-
-from .testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 
 #: Distribution name of each driver, for its version.
 DISTRIBUTIONS = {"pymysql": "PyMySQL", "mysqlclient": "mysqlclient"}

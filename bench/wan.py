@@ -1,6 +1,6 @@
 """WAN latency: trades (and the walkthrough) through a relay that adds a network's round-trip time.
 
-The relay (bench/relay.py) holds every chunk it forwards for half the
+The relay (tests/kit/relay.py) holds every chunk it forwards for half the
 round-trip time, in each direction, and keeps their order: a command and
 its answer cost one RTT, as they would across a network. It also counts the
 round trips, so each figure comes with the count that explains it.
@@ -10,10 +10,10 @@ from statistics import median
 
 import peewee_example
 from peewee_example import Player
+from tests.kit.relay import Relay
 
 from .measure import on_the_wire
 from .public_sample import PATTERNS
-from .relay import Relay
 from .roundtrips import DONE, REFUSED, reset_traders
 from .server import database_for
 
