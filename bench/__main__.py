@@ -146,7 +146,7 @@ def main(argv=None):
 
     try:
         with bench_settings() as (settings, origin), quiet():
-            results = {"machine": describe(origin), "quick": args.quick}
+            results = {"machine": describe(settings, origin), "quick": args.quick}
             results.update(measure(settings, QUICK if args.quick else FULL, log))
     except ConfigError as exc:
         print("error: %s" % exc, file=sys.stderr)

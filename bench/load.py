@@ -7,6 +7,7 @@ page's trade checks balances it read without a lock, so concurrent trades can ov
 """
 
 import asyncio
+import importlib.util
 import random
 import threading
 import time
@@ -18,6 +19,7 @@ from tidb_dialect import PooledTiDBDatabase
 from . import trades
 
 PLAYERS, COINS, GOODS = 100, 1000, 20
+ASYNCIO = importlib.util.find_spec("playhouse.pwasyncio") is not None  # peewee 4 only
 
 
 def trade_args(rng, ids):
@@ -168,7 +170,7 @@ def run(settings, thread_counts, task_counts, seconds, repeats):
         pooled.close_all()
         engine.dispose()
         results += summarise("threads", threads, runs)
-    for tasks in task_counts:
+    for tasks in task_counts if ASYNCIO else ():
         loop = asyncio.new_event_loop()
         sides, adb, close = async_sides(settings, tasks, loop)
         runs = {name: [] for name in sides}

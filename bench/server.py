@@ -44,7 +44,7 @@ def server_settings():
             private.stop()
 
 
-def describe(origin):
+def describe(settings, origin):
     """The machine, the software and the server, for the results."""
     names = ("peewee", "PyMySQL", "aiomysql", "SQLAlchemy")
     versions = {name: importlib.metadata.version(name) for name in names}
@@ -56,5 +56,6 @@ def describe(origin):
         "python": platform.python_version(),
         "versions": versions,
         "server": origin,
+        "tls": bool(settings.ca_path),
         "load_before": load,
     }
