@@ -84,14 +84,11 @@ def ratios(results):
                 )
     for size in sorted({r["rows"] for r in results["bulk"]}):
         rows = {r["side"]: r["rows_per_s"][0] for r in results["bulk"] if r["rows"] == size}
-        ours = rows.get("dialect FastBulkCreate", rows["peewee bulk_create"])
         theirs = max(v for k, v in rows.items() if k.startswith("SQLAlchemy"))
-        out.append(
-            {
-                "what": "bulk load of %d rows vs SQLAlchemy's fastest" % size,
-                "throughput": ours / theirs,
-            }
-        )
+        for ours in ("peewee bulk_create", "peewee insert_many", "dialect FastBulkCreate"):
+            if ours in rows:
+                what = "%s, %d rows vs SQLAlchemy's fastest" % (ours, size)
+                out.append({"what": what, "throughput": rows[ours] / theirs})
     return out
 
 
@@ -121,14 +118,18 @@ def render(results):
     lines.append("Question 3: bulk load (rows/s median [min-max]; peak MiB)")
     for r in results["bulk"]:
         lines.append(
-            "  %6d rows  %-26s %8.0f [%.0f-%.0f]  %6.1f MiB"
-            % (r["rows"], r["side"], *r["rows_per_s"], r["peak_mib"])
+            "  %6d rows  %-26s %8.0f [%.0f-%.0f]  %s"
+            % (r["rows"], r["side"], *r["rows_per_s"], mib(r["peak_mib"]))
         )
     lines.append("Ours over SQLAlchemy (throughput; client CPU)")
     for r in results["ratios"]:
         cpu = "  cpu %.2fx" % r["cpu"] if "cpu" in r else ""
         lines.append("  %-72s %.2fx%s" % (r["what"], r["throughput"], cpu))
     return "\n".join(lines)
+
+
+def mib(peak):
+    return "not traced" if peak is None else "%6.1f MiB" % peak
 
 
 def main(argv=None):

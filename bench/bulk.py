@@ -2,7 +2,7 @@
 
 The sides take turns within each repetition, in a rotating order, each into an empty table.
 ORM sides make their model objects inside the timing, as an application does; the others are
-handed tuples or dicts. Peak memory is tracemalloc's, in a run of its own (tracing slows a run).
+handed tuples or dicts. Peak memory is tracemalloc's, in a run of its own, up to TRACED rows.
 """
 
 import time
@@ -11,7 +11,7 @@ import uuid
 from statistics import median
 
 import sqlalchemy as sa
-from peewee import CharField, IntegerField, Model
+from peewee import CharField, IntegerField, Model, chunked
 from sqlalchemy.orm import Session
 
 import peewee_example
@@ -21,6 +21,8 @@ from peewee_example import Player, db
 from . import trades
 from .load import rotate
 
+#: Peak memory is traced up to this many rows (tracing slows a run; memory grows with the rows).
+TRACED = 20000
 PEEWEE_BATCH = 1000  # peewee's docs batch bulk_create; without a batch size it sends one INSERT
 
 
@@ -36,6 +38,9 @@ class PlainPlayer(Model):
         table_name = "player"
 
 
+FIELDS = [PlainPlayer.id, PlainPlayer.coins, PlainPlayer.goods]
+
+
 def executemany(rows, engine):
     with db.atomic():
         cursor = db.cursor()
@@ -47,6 +52,13 @@ def peewee_bulk_create(rows, engine):
         PlainPlayer.bulk_create(
             [PlainPlayer(id=i, coins=c, goods=g) for i, c, g in rows], PEEWEE_BATCH
         )
+
+
+def peewee_insert_many(rows, engine):
+    """peewee's own way for speed (its docs): insert_many() of tuples, no model objects."""
+    with db.atomic():
+        for batch in chunked(rows, PEEWEE_BATCH):
+            PlainPlayer.insert_many(batch, fields=FIELDS).execute()
 
 
 def fast_bulk_create(rows, engine):
@@ -69,6 +81,7 @@ def sqlalchemy_core(rows, engine):
 SIDES = {
     "executemany (PyMySQL)": executemany,
     "peewee bulk_create": peewee_bulk_create,
+    "peewee insert_many": peewee_insert_many,
     "SQLAlchemy ORM add_all": sqlalchemy_orm,
     "SQLAlchemy Core insert": sqlalchemy_core,
 }
@@ -106,14 +119,14 @@ def run(settings, sizes, repeats):
                 seconds, _ = one(SIDES[name], rows, engine)
                 rates[name].append(size / seconds)
         for name, side in SIDES.items():
-            _, peak = one(side, rows, engine, trace=True)
+            peak = one(side, rows, engine, trace=True)[1] if size <= TRACED else None
             r = rates[name]
             results.append(
                 {
                     "rows": size,
                     "side": name,
                     "rows_per_s": [median(r), min(r), max(r)],
-                    "peak_mib": peak / 2**20,
+                    "peak_mib": peak and peak / 2**20,
                 }
             )
     engine.dispose()

@@ -14,7 +14,8 @@ def grouped_bars(ax, groups, series, value):
     for k, name in enumerate(series):
         xs = [i + k * width for i in range(len(groups))]
         ax.bar(xs, [value(g, name) for g in groups], width, label=name)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))], [str(g) for g in groups])
+    labels = [" ".join(map(str, g)) if isinstance(g, tuple) else str(g) for g in groups]
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))], labels)
     ax.legend(fontsize=7)
 
 

@@ -18,7 +18,7 @@ from tidb_dialect import PooledTiDBDatabase
 
 from . import trades
 
-PLAYERS, COINS, GOODS = 100, 1000, 20
+PLAYERS, COINS, GOODS = 20, 300, 10  # few and poor, so that trades contend
 ASYNCIO = importlib.util.find_spec("playhouse.pwasyncio") is not None  # peewee 4 only
 
 
