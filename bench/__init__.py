@@ -1,10 +1,11 @@
-"""Benchmarks of the sample's patterns against a real server; not part of the test suite.
+"""The bench: peewee with the TiDB dialect beside SQLAlchemy and the TiDB docs page's own trade.
 
-    python -m bench             # full run, under 4 minutes on 2 cores
-    python -m bench --quick     # smoke run, seconds
+    pip install -r bench/requirements.txt
+    python -m bench                  # full run, under 10 minutes on 2 cores
+    python -m bench --quick          # smoke run, seconds (the tests run it)
+    python -m bench --chart charts/  # and one chart a question (needs matplotlib)
 
-Run from the repository root. The server is a private MariaDB started for the
-run (like the tests'), or the cluster named by TIDB_HOST and the other TIDB_*
-settings; either way the run works in a database of its own and drops it.
-The table goes to standard output, the figures to bench/results.json.
+Run from the repository root. The server is a private MariaDB started for the run (the shared
+test kit's), or the cluster named by TIDB_HOST and the other TIDB_* settings; either way the run
+works in a database of its own and drops it. bench/README.md says what the figures mean.
 """

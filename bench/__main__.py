@@ -1,213 +1,169 @@
-"""python -m bench [--quick] [--json PATH] [--driver NAME]: every section, a table, a JSON file."""
+"""python -m bench [--quick] [--json PATH] [--chart FOLDER]: the three questions, one run."""
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from peewee import PeeweeException
 
-import peewee_example
 from tidb_dialect import ConfigError
-from tidb_dialect.connection import DRIVERS
 
-from . import bulk, concurrency, dialect, report, roundtrips, wan
-from .aio import measure as measure_asyncio
+from . import bulk, load, network
 from .measure import quiet
-from .relay import Relay
-from .server import bench_settings, database_for, describe, installed_drivers
+from .server import bench_settings, describe
 
 FULL = {
-    "sizes": (1919, 20000, 100000),
-    "sweep_rows": 10000,
-    "sweep_batches": (1, 16, 114, 500, 2000),
-    "load_times": {"default": 7, "large": 3, "sweep": 5},
-    "threads": (1, 4, 16, 32),
-    "window_s": 0.75,
-    "trade_times": 3,
-    "rtts_s": (0.0, 0.005, 0.010, 0.020, 0.050),
-    "rtt_s": 0.020,
-    "wan_times": 3,
-    "dialect": (7, 100),
-    "asyncio_concurrency": (1, 16, 64),
-    "asyncio_times": 3,
+    "rtts_ms": [0, 1, 5, 20, 50],
+    "network_trades": {0: 30, 1: 30, 5: 15, 20: 7, 50: 5},
+    "threads": [1, 4, 16],
+    "tasks": [16, 64],
+    "seconds": 2.0,
+    "repeats": 3,
+    "bulk_sizes": [1919, 20000, 100000],
+    "bulk_repeats": 3,
 }
 QUICK = {
-    "sizes": (100, 1000),
-    "sweep_rows": 1000,
-    "sweep_batches": (1, 16, 114, 500, 2000),
-    "load_times": {"default": 2, "large": 1, "sweep": 1},
-    "threads": (1, 4),
-    "window_s": 0.2,
-    "trade_times": 1,
-    "rtts_s": (0.005,),
-    "rtt_s": 0.005,
-    "wan_times": 1,
-    "dialect": (2, 10),
-    "asyncio_concurrency": (1, 16),
-    "asyncio_times": 1,
+    "rtts_ms": [0, 5],
+    "network_trades": {0: 3, 5: 2},
+    "threads": [1, 4],
+    "tasks": [4],
+    "seconds": 0.3,
+    "repeats": 1,
+    "bulk_sizes": [300],
+    "bulk_repeats": 1,
 }
-HERE = Path(__file__).resolve().parent
-DEFAULT_JSON = HERE / "results.json"
-DEFAULT_CHARTS = HERE / "charts"
+PAIRS = [  # (ours, SQLAlchemy doing the same work the same way)
+    ("lesson", "SQLAlchemy ORM, FOR UPDATE"),
+    ("one statement", "SQLAlchemy ORM, conditional UPDATE"),
+    ("lesson", "AsyncSession, FOR UPDATE"),
+    ("one statement", "AsyncSession, conditional UPDATE"),
+]
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="python -m bench",
-        description="Measure bulk loads, round trips, concurrent trades and WAN latency "
-        "against a private "
-        "MariaDB, or the server named by TIDB_HOST and the other TIDB_* settings.",
-    )
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=DEFAULT_JSON,
-        help="where to write the results (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--charts",
-        type=Path,
-        help="draw the charts as PNG files in this folder (needs matplotlib, see "
-        "bench/requirements.txt; default: %s for a full run, none for --quick)"
-        % DEFAULT_CHARTS.relative_to(HERE.parent),
-    )
-    parser.add_argument(
-        "--driver",
-        action="append",
-        choices=sorted(DRIVERS),
-        help="measure this driver only (repeatable; default: every one installed)",
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of seconds")
+    parser.add_argument("--json", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--chart", type=Path, metavar="FOLDER", help="draw one chart a question")
     return parser.parse_args(argv)
 
 
-class Progress:
-    """One line on stderr per section, and each section's seconds for the results."""
-
-    def __init__(self):
-        self.started = self.section_started = time.perf_counter()
-        self.seconds = {}
-        self.section = None
-
-    def __call__(self, section):
-        """Start `section` (None: the last one is over)."""
-        now = time.perf_counter()
-        if self.section:
-            self.seconds[self.section] = round(now - self.section_started, 1)
-        self.section, self.section_started = section, now
-        if section:
-            print("[%5.1f s] %s" % (now - self.started, section), file=sys.stderr, flush=True)
-
-
-def measure_all(settings, origin, drivers, profile, progress):
-    results = {
-        "profile": dict(profile),
-        "drivers": drivers,
-        "load_average_before": os.getloadavg(),
-        "bulk_load": {"by_size": [], "batch_sweep": [], "memory": []},
-        "round_trips": [],
-        "concurrency": [],
-        "wan": {"rtt_ms": profile["rtt_s"] * 1000, "skipped": None, "figures": []},
-    }
-    for driver in drivers:
-        database = database_for(settings, driver)
-        peewee_example.db.initialize(database)
-        results.setdefault("about", describe(database, origin, drivers))
-        progress("%s: bulk loads" % driver)
-        loads = bulk.run(
-            database,
-            driver,
-            profile["sizes"],
-            profile["sweep_rows"],
-            profile["sweep_batches"],
-            profile["load_times"],
-        )
-        for key, figures in loads.items():
-            results["bulk_load"][key] += figures
-        progress("%s: concurrent trades" % driver)
-        results["concurrency"] += concurrency.run(
-            database, driver, profile["threads"], profile["window_s"], profile["trade_times"]
-        )
-        database.close()
-        if settings.uses_tls:
-            # The relay would be a man in the middle: host name verification fails, as it should.
-            results["wan"]["skipped"] = (
-                "TLS is on: round trips cannot be counted nor delayed by a relay in the "
-                "middle (host name verification refuses it); the real network's latency applies"
-            )
-            continue
-        progress("%s: round trips" % driver)
-        with Relay(settings.host, settings.port) as relay:
-            counted = database_for(settings, driver, host=relay.host, port=relay.port)
-            peewee_example.db.initialize(counted)
-            results["round_trips"].append(roundtrips.run(counted, relay, settings, driver))
-            counted.close()
-        progress("%s: WAN latency" % driver)
-        results["wan"]["figures"] += wan.run(
-            settings, driver, profile["rtts_s"], profile["rtt_s"], profile["wan_times"]
-        )
-    progress("dialect overhead")
-    results["dialect"] = dialect.run(*profile["dialect"])
-    progress("asyncio against threads")
-    results["asyncio"] = measure_asyncio(settings, profile)
-    progress(None)
-    results["section_seconds"] = progress.seconds
-    results["load_average_after"] = os.getloadavg()
+def measure(settings, profile, log):
+    results = {}
+    log("question 1: across the network")
+    trades_at = profile["network_trades"]
+    results["network"] = [
+        row for rtt in profile["rtts_ms"] for row in network.run(settings, [rtt], trades_at[rtt])
+    ]
+    log("question 2: under load")
+    results["load"] = load.run(
+        settings, profile["threads"], profile["tasks"], profile["seconds"], profile["repeats"]
+    )
+    log("question 3: bulk load")
+    results["bulk"] = bulk.run(settings, profile["bulk_sizes"], profile["bulk_repeats"])
+    results["ratios"] = ratios(results)
     return results
 
 
-def unwritable(args):
-    """Why the results could not be written where the arguments say, or None: checked before
-    the run, which takes minutes."""
-    if not args.json.parent.is_dir():
-        return "--json: %s is not a folder" % args.json.parent
-    if args.json.is_dir():
-        return "--json: %s is a folder; name a file" % args.json
-    if args.charts and args.charts.exists() and not args.charts.is_dir():
-        return "--charts: %s is not a folder" % args.charts
-    return None
+def ratios(results):
+    """Ours over SQLAlchemy's, each beside the side doing the same work the same way."""
+    out = []
+    for kind, n in sorted({(r["kind"], r["n"]) for r in results["load"]}):
+        rows = {r["trade"]: r for r in results["load"] if (r["kind"], r["n"]) == (kind, n)}
+        for ours, theirs in PAIRS:
+            if ours in rows and theirs in rows:
+                a, b = rows[ours], rows[theirs]
+                out.append(
+                    {
+                        "what": "%s, %s %d vs %s" % (ours, kind, n, theirs),
+                        "throughput": a["trades_per_s"][0] / b["trades_per_s"][0],
+                        "cpu": b["cpu_us_per_trade"][0] / a["cpu_us_per_trade"][0],
+                    }
+                )
+    for size in sorted({r["rows"] for r in results["bulk"]}):
+        rows = {r["side"]: r["rows_per_s"][0] for r in results["bulk"] if r["rows"] == size}
+        theirs = max(v for k, v in rows.items() if k.startswith("SQLAlchemy"))
+        for ours in ("peewee bulk_create", "peewee insert_many", "dialect FastBulkCreate"):
+            if ours in rows:
+                what = "%s, %d rows vs SQLAlchemy's fastest" % (ours, size)
+                out.append({"what": what, "throughput": rows[ours] / theirs})
+    return out
+
+
+def render(results):
+    lines = ["Question 1: across the network (ms per trade: median [min-max]; round trips)"]
+    for r in results["network"]:
+        lines.append(
+            "  rtt %2d ms  %-36s %4.1f rt  %8.2f ms [%.2f-%.2f]"
+            % (r["rtt_ms"], r["trade"], r["round_trips"], *r["ms"])
+        )
+    lines.append("Question 2: under load (trades/s median [min-max]; client CPU us/trade; checks)")
+    for r in results["load"]:
+        errors = ", ".join("%s %d" % e for e in r["errors"].items()) or "no errors"
+        lines.append(
+            "  %-13s %2d  %-36s %6.0f [%.0f-%.0f]  %5.0f us  %s, %d below zero, %s"
+            % (
+                r["kind"],
+                r["n"],
+                r["trade"],
+                *r["trades_per_s"],
+                r["cpu_us_per_trade"][0],
+                "conserved" if r["conserved"] else "NOT CONSERVED",
+                r["below_zero"],
+                errors,
+            )
+        )
+    lines.append("Question 3: bulk load (rows/s median [min-max]; peak MiB)")
+    for r in results["bulk"]:
+        lines.append(
+            "  %6d rows  %-26s %8.0f [%.0f-%.0f]  %s"
+            % (r["rows"], r["side"], *r["rows_per_s"], mib(r["peak_mib"]))
+        )
+    lines.append("Ours over SQLAlchemy (throughput; client CPU)")
+    for r in results["ratios"]:
+        cpu = "  cpu %.2fx" % r["cpu"] if "cpu" in r else ""
+        lines.append("  %-72s %.2fx%s" % (r["what"], r["throughput"], cpu))
+    return "\n".join(lines)
+
+
+def mib(peak):
+    return "not traced" if peak is None else "%6.1f MiB" % peak
 
 
 def main(argv=None):
     args = parse_args(argv)
-    problem = unwritable(args)
-    if problem:
-        print("error: %s" % problem, file=sys.stderr)
-        return 2
-    profile = QUICK if args.quick else FULL
-    drivers = args.driver or installed_drivers()
-    folder = args.charts or (None if args.quick else DEFAULT_CHARTS)
-    draw = None
-    if folder:
+    if args.chart:
         try:
             from .charts import draw
         except ImportError as exc:
-            print(
-                "error: --charts: %s (pip install -r bench/requirements.txt)" % exc,
-                file=sys.stderr,
-            )
+            print("error: --chart: %s (pip install matplotlib)" % exc, file=sys.stderr)
             return 2
-    progress = Progress()
+    started = time.perf_counter()
+
+    def log(message):
+        print("[%5.1f s] %s" % (time.perf_counter() - started, message), file=sys.stderr)
+
     try:
         with bench_settings() as (settings, origin), quiet():
-            results = measure_all(settings, origin, drivers, profile, progress)
+            results = {"machine": describe(settings, origin), "quick": args.quick}
+            results.update(measure(settings, QUICK if args.quick else FULL, log))
     except ConfigError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
     except PeeweeException as exc:
         print("error: the database failed: %s" % exc, file=sys.stderr)
         return 1
-    results["quick"] = args.quick
-    results["elapsed_s"] = round(time.perf_counter() - progress.started, 1)
-    print(report.render(results))
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    with open("/proc/loadavg") as loadavg:
+        results["machine"]["load_after"] = loadavg.read().split()[:3]
+    print(render(results))
     args.json.write_text(json.dumps(results, indent=2) + "\n")
-    print("results written to %s" % args.json, file=sys.stderr)
-    if draw:
-        for path in draw(results, folder):
-            print("chart written to %s" % path, file=sys.stderr)
+    log("results written to %s" % args.json)
+    if args.chart:
+        for path in draw(results, args.chart):
+            log("chart written to %s" % path)
     return 0
 
 

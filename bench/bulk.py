@@ -1,43 +1,33 @@
-"""Bulk load: the walkthrough's load_players() next to peewee's own bulk_create and the driver.
+"""Question 3, bulk load: rows per second and peak memory, N new players in one transaction.
 
-Every method loads the same rows, in batches, in one transaction, and its
-timed region starts from the same list of values: it includes building what
-its API takes (Player objects for peewee, tuples for the driver), since an
-application pays for that too. The load alone (objects built beforehand, as
-older versions of this bench timed it) is kept apart, to show where the
-time goes. Building 100,000 objects before the first batch costs more per
-object than building 114 at a time (Python's garbage collector walks every
-live object now and then), so "ours, objects per batch" makes each batch's
-objects just before sending it, and "ours, from a generator" hands bulk_create()
-a generator of objects, which it reads one batch at a time.
-
-The peak of memory (tracemalloc) is measured apart, in one untimed run per
-method at the largest size: what building and loading the rows allocates,
-the list of values they all start from excluded.
-
-The methods run in turn within each repetition, in a rotating order, and
-each one's speed is divided by the driver's executemany() of the same
-repetition: the ratio is taken where both saw the same machine, and its
-spread over the repetitions is kept.
+The sides take turns within each repetition, in a rotating order, each into an empty table.
+ORM sides make their model objects inside the timing, as an application does; the others are
+handed tuples or dicts. Peak memory is tracemalloc's, in a run of its own, up to TRACED rows.
 """
 
+import time
 import tracemalloc
 import uuid
 from statistics import median
 
+import sqlalchemy as sa
 from peewee import CharField, IntegerField, Model, chunked
+from sqlalchemy.orm import Session
 
-from peewee_example import Player, db, load_players
+import peewee_example
+import tidb_dialect
+from peewee_example import Player, db
 
-from .measure import questions, timed
+from . import trades
+from .load import rotate
 
-INSERT = "INSERT INTO player (id, coins, goods) VALUES "
-ROW = "(%s, %s, %s)"
-BASELINE = "executemany"
+#: Peak memory is traced up to this many rows (tracing slows a run; memory grows with the rows).
+TRACED = 20000
+PEEWEE_BATCH = 1000  # peewee's docs batch bulk_create; without a batch size it sends one INSERT
 
 
-class PeeweePlayer(Model):
-    """peewee_example.Player on peewee's own Model: bulk_create renders every value."""
+class PlainPlayer(Model):
+    """The Player model on plain peewee.Model, without the dialect's bulk_create."""
 
     id = CharField(max_length=36, primary_key=True)
     coins = IntegerField()
@@ -48,188 +38,97 @@ class PeeweePlayer(Model):
         table_name = "player"
 
 
-def players(values):
-    return [Player(id=i, coins=c, goods=g) for i, c, g in values]
+FIELDS = [PlainPlayer.id, PlainPlayer.coins, PlainPlayer.goods]
 
 
-def peewee_players(values):
-    return [PeeweePlayer(id=i, coins=c, goods=g) for i, c, g in values]
+def executemany(rows, engine):
+    with db.atomic():
+        cursor = db.cursor()
+        cursor.executemany("INSERT INTO player (id, coins, goods) VALUES (%s, %s, %s)", rows)
 
 
-def tuples(values):
-    return [(i, c, g) for i, c, g in values]
+def peewee_bulk_create(rows, engine):
+    with db.atomic():
+        PlainPlayer.bulk_create(
+            [PlainPlayer(id=i, coins=c, goods=g) for i, c, g in rows], PEEWEE_BATCH
+        )
 
 
-def ours(database, players, batch):
-    with database.atomic():  # the walkthrough loads inside its reset's transaction
-        load_players(players, batch_size=batch)  # the walkthrough's own code
+def peewee_insert_many(rows, engine):
+    """peewee's own way for speed (its docs): insert_many() of tuples, no model objects."""
+    with db.atomic():
+        for batch in chunked(rows, PEEWEE_BATCH):
+            PlainPlayer.insert_many(batch, fields=FIELDS).execute()
 
 
-def ours_per_batch(database, values, batch):
-    """ours, with each batch's objects made just before it is sent: few are alive at once."""
-    with database.atomic():
-        for part in chunked(values, batch):
-            Player.bulk_create([Player(id=i, coins=c, goods=g) for i, c, g in part])
+def fast_bulk_create(rows, engine):
+    with db.atomic():
+        Player.bulk_create([Player(id=i, coins=c, goods=g) for i, c, g in rows])
 
 
-def ours_generator(database, values, batch):
-    """TiDBModel.bulk_create() given a generator: it makes one batch of objects at a time."""
-    with database.atomic():
-        made = (Player(id=i, coins=c, goods=g) for i, c, g in values)
-        Player.bulk_create(made, batch_size=batch)
+def sqlalchemy_orm(rows, engine):
+    with Session(engine) as s, s.begin():
+        s.add_all([trades.SaPlayer(id=i, coins=c, goods=g) for i, c, g in rows])
 
 
-def peewee(database, players, batch):
-    with database.atomic():
-        for part in chunked(players, batch):
-            PeeweePlayer.bulk_create(part)
+def sqlalchemy_core(rows, engine):
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(trades.TABLE), [{"id": i, "coins": c, "goods": g} for i, c, g in rows]
+        )
 
 
-def executemany(database, rows, batch):
-    with driver_transaction(database) as cursor:
-        # Both drivers turn executemany() of an INSERT into multi-row INSERTs, but
-        # mysqlclient splits them at 64 KiB; lift that so each batch is one statement.
-        cursor.max_stmt_length = 1 << 24
-        for start in range(0, len(rows), batch):
-            cursor.executemany(INSERT + ROW, rows[start : start + batch])
-
-
-def execute(database, rows, batch):
-    statements = {}
-    with driver_transaction(database) as cursor:
-        for start in range(0, len(rows), batch):
-            part = rows[start : start + batch]
-            if len(part) not in statements:
-                statements[len(part)] = INSERT + ", ".join([ROW] * len(part))
-            cursor.execute(statements[len(part)], [v for row in part for v in row])
-
-
-class driver_transaction:
-    """The driver's cursor inside BEGIN ... COMMIT (ROLLBACK on error)."""
-
-    def __init__(self, database):
-        self.connection = database.connection()
-
-    def __enter__(self):
-        self.cursor = self.connection.cursor()
-        self.cursor.execute("BEGIN")
-        return self.cursor
-
-    def __exit__(self, exc_type, *exc_info):
-        if exc_type is None:
-            self.connection.commit()
-        else:
-            self.connection.rollback()
-        self.cursor.close()
-
-
-#: Each method, by the name the report uses: (build its input from the values, load it).
-METHODS = {
-    "ours": (players, ours),
-    "ours, objects per batch": (list, ours_per_batch),
-    "ours, from a generator": (list, ours_generator),
-    "peewee bulk_create": (peewee_players, peewee),
-    BASELINE: (tuples, executemany),
-    "execute": (tuples, execute),
+SIDES = {
+    "executemany (PyMySQL)": executemany,
+    "peewee bulk_create": peewee_bulk_create,
+    "peewee insert_many": peewee_insert_many,
+    "SQLAlchemy ORM add_all": sqlalchemy_orm,
+    "SQLAlchemy Core insert": sqlalchemy_core,
 }
+if issubclass(Player, getattr(tidb_dialect, "FastBulkCreate", ())):
+    SIDES["dialect FastBulkCreate"] = fast_bulk_create
 
 
-def make_values(count):
-    return [(str(uuid.uuid4()), 10000, 10000) for _ in range(count)]
-
-
-def one_run(database, method, values, batch):
-    database.execute_sql("TRUNCATE TABLE player")
-    build, load = METHODS[method]
-    before = questions(database)
-    build_seconds, built = timed(lambda: build(values))
-    load_seconds, _ = timed(lambda: load(database, built, batch))
-    after = questions(database)
-    loaded = Player.select().count()
-    if loaded != len(values):
-        raise AssertionError("%s loaded %d of %d rows" % (method, loaded, len(values)))
-    # The SHOW that reads the counter counts itself once.
-    statements = None if before is None else after - before - 1
-    return {
-        "rows_per_s": len(values) / (build_seconds + load_seconds),
-        "load_rows_per_s": len(values) / load_seconds,
-        "build_us_per_row": 1e6 * build_seconds / len(values),
-        "statements": statements,
-    }
-
-
-#: The methods whose peak of memory is measured.
-MEMORY = ("ours", "ours, from a generator", BASELINE)
-
-
-def peak_memory(database, method, values, batch):
-    """MiB that building and loading `values` by `method` allocated at its peak."""
-    database.execute_sql("TRUNCATE TABLE player")
-    build, load = METHODS[method]
-    tracemalloc.start()
-    try:
-        load(database, build(values), batch)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
+def one(side, rows, engine, trace=False):
+    db.execute_sql("TRUNCATE TABLE player")
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    side(rows, engine)
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if trace else None
+    if trace:
         tracemalloc.stop()
-    return {"method": method, "rows": len(values), "batch": batch, "peak_mib": peak / 2**20}
+    loaded = db.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0]
+    if loaded != len(rows):
+        raise RuntimeError("%d rows loaded, %d given" % (loaded, len(rows)))
+    return seconds, peak
 
 
-def interleaved(database, values, batch, times):
-    """`times` repetitions of every method, in a rotating order; per-method figures."""
-    names = list(METHODS)
-    runs = {name: [] for name in names}
-    for repetition in range(times):
-        shift = repetition % len(names)
-        for name in names[shift:] + names[:shift]:
-            runs[name].append(one_run(database, name, values, batch))
-    figures = []
-    for name in names:
-        rates = [r["rows_per_s"] for r in runs[name]]
-        figure = {
-            "method": name,
-            "rows": len(values),
-            "batch": batch,
-            "rows_per_s": round(median(rates)),
-            "build_us_per_row": round(median(r["build_us_per_row"] for r in runs[name]), 2),
-            "repetitions": times,
-            "statements": runs[name][0]["statements"],
-        }
-        for baseline, key, speed in (
-            (BASELINE, "x_executemany", "rows_per_s"),
-            ("execute", "x_execute", "rows_per_s"),
-            (BASELINE, "x_executemany_load_only", "load_rows_per_s"),
-        ):
-            ratios = [
-                mine[speed] / theirs[speed]
-                for mine, theirs in zip(runs[name], runs[baseline], strict=True)
-            ]
-            figure[key] = spread(ratios)
-        figures.append(figure)
-    return figures
-
-
-def spread(ratios):
-    return {
-        "median": round(median(ratios), 2),
-        "low": round(min(ratios), 2),
-        "high": round(max(ratios), 2),
-    }
-
-
-def run(database, driver, sizes, sweep_rows, sweep_batches, times):
-    """Each size at the walkthrough's batch of 114, and each batch size at `sweep_rows` rows."""
-    database.create_tables([Player])
-    values = {count: make_values(count) for count in set(sizes) | {sweep_rows}}
-    by_size = []
-    for count in sizes:
-        repetitions = times["large"] if count >= 100000 else times["default"]
-        by_size += interleaved(database, values[count], 114, repetitions)
-    sweep = []
-    for batch in sweep_batches:
-        sweep += interleaved(database, values[sweep_rows], batch, times["sweep"])
-    memory = [peak_memory(database, m, values[max(sizes)], 114) for m in MEMORY]
-    database.execute_sql("TRUNCATE TABLE player")
-    for figure in by_size + sweep + memory:
-        figure["driver"] = driver
-    return {"by_size": by_size, "batch_sweep": sweep, "memory": memory}
+def run(settings, sizes, repeats):
+    database = settings.build_database()
+    peewee_example.db.initialize(database)
+    trades.seed(0, 0, 0)
+    engine = trades.engine(settings)
+    results = []
+    for size in sizes:
+        rows = [(str(uuid.uuid4()), 10000, 10000) for _ in range(size)]
+        rates = {name: [] for name in SIDES}
+        for rep in range(repeats):
+            for name in rotate(SIDES, rep):
+                seconds, _ = one(SIDES[name], rows, engine)
+                rates[name].append(size / seconds)
+        for name, side in SIDES.items():
+            peak = one(side, rows, engine, trace=True)[1] if size <= TRACED else None
+            r = rates[name]
+            results.append(
+                {
+                    "rows": size,
+                    "side": name,
+                    "rows_per_s": [median(r), min(r), max(r)],
+                    "peak_mib": peak and peak / 2**20,
+                }
+            )
+    engine.dispose()
+    database.close()
+    return results

@@ -1,33 +1,19 @@
-"""The server under test: a private MariaDB, or the TiDB cluster named by TIDB_HOST."""
+"""The server under test: a private MariaDB (the shared test kit's), or the cluster at TIDB_HOST."""
 
 import contextlib
 import importlib.metadata
-import importlib.util
 import os
 import platform
-import sys
 import tempfile
 
+from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError
-from tidb_dialect.connection import DRIVERS
 from tidb_dialect.settings import read_settings
-
-from .testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
-
-#: Distribution name of each driver, for its version.
-DISTRIBUTIONS = {"pymysql": "PyMySQL", "mysqlclient": "mysqlclient"}
-
-
-def installed_drivers():
-    return [name for name, module in DRIVERS.items() if importlib.util.find_spec(module)]
 
 
 @contextlib.contextmanager
 def bench_settings():
-    """Yield (settings of a fresh database of the run's own, where they came from).
-
-    The database is dropped afterwards.
-    """
+    """Yield (settings of a fresh database of the run's own, where they came from)."""
     with server_settings() as (settings, origin):
         admin = settings.build_database()
         try:
@@ -51,49 +37,25 @@ def server_settings():
     with tempfile.TemporaryDirectory(prefix="bench-mariadb-") as base_dir:
         private = PrivateServer(base_dir).install().start()
         try:
-            yield (
-                ServerSettings(
-                    {
-                        "TIDB_HOST": private.host,
-                        "TIDB_PORT": str(private.port),
-                        "TIDB_USER": private.user,
-                        "TIDB_PASSWORD": private.password,
-                        "TIDB_DB_NAME": "mysql",
-                    }
-                ),
-                "private MariaDB",
-            )
+            environ = {"TIDB_HOST": private.host, "TIDB_PORT": str(private.port)}
+            environ.update(TIDB_USER=private.user, TIDB_PASSWORD="", TIDB_DB_NAME="mysql")
+            yield ServerSettings(environ), "private MariaDB"
         finally:
             private.stop()
 
 
-def database_for(settings, driver, **changes):
-    """A TiDBDatabase on the run's database over `driver` (TLS settings follow the driver)."""
-    changed = {"TIDB_%s" % name.upper(): str(value) for name, value in changes.items()}
-    return settings.replace(TIDB_DRIVER=driver, **changed).build_database()
-
-
-def describe(db, origin, drivers):
+def describe(settings, origin):
     """The machine, the software and the server, for the results."""
-    versions = {"python": platform.python_version(), "peewee": importlib.metadata.version("peewee")}
-    versions.update((name, importlib.metadata.version(DISTRIBUTIONS[name])) for name in drivers)
+    names = ("peewee", "PyMySQL", "aiomysql", "SQLAlchemy")
+    versions = {name: importlib.metadata.version(name) for name in names}
+    with open("/proc/loadavg") as loadavg:
+        load = loadavg.read().split()[:3]
     return {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "platform": platform.platform(),
-        },
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
         "versions": versions,
-        "server": {"version": db.detect_server_version().raw, "origin": origin},
+        "server": origin,
+        "tls": bool(settings.ca_path),
+        "load_before": load,
     }
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or sys.platform

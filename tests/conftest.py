@@ -27,9 +27,9 @@ from peewee import PeeweeException
 
 import peewee_example
 import tidb_dialect
-from bench.relay import Relay
-from bench.testbed import PrivateServer, ServerSettings, find_server_binary, throwaway_database
-from tests.fake_server import FakeServer
+from tests.kit.fake_tidb import FakeServer
+from tests.kit.relay import Relay
+from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.database import forget_detected_servers
@@ -237,7 +237,7 @@ def can_listen_on(host):
 
 @pytest.fixture
 def fake_server():
-    """fake_server(**kwargs): a started FakeServer (tests/fake_server.py), stopped at teardown."""
+    """fake_server(**kwargs): a started FakeServer (tests/kit/fake_tidb.py), stopped at teardown."""
     started = []
 
     def start(**kwargs):
@@ -253,7 +253,8 @@ def fake_server():
 
 @pytest.fixture
 def relay():
-    """relay(server or (host, port), **kwargs): a started Relay (bench/relay.py), stopped after."""
+    """relay(server or (host, port), **kwargs): a started Relay (tests/kit/relay.py), stopped
+    after."""
     started = []
 
     def start(target, **kwargs):

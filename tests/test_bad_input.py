@@ -14,9 +14,9 @@ import subprocess
 
 import pytest
 
-from bench.testbed import free_port
 from peewee_example import Player
 from tests.conftest import SECRET_PASSWORD, server_environ
+from tests.kit.servers import free_port
 
 WRONG_PASSWORD = "Wrong-" + SECRET_PASSWORD
 #: SECRET_PASSWORD cut in two by a character a URL password must percent-encode.

@@ -17,8 +17,8 @@ import trustme
 from peewee import DatabaseError, OperationalError
 from playhouse.db_url import connect as playhouse_connect
 
-from bench.testbed import ServerSettings
 from tests.conftest import MYSQLCLIENT, ROOT, fake_db, fake_tidb, server_environ
+from tests.kit.servers import ServerSettings
 from tidb_dialect import (
     ConfigError,
     PooledTiDBDatabase,

@@ -110,7 +110,7 @@ def two_models(driver_db):
 @pytest.fixture
 def relayed(server, server_settings, driver, relay):
     """(database, relay): a TiDBDatabase on the test's database whose statements the relay
-    records (bench/relay.py)."""
+    records (tests/kit/relay.py)."""
     through = relay(server)
     database = TiDBDatabase(
         server_settings.database,

@@ -3,9 +3,9 @@
 import shutil
 import subprocess
 
-from bench.testbed import throwaway_database
 from peewee_example import Player
 from tests.conftest import ROOT, player_init_statement, require
+from tests.kit.servers import throwaway_database
 
 
 def describe(database, schema):

@@ -1,7 +1,7 @@
 """PooledTiDBDatabase and ReconnectingTiDBDatabase against the real server, through each driver.
 
 Round trips are counted on the wire, by a relay between the pool and the
-server (bench/relay.py): one per command the driver sends.
+server (tests/kit/relay.py): one per command the driver sends.
 """
 
 import pytest

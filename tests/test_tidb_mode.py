@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from bench.testbed import free_port
 from tests.conftest import ROOT
+from tests.kit.servers import free_port
 
 COLLECT = [
     "-m",

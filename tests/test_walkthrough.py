@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from bench.testbed import free_port
 from peewee_example import Player, UnknownPlayer, trade
 from tests.conftest import ROOT, WAIT_AT_GATE, error_lines, gate, reached_gate, server_environ
+from tests.kit.servers import free_port
 from tidb_dialect import TiDBDatabase
 
 

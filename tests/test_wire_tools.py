@@ -1,4 +1,5 @@
-"""The wire tools other tests stand on, with each driver: tests/fake_server.py, bench/relay.py."""
+"""The wire tools other tests stand on, with each driver: the fake TiDB server and the relay
+(tests/kit/fake_tidb.py, tests/kit/relay.py)."""
 
 import importlib
 

@@ -1,6 +1,4 @@
-"""What the tests and the benchmark both need: private MariaDB servers, and databases of their own.
-
-It lives in bench/ so that the benchmark does not import the tests; the tests import it from here.
+"""Private MariaDB servers, and databases of their own, for the tests and the benchmark.
 
 Private servers: pytest-mysql cannot be used as it is here: it reads the machine's my.cnf
 (which may set `user = mysql`, a user that cannot write pytest's temporary
