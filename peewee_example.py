@@ -98,8 +98,8 @@ class UnknownPlayer(LookupError):
     """No player has that id."""
 
 
-def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
-    """The seller gives `amount` goods for `price` coins: True if done, else False (saying why)."""
+def trade(sell_id: str, buy_id: str, amount: int, price: int) -> str | None:
+    """The seller gives `amount` goods for `price` coins: None if done, else why not."""
     whole_number("amount", amount, 1, INT_MAX), whole_number("price", price, 1, INT_MAX)
     if sell_id == buy_id:
         raise ValueError("a player cannot trade with itself (sell_id == buy_id == %r)" % sell_id)
@@ -107,12 +107,12 @@ def trade(sell_id: str, buy_id: str, amount: int, price: int) -> bool:
         try:
             run_transaction(db, lambda db: exchange(sell_id, buy_id, amount, price))
             print("trade success")
-            return True
+            return None
         except TradeRefused:
             reason = refusal(sell_id, buy_id, amount, price)
             if reason:  # else another trade changed these players since: try again
                 print(reason)
-                return False
+                return reason
 
 
 def exchange(sell_id: str, buy_id: str, amount: int, price: int) -> None:

@@ -141,7 +141,7 @@ def command(args: argparse.Namespace) -> int:
     print(notice or "Connected to %s" % where(database), file=sys.stderr)
     if args.trade:
         check_balances(check_table(create=False), sell_id, buy_id)
-        return 0 if lesson.trade(sell_id, buy_id, amount, price) else REFUSED
+        return 0 if lesson.trade(sell_id, buy_id, amount, price) is None else REFUSED
     with one_run_at_a_time():
         check_table(create=True)
         lesson.walkthrough()
