@@ -2,33 +2,16 @@
 contract of examples/README.md, under load, kills and a full pool (checks in tests/web_kit.py)."""
 
 import signal
-from urllib.parse import quote
 
 import pytest
 
 from bench.testbed import free_port
 from tests import web_kit
 from tests.conftest import SECRET_PASSWORD, server_environ
+from tests.web_kit import url
 from tidb_dialect.settings import database_from
 
 KIND = "flask"
-
-
-def url(scheme, server, database_name, user=None, password=None, port=None, **parameters):
-    """A database URL for the test's server (its own user unless `user`)."""
-    user = user or server.user
-    password = server.password if password is None else password
-    secret = ":" + quote(password, safe="") if password else ""
-    query = "&".join("%s=%s" % item for item in parameters.items())
-    return "%s://%s%s@%s:%d/%s%s" % (
-        scheme,
-        quote(user, safe=""),
-        secret,
-        server.host,
-        port or server.port,
-        database_name,
-        "?" + query if query else "",
-    )
 
 
 def test_reads_and_trades(web_app, web_admin):
@@ -138,3 +121,13 @@ def test_a_wrong_setting_stops_it_at_start_naming_it(environ, line, tmp_path):
 )
 def test_settings_give_it_a_pool(environ, kind, tmp_path):
     assert web_kit.database_kind(KIND, environ, tmp_path) == kind
+
+
+def test_a_lost_commit_answers_503_outcome_unknown(
+    web_app, web_admin, relay, server, database_name
+):
+    relayed = relay(server, cut_after=lambda statement: statement == "COMMIT")
+    environ = dict(
+        server_environ(server, database_name), TIDB_HOST=relayed.host, TIDB_PORT=str(relayed.port)
+    )
+    web_kit.check_commit_outcome_unknown(web_app(KIND, environ), web_admin)

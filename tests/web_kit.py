@@ -390,8 +390,25 @@ def check_full_pool(service, admin, holder, size, wait):
 
 def check_stops_on_sigterm(service, admin, status):
     assert service.player("1")[0] == 200
-    assert service.stop(signal.SIGTERM) == status
+    assert service.stop(signal.SIGTERM) == status, service.output()
     poll(lambda: not admin.app_connections())  # its connections closed
+
+
+def url(scheme, server, database_name, user=None, password=None, port=None, **parameters):
+    """A database URL for the test's server (its own user unless `user`)."""
+    user = user or server.user
+    password = server.password if password is None else password
+    secret = ":" + quote(password, safe="") if password else ""
+    query = "&".join("%s=%s" % item for item in parameters.items())
+    return "%s://%s%s@%s:%d/%s%s" % (
+        scheme,
+        quote(user, safe=""),
+        secret,
+        server.host,
+        port or server.port,
+        database_name,
+        "?" + query if query else "",
+    )
 
 
 def start_with(kind, environ, cwd):
@@ -416,3 +433,12 @@ def database_kind(kind, environ, cwd):
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def check_commit_outcome_unknown(service, admin):
+    """The reply to COMMIT lost (the relay cuts it after the server committed): 503 saying
+    the outcome is unknown, never "not done"; the next request works."""
+    status, body = service.trade("2", "1", 2, 100)
+    assert status == 503 and "the outcome of the trade is unknown" in body["error"], body
+    assert admin.balances() == dict(PLAYERS, **{"1": (0, 2), "2": (114614, 18)})  # it was done
+    assert service.player("1") == (200, {"id": "1", "coins": 0, "goods": 2})
