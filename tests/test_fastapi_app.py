@@ -44,6 +44,15 @@ def test_full_pool_answers_503_within_its_wait(web_app, web_admin, server, datab
         holder.close()
 
 
+@pytest.mark.mariadb
+def test_default_pool_is_8_connections_and_a_5_s_wait(web_app, web_admin, server, database_name):
+    holder = database_from(server_environ(server, database_name))
+    try:
+        web_kit.check_full_pool(web_app(KIND), web_admin, holder, size=8, wait=5)
+    finally:
+        holder.close()
+
+
 def test_sigterm_stops_it(web_app, web_admin):
     # uvicorn finishes the requests under way, runs the app's lifespan end (the pool closed),
     # then ends by the signal it was sent, as it says.
