@@ -112,9 +112,21 @@ def trade_arguments(body: object) -> dict[str, Any]:
     if missing:
         raise ValueError("missing: %s" % ", ".join(missing))
     for name in ("sell_id", "buy_id"):
-        if not isinstance(body[name], str) or not 1 <= len(body[name]) <= 36:
+        if not is_player_id(body[name]):
             raise ValueError("%s must be a player id: a string of 1 to 36 characters" % name)
     return {name: body[name] for name in FIELDS}
+
+
+def is_player_id(value: object) -> bool:
+    """A string of 1 to 36 characters, each one UTF-8 can carry (JSON can write a lone
+    surrogate, "\\ud800", which no column can hold)."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 36:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def error_reply(status: int, message: str) -> JSONResponse:

@@ -276,7 +276,7 @@ BAD_BODIES = [
     *[
         (json.dumps(dict(GOOD, **{name: value})).encode(), (name + " must be a player id",))
         for name in ("sell_id", "buy_id")
-        for value in ("", "x" * 37, 2, None, ["2"])
+        for value in ("", "x" * 37, "\ud800", 2, None, ["2"])
     ],
     (json.dumps(dict(GOOD, buy_id="2")).encode(), ("buy_id",)),  # the lesson's: the same twice
 ]
