@@ -26,6 +26,7 @@ def test_concurrent_clients_trade_exactly(web_app, web_admin, seed):
     web_kit.check_concurrent_trades(web_app(KIND), web_admin, seed)
 
 
+@pytest.mark.mariadb  # KILL CONNECTION of another session's connections
 def test_every_connection_killed_then_every_request_works(web_app, web_admin, seed):
     web_kit.check_killed_connections(web_app(KIND), web_admin, seed)
 
