@@ -52,6 +52,11 @@ def test_default_pool_is_8_connections_and_a_5_s_wait(web_app, web_admin, server
         holder.close()
 
 
+@pytest.mark.mariadb  # the tests' own server, stopped and started again
+def test_a_database_restart_then_every_request_works(web_app, restartable_server):
+    web_kit.check_survives_a_restart(web_app, KIND, restartable_server)
+
+
 def test_sigterm_stops_it(web_app, web_admin):
     # Flask's development server sets no handler: SIGTERM ends it as it ends any process that
     # has none (a production server, e.g. gunicorn, stops its workers gracefully).

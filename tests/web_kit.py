@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import peewee
 
-from bench.testbed import free_port
+from bench.testbed import free_port, throwaway_database
 from tests.conftest import ROOT, player_init_statement, poll, scrubbed_environ, server_environ
 from tidb_dialect.settings import database_from
 
@@ -442,3 +442,30 @@ def check_commit_outcome_unknown(service, admin):
     assert status == 503 and "the outcome of the trade is unknown" in body["error"], body
     assert admin.balances() == dict(PLAYERS, **{"1": (0, 2), "2": (114614, 18)})  # it was done
     assert service.player("1") == (200, {"id": "1", "coins": 0, "goods": 2})
+
+
+def check_survives_a_restart(start, kind, server):
+    """The server stopped under a running app: 503 meanwhile; started again: every request
+    works at once, nothing lost. `start` is the web_app fixture, `server` one to restart."""
+    keeper = database_from(server_environ(server, "mysql"))
+    with throwaway_database(keeper, "w_") as name:
+        admin = Admin(server, name)
+        admin.fill()
+        service = start(kind, server_environ(server, name))
+        assert service.trade("2", "1", 2, 100) == (200, {"done": True})
+        admin.close()
+        keeper.close()
+        server.stop()
+        status, body = service.player("1")
+        assert status == 503 and any(part in body["error"] for part in BUSY), body
+        server.start()
+        assert service.player("1") == (200, {"id": "1", "coins": 0, "goods": 2})
+        trades = [("3", "4", 1, 1)] * 16
+        assert (
+            at_once([lambda args=args: service.trade(*args) for args in trades])
+            == [(200, {"done": True})] * 16
+        )
+        assert admin.balances() == dict(
+            PLAYERS, **{"1": (0, 2), "2": (114614, 18), "3": (5016, 484), "4": (4984, 516)}
+        )
+        admin.close()
