@@ -232,8 +232,9 @@ def check_reads_and_trades(service, admin):
         {"done": False, "reason": "sell player 1 goods not enough"},
     )
     assert service.trade("2", "1", 2, 100) == (200, {"done": True})
-    assert service.trade("2", "9", 1, 1) == (404, {"error": "unknown player id '9'"})
-    assert service.trade("9", "2", 1, 1) == (404, {"error": "unknown player id '9'"})
+    for sell_id, buy_id in (("2", "9"), ("9", "2")):
+        status, body = service.trade(sell_id, buy_id, 1, 1)
+        assert (status, list(body)) == (404, ["error"]) and "'9'" in body["error"], body
     assert admin.balances() == dict(PLAYERS, **{"1": (0, 2), "2": (114614, 18)})
     status, body = service.request("GET", "/no/such/page")
     assert status == 404 and list(body) == ["error"]
