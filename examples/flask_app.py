@@ -86,7 +86,7 @@ def post_trade() -> Any:
     try:
         reason = trade(**trade_arguments(body))
     except MaxConnectionsExceeded:
-        raise  # a ValueError too, but the pool's: 503 below
+        raise  # a ValueError too: the pool full when BEGIN replaced a lost connection (503)
     except ValueError as error:  # the lesson's checks: the numbers, the same player twice
         return error_reply(400, str(error))
     return {"done": True} if reason is None else {"done": False, "reason": reason}
