@@ -50,9 +50,9 @@ def lint(session):
 
 @nox.session
 def types(session):
-    """mypy --strict on tidb_dialect/ and peewee_example.py (settings in pyproject.toml), against
-    peewee's own stubs."""
-    session.install("-c", "requirements-dev.txt", "mypy", "-r", "requirements.txt")
+    """mypy --strict on tidb_dialect/, peewee_example.py, player_cli/ and examples/ (settings in
+    pyproject.toml), against peewee's own stubs and Flask's and FastAPI's types."""
+    session.install("-c", "requirements-dev.txt", "mypy", "-r", "requirements-examples.txt")
     session.run("mypy")
 
 

@@ -555,3 +555,35 @@ def run_on(db, work):
             await db.close_pool()
 
     return asyncio.run(scenario())
+
+
+@pytest.fixture
+def web_admin(server, database_name):
+    """The test's own session on its database, with the players of tests/web_kit.py."""
+    from tests.web_kit import Admin
+
+    admin = Admin(server, database_name)
+    admin.fill()
+    yield admin
+    admin.close()
+
+
+@pytest.fixture
+def web_app(tmp_path, server, database_name):
+    """web_app(kind, environ=None): examples/<kind>_app.py serving the test's database (its
+    TIDB_* settings unless `environ` says), started as a server process; killed after."""
+    from tests.web_kit import Service
+
+    started = []
+
+    def start(kind, environ=None):
+        settings = server_environ(server, database_name) if environ is None else environ
+        started.append(Service(kind, settings, tmp_path))
+        return started[-1]
+
+    yield start
+    for service in started:
+        if service.process.poll() is None:
+            service.process.kill()
+            service.process.wait()
+        assert "Traceback" not in service.output(), service.output()
