@@ -17,7 +17,7 @@ import peewee_example as lesson
 from tidb_dialect import SettingError, TiDBDatabase
 from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.settings import DEFAULTS, database_from, env_path, read_settings
-from tidb_dialect.transactions import TransactionStatements
+from tidb_dialect.transactions import TransactionStatements, error_code
 
 from .outcomes import (
     CLOSED_OUTPUT,
@@ -190,13 +190,26 @@ class EmbeddedDatabase(TransactionStatements, SqliteDatabase):
         return super().execute_sql(sql.removesuffix(" FOR UPDATE"), params)
 
 
+#: What to check when connecting fails with these server or client errors.
+CONNECT_HINTS = {
+    1045: "check TIDB_USER and TIDB_PASSWORD (on TiDB Cloud the user has the cluster's prefix, "
+    "as in xxxxxxxx.root)",
+    1049: "create the database TIDB_DB_NAME names (CREATE DATABASE), or name another",
+    2013: "something answers there, but not as a MySQL-protocol server does: check TIDB_PORT "
+    "(TiDB listens on 4000)",
+}
+
+
 def connect(database: Database) -> None:
     try:
         lesson.connect()
     except PeeweeException as exc:
+        hint = CONNECT_HINTS.get(
+            error_code(exc) or 0, "check that the server is running and the settings are right"
+        )
         raise CannotConnect(
-            "cannot connect to %s: %s\nCheck that the server is running and the settings are "
-            "right (.env.example, README: Troubleshooting)." % (where(database), server_error(exc))
+            "cannot connect to %s: %s\n%s (.env.example, README: Troubleshooting)."
+            % (where(database), server_error(exc), hint[0].upper() + hint[1:])
         ) from None
     except KeyboardInterrupt:
         raise Interrupted("while connecting: nothing was changed") from None
@@ -210,6 +223,7 @@ def where(database: Database) -> str:
     server = (
         database.version.name if isinstance(database, TiDBDatabase) and database.version else ""
     )
+    server = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in server)  # one line
     return "%s%s:%d as user %r (database %r), TLS %s" % (
         server + " at " if server else "",
         params["host"],
