@@ -33,6 +33,7 @@ from tidb_dialect import (
     TiDBDatabase,
     database_from_env,
 )
+from tidb_dialect.settings import read_settings
 
 #: The pool made from TIDB_* settings or a tidb:// URL: connections at most, and the seconds a
 #: request waits for one to come free before it is answered 503.
@@ -44,6 +45,7 @@ log = logging.getLogger("uvicorn.error")  # uvicorn's own log (standard error)
 def async_database() -> AsyncTiDBDatabase:
     """The lesson's settings (TIDB_*, DATABASE_URL, .env) on asyncio: tidb+async:// as given,
     TIDB_* or tidb:// with POOL."""
+    read_settings().refuse_misspellings()  # a likely misspelling stops it, as the walkthrough
     database = database_from_env()
     if isinstance(database, AsyncTiDBDatabase):
         return database

@@ -27,6 +27,7 @@ from tidb_dialect import (
     TiDBDatabase,
     database_from_env,
 )
+from tidb_dialect.settings import read_settings
 
 #: The pool made from TIDB_* settings or a tidb:// URL: connections at most, and the seconds a
 #: request waits for one to come free before it is answered 503.
@@ -37,6 +38,7 @@ FIELDS = ("sell_id", "buy_id", "amount", "price")
 def pooled_database() -> PooledTiDBDatabase:
     """The lesson's settings (TIDB_*, DATABASE_URL, .env) as a pool: tidb+pool:// as given,
     TIDB_* or tidb:// with POOL."""
+    read_settings().refuse_misspellings()  # a likely misspelling stops it, as the walkthrough
     database = database_from_env()
     if isinstance(database, PooledTiDBDatabase):
         return database

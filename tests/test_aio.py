@@ -335,15 +335,9 @@ def player_rows(mysql_db):
 
 
 async def atrade(db, sell_id, buy_id, amount, price):
-    """The walkthrough's trade on asyncio: its exchange() (one conditional UPDATE) in
-    arun_transaction; True when it happened, False when refused."""
-    try:
-        await tidb_dialect.arun_transaction(
-            db, lambda db: db.run(peewee_example.exchange, sell_id, buy_id, amount, price)
-        )
-    except peewee_example.TradeRefused:
-        return False
-    return True
+    """The lesson's trade on asyncio, run by db.run() as examples/fastapi_app.py does: True
+    when it happened, False when refused."""
+    return await db.run(peewee_example.trade, sell_id, buy_id, amount, price) == "trade success"
 
 
 @asyncio_only
@@ -456,7 +450,7 @@ def test_a_nested_call_is_refused(server):
     async def inner(db):
         raise AssertionError("never runs")
 
-    with pytest.raises(DatabaseError, match="opens its own transaction; call it outside"):
+    with pytest.raises(DatabaseError, match="retries its own transaction; call it outside"):
         run_on(db, lambda: tidb_dialect.arun_transaction(db, outer))
 
 

@@ -47,7 +47,6 @@ def models(database):
     "as_of, clause",
     [
         (FIVE_SECONDS, "AS OF TIMESTAMP NOW() - INTERVAL 5 SECOND"),
-        (datetime.timedelta(0), "AS OF TIMESTAMP NOW() - INTERVAL 0 SECOND"),
         (datetime.timedelta(milliseconds=1500), "AS OF TIMESTAMP NOW() - INTERVAL 1.500000 SECOND"),
         (datetime.timedelta(microseconds=1), "AS OF TIMESTAMP NOW() - INTERVAL 0.000001 SECOND"),
         (datetime.datetime(2024, 1, 1, 10, 0, 0), "AS OF TIMESTAMP %s"),
