@@ -144,7 +144,10 @@ def command(args: argparse.Namespace) -> int:
     if args.trade:
         check_balances(check_table(create=False), sell_id, buy_id)
         outcome = lesson.trade(sell_id, buy_id, amount, price)
-        print(outcome)
+        try:
+            print(outcome)
+        except KeyboardInterrupt:  # the trade is over: say how it ended, here instead
+            raise Interrupted("after the trade, which ended: %s" % outcome) from None
         return 0 if outcome == "trade success" else REFUSED
     with one_run_at_a_time():
         check_table(create=True)

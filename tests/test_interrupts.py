@@ -16,6 +16,8 @@ Which test covers which moment (and the event it waits for):
     a trade's UPDATE (walkthrough      test_ctrl_c_during_a_trades_update         trigger at a lock
       and --trade)
     a trade's COMMIT                   test_trade_wire.py::test_ctrl_c_while_...  relay holds COMMIT
+    --trade printing its outcome       test_ctrl_c_printing_the_trades_outcome    blocked on a full
+                                                                                  pipe (wchan)
     the final flush of stdout          test_ctrl_c_in_the_final_flush             blocked on a full
                                                                                   pipe (wchan)
 
@@ -134,6 +136,36 @@ def blocked_writing_a_pipe(pid):
     `anon_pipe_write` on newer kernels), as /proc/PID/wchan names it."""
     with open("/proc/%d/wchan" % pid) as file:
         return file.read().endswith("pipe_write")
+
+
+@pytest.mark.mariadb  # the work is read back from the server
+def test_ctrl_c_printing_the_trades_outcome(start_example, players, server, database_name, driver):
+    """--trade with unbuffered output: "trade success" blocks on the full pipe after the
+    trade committed; the line says the trade happened, not that it may not have."""
+    read_end, write_end, filled = full_pipe()
+    try:
+        trading = start_example(
+            "--driver",
+            driver,
+            *("--trade", "2", "1", "2", "100"),
+            environ=dict(server_environ(server, database_name), PYTHONUNBUFFERED="1"),
+            stdout=write_end,
+        )
+    finally:
+        os.close(write_end)
+    try:
+        poll(lambda: blocked_writing_a_pipe(trading.pid))
+        assert balances(players) == FINAL
+        trading.send_signal(signal.SIGINT)
+        trading.wait(30)
+    finally:
+        written = drain(read_end)
+    stderr = trading.stderr.read()
+    assert_one_line(
+        trading, stderr, "error: interrupted (Ctrl-C) after the trade, which ended: trade success"
+    )
+    assert written == b"x" * filled
+    assert balances(players) == FINAL
 
 
 @pytest.mark.mariadb  # the work is read back from the server
