@@ -1,21 +1,12 @@
-"""bulk_create at the driver's speed: peewee's INSERT text built once, only the values sent.
+"""TiDBModel: bulk_create at the driver's speed, peewee's INSERT text built once.
 
-peewee renders a multi-row INSERT node by node, a few dozen Python calls
-per value, and that is most of a bulk load's time against a nearby server.
-The statement depends only on the model, its fields and the number of rows,
-so FastBulkCreate renders it once per (model, fields, rows, database) and
-for every batch computes just the parameters: each field's db_value() of
-the value bulk_create would read. Anything that would make peewee's
-statement differ (a value that is an SQL expression, a converter returning
-one, a database with RETURNING or not MySQL-compatible) goes through
-peewee's own bulk_create instead, so the rows, types and errors are the
-same either way.
-
-What is left of a load's client time is building the objects and the
-driver escaping each value, a few Python calls apiece. So objects of plain
-fields are made with their values dict at once, and whole numbers are
-written into the statement as both drivers would write them (``str(n)``):
-the server gets the same bytes, and the driver escapes only the rest.
+peewee renders a multi-row INSERT node by node, most of a bulk load's time against a nearby
+server. The text depends only on the model, its fields and the number of rows, so it is rendered
+once and each batch computes its parameters: each field's db_value() of the value bulk_create
+would read. A value that is SQL (or a converter returning SQL), RETURNING, or a database that
+is not MySQL-compatible goes through peewee's own bulk_create, so rows, types and errors are the
+same either way. Objects of plain fields are made with their values dict at once, and whole
+numbers are written into the text as both drivers would write them (``str(n)``).
 """
 
 from __future__ import annotations
@@ -64,8 +55,7 @@ Statement = tuple[str, list[Any]]  # SQL text and its parameters, for execute_sq
 
 
 class FastBulkCreate(_Model):
-    """Mixin for a Model: objects made cheaply, and bulk_create() sends one cached INSERT
-    per batch."""
+    """Mixin for a Model: objects made cheaply, bulk_create() one cached INSERT per batch."""
 
     #: (the sorted_fields list it was made from, plain_fields()), kept per model class.
     _plain_fields: tuple[list[Field] | None, frozenset[str]] = (None, frozenset())
@@ -93,7 +83,13 @@ class FastBulkCreate(_Model):
         rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
         database = unproxied(cls._meta.database)
         fields = insert_fields(cls)
-        if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
+        # Not with RETURNING (peewee reads rows back), nor the driver's own converters (`conv`).
+        if not (
+            fields
+            and isinstance(database, MySQLDatabase)
+            and not database.returning_clause
+            and "conv" not in database.connect_params
+        ):
             return super().bulk_create(model_list, MAX_ROWS if batch_size is None else batch_size)
         max_bytes = MAX_STATEMENT_BYTES if batch_size is None else None
         for batch in chunked(model_list, MAX_ROWS if batch_size is None else batch_size):
@@ -125,10 +121,9 @@ def insert_rows(
 
 
 def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
-    """The most bytes the driver can send for `sql` with `params`: 4 per character of
-    text (UTF-8's widest; an escape takes 2), 2 per byte (each may be escaped), and
-    4 per character of any other value's text, with 12 more per value for quotes or a
-    prefix such as _binary."""
+    """The most bytes the driver can send: 4 per character of text (UTF-8's widest; an escape
+    takes 2), 2 per byte (each may be escaped), 4 per character of any other value's text, and
+    12 more per value for quotes or a prefix such as _binary."""
     size = 4 * len(sql) + 12 * len(params)
     texts = [p for p in params if type(p) is str]
     blobs = [p for p in params if type(p) is bytes]
@@ -136,12 +131,6 @@ def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
     if len(texts) + len(blobs) < len(params):
         size += 4 * sum(len(str(p)) for p in params if type(p) not in (str, bytes))
     return size
-
-
-def matches_peewee(database: MySQLDatabase) -> bool:
-    """Whether this path sends what peewee would: not with RETURNING (peewee reads the
-    rows back), nor with the driver's own converters (`conv`), which bind() would bypass."""
-    return not database.returning_clause and "conv" not in database.connect_params
 
 
 def plain_fields(meta: Metadata) -> frozenset[str]:
@@ -161,11 +150,6 @@ def insert_fields(model: type[Model]) -> list[Field]:
     return fields
 
 
-def attr_names(fields: Iterable[Field]) -> list[str]:
-    """The attributes bulk_create reads: a foreign key's id, not its row."""
-    return [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
-
-
 def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model]) -> list[Row]:
     """Each object's values of `fields`, as peewee's bulk_create reads them (getattr):
     for plain fields of `model`'s own objects, straight from their __data__."""
@@ -176,7 +160,9 @@ def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model])
             return [read(model_data(instance)) for instance in batch]
         except KeyError:  # a value never set, which the field's descriptor reads as None
             pass
-    return list(map(tuple_getter(attrgetter, attr_names(fields)), batch))
+    # A foreign key's id, not its row, as bulk_create reads it.
+    names = [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
+    return list(map(tuple_getter(attrgetter, names), batch))
 
 
 def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[Any], Row]:
@@ -191,12 +177,9 @@ def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[
 def insert_sql(
     model: type[Model], table: Table, field_names: tuple[str, ...], count: int, database: Database
 ) -> str | None:
-    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder
-    (and no other %) per value.
-
-    `table` (model._meta.table) is part of the key only: peewee makes a new one when
-    the model's table name, schema or fields change.
-    """
+    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder (and no
+    other %) per value. `table` is in the key only: peewee makes a new one when the model's table
+    name, schema or fields change."""
     fields = [model._meta.fields[name] for name in field_names]
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
     sql: str  # Context.sql() returns the context, which peewee's stubs leave untyped
@@ -222,11 +205,8 @@ def unchanged_types(field: Field) -> frozenset[type]:
 
 
 def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | None:
-    """The statement and parameters peewee would send for `rows`, or None if a value is SQL.
-
-    A column of whole numbers (exactly int) is written into the statement, as the
-    driver would write it; the other columns' values are the parameters, row by row.
-    """
+    """The statement and parameters peewee would send for `rows`, or None if a value is SQL; a
+    column of whole numbers (exactly int) is written into the statement as the driver would."""
     literals: list[Iterable[str]] = []  # per column: its numbers, or placeholders
     columns: list[Sequence[Any]] = []  # the columns left to the driver
     for field, raw in zip(fields, zip(*rows, strict=True), strict=True):
@@ -247,3 +227,7 @@ def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | 
     if len(columns) < len(fields):
         sql = sql % tuple(chain.from_iterable(zip(*literals, strict=False)))  # repeat() is endless
     return sql, list(chain.from_iterable(zip(*columns, strict=True)))
+
+
+class TiDBModel(FastBulkCreate, Model):
+    """Base model whose bulk_create() sends each batch's INSERT without rebuilding its text."""
