@@ -1,9 +1,7 @@
 """asyncio: AsyncTiDBDatabase on peewee 4's playhouse.pwasyncio (aiomysql), and arun_transaction.
 
-TiDBDatabase with pwasyncio's task-local connections from a pool: the same keywords, checks,
-version detection and gates. Imported on first use of ``tidb_dialect.AsyncTiDBDatabase`` or
-``tidb_dialect.arun_transaction``, so the rest of the dialect needs neither peewee 4 nor
-aiomysql and greenlet. The private names it needs are in _private.py.
+Imported on first use of either, so the rest of the dialect needs neither peewee 4 nor aiomysql
+and greenlet.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from typing import Any, TypeVar
 import peewee
 from peewee import InterfaceError, OperationalError
 
-from .checks import parse_whole_number
 from .connection import ASYNC_DRIVERS, load_driver
 from .errors import CONNECTION_LOST, AmbiguousCommitError, ConfigError, error_code
 
@@ -40,7 +37,7 @@ load_driver("aiomysql", ASYNC_DRIVERS)  # says which package is missing
 # After the checks above, which say what is missing.
 from ._private import PwasyncioPool, closed_by_server  # noqa: E402
 from .database import TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
-from .pool import ASYNC_POOL_KEYWORDS, stale_timeout_for  # noqa: E402
+from .pool import checked_pool_keywords, stale_timeout_for  # noqa: E402
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction  # noqa: E402
 
 T = TypeVar("T")
@@ -48,8 +45,6 @@ DB = TypeVar("DB", bound="AsyncTiDBDatabase")
 
 
 class OpenTransaction:
-    """A transaction a task began; open until its COMMIT or ROLLBACK."""
-
     def __init__(self, db: AsyncTiDBDatabase) -> None:
         self.db, self.task, self.open = db, asyncio.current_task(), True
 
@@ -63,13 +58,9 @@ OPEN_TRANSACTION: contextvars.ContextVar[OpenTransaction | None] = contextvars.C
 
 
 class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabase):
-    """TiDBDatabase on asyncio: ``await db.aexecute(query)``, ``async with db.atomic()``,
-    ``await db.run(fn)``, one connection per task from a pool (playhouse.pwasyncio).
-
-    Pool keywords: pool_size (default 10), pool_min_size (1), acquire_timeout (10 s),
-    stale_timeout (seconds after which a connection is replaced between transactions;
-    as PooledTiDBDatabase's, 300 to TiDB Cloud's gateway, else none).
-    """
+    """TiDBDatabase on asyncio, one connection per task from a pool (playhouse.pwasyncio):
+    pool_size (default 10), pool_min_size (1), acquire_timeout (10 s), stale_timeout (as
+    PooledTiDBDatabase's, but between transactions)."""
 
     driver = "aiomysql"
     drivers = ASYNC_DRIVERS
@@ -77,9 +68,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
 
     def __init__(self, database: str | None, **kwargs: Any) -> None:
         # Checked here: pwasyncio's __init__ takes them before init() sees the rest.
-        for name, (lowest, highest) in ASYNC_POOL_KEYWORDS.items():
-            if kwargs.get(name) is not None:
-                kwargs[name] = parse_whole_number(name, kwargs[name], lowest, highest)
+        kwargs = checked_pool_keywords(kwargs, "async")
         if kwargs.get("pool_min_size", 1) > kwargs.get("pool_size", 10):
             raise ConfigError.of("pool_min_size", "must not be more than pool_size")
         super().__init__(database, **kwargs)
@@ -93,14 +82,11 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         self.stale_timeout = stale_timeout
 
     def connect(self, reuse_if_open: bool = False) -> Any:
-        """The task's connection (peewee's signature, as TiDBDatabase calls it; one is
-        reused anyway). In async code, ``await db.aconnect()``."""
-        return super().connect()
+        return super().connect()  # peewee's signature, as TiDBDatabase calls it
 
     async def aconnect(self) -> Any:
-        """The task's connection; between transactions, one the server closed (KILL, a restart:
-        seen without a round trip) or older than stale_timeout is replaced. Its server is
-        detected on the database's first one."""
+        """The task's connection; between transactions, one the server closed (seen without a
+        round trip) or older than stale_timeout is replaced."""
         opened = OPEN_TRANSACTION.get()
         if (
             opened
@@ -131,7 +117,6 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         return conn
 
     def savepoint(self) -> Any:
-        """TiDBDatabase's gates, then pwasyncio's savepoint (``async with``)."""
         helper = super().savepoint()
         return AsyncTiDBSavepoint(self) if isinstance(helper, TiDBSavepoint) else helper
 
@@ -140,9 +125,8 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         return False if self.is_closed() else bool(super().close())
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
-        """BEGIN on a live connection: pwasyncio's would go to a connection that died since
-        its last statement (after a cancellation, a timeout, a lost reply). One the server
-        closed unseen fails at BEGIN: nothing was done on it, so BEGIN goes on a new one."""
+        """BEGIN on a live connection, not one that died since its last statement (a
+        cancellation, a lost reply) as pwasyncio's; on a new one if it fails for a lost one."""
         if self.is_closed() or self.connection().stale():  # type: ignore[no-untyped-call]
             self.connect()  # replaces one known to be closed
         try:
@@ -155,9 +139,8 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         OPEN_TRANSACTION.set(OpenTransaction(self))
 
     def commit(self) -> None:
-        """COMMIT; cancelled before its reply came, it may have committed or not: the
-        connection is closed (the server rolls back what it did not commit) and
-        AmbiguousCommitError raised in place of the CancelledError."""
+        """COMMIT; cancelled before its reply came, the connection is closed (the server rolls
+        back what it did not commit) and AmbiguousCommitError raised."""
         try:
             super().commit()
         except asyncio.CancelledError as cancelled:
@@ -169,28 +152,24 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
             self.transaction_ended()
 
     def rollback(self) -> None:
-        """No ROLLBACK on a closed connection (its COMMIT's reply lost, its task cancelled in a
-        statement): the server ends the transaction of a connection that goes. Sending one would
-        fail and hide the error that closed it (the greenlet bridge drops the exception context)."""
+        """No ROLLBACK on a closed connection, which the server rolls back: it would fail and hide
+        the error that closed it (the greenlet bridge drops the exception context)."""
         try:
             if self.is_closed() or not self.connection().stale():  # type: ignore[no-untyped-call]
                 super().rollback()
         finally:
             self.transaction_ended()
 
-    def transaction_ended(self) -> None:
-        """Tasks started inside the transaction may run statements from now on."""
+    def transaction_ended(self) -> None:  # tasks started inside it may run statements now
         opened = OPEN_TRANSACTION.get()
         if opened is not None and opened.db is self:
             opened.open = False
 
     def pause(self, seconds: float) -> None:
-        """retry_transaction()'s backoff, from sync code run by ``await db.run(fn)``, without
-        blocking the event loop."""
+        """retry_transaction()'s backoff (run by ``await db.run(fn)``), not blocking the loop."""
         pwasyncio.await_(asyncio.sleep(seconds))
 
     async def adetect_server_version(self) -> Any:
-        """detect_server_version() from async code."""
         await self.aconnect()
         return self.detect_server_version()
 
@@ -206,14 +185,9 @@ async def arun_transaction(
     mode: str | None = None,
     backoff: Callable[[int], float] = exponential_backoff,
 ) -> T:
-    """run_transaction() on asyncio: ``await callback(db)`` in a transaction, run again as a
-    whole on the same retryable errors after the same (awaited) backoff: the sync loop itself,
-    run by ``db.run()``.
-
-    A COMMIT whose reply was lost, or cancelled while its reply is awaited, raises
-    AmbiguousCommitError and is never run again; a task cancelled before COMMIT rolls
-    the transaction back and stays cancelled.
-    """
+    """run_transaction() on asyncio, ``await callback(db)`` in its sync loop run by ``db.run()``;
+    a task cancelled before COMMIT rolls back and stays cancelled, after it (its reply awaited)
+    raises AmbiguousCommitError."""
 
     def attempt(db: DB) -> T:
         result: T = pwasyncio.await_(callback(db))

@@ -41,13 +41,10 @@ if TYPE_CHECKING:
 else:
     _Model = object
 
-#: The placeholder of peewee's MySQLDatabase, and the drivers' paramstyle.
-PLACEHOLDER = "%s"
-
-#: Without batch_size, one INSERT carries at most this many rows...
+#: Without batch_size, one INSERT carries at most this many rows and bytes (as the driver may
+#: write them at worst): well below max_allowed_packet (64 MiB on TiDB, 16 MiB on MariaDB) and
+#: TiDB's 6 MiB entry limit (8025).
 MAX_ROWS = 1000
-#: ...and at most this many bytes, as the driver may write them at worst: well below
-#: max_allowed_packet (64 MiB on TiDB, 16 MiB on MariaDB) and TiDB's 6 MiB entry limit (8025).
 MAX_STATEMENT_BYTES = 4 * 1024 * 1024
 
 Row = tuple[Any, ...]
@@ -57,7 +54,7 @@ Statement = tuple[str, list[Any]]  # SQL text and its parameters, for execute_sq
 class FastBulkCreate(_Model):
     """Mixin for a Model: objects made cheaply, bulk_create() one cached INSERT per batch."""
 
-    #: (the sorted_fields list it was made from, plain_fields()), kept per model class.
+    #: (the sorted_fields list it was made from, plain_fields()), per model class.
     _plain_fields: tuple[list[Field] | None, frozenset[str]] = (None, frozenset())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -79,8 +76,8 @@ class FastBulkCreate(_Model):
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
-        """peewee's bulk_create; without batch_size, each INSERT holds at most MAX_ROWS
-        rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
+        """peewee's; without batch_size, each INSERT holds at most MAX_ROWS rows and (but where
+        peewee's own takes the call) MAX_STATEMENT_BYTES bytes."""
         database = unproxied(cls._meta.database)
         fields = insert_fields(cls)
         # Not with RETURNING (peewee reads rows back), nor the driver's own converters (`conv`).
@@ -134,8 +131,8 @@ def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
 
 
 def plain_fields(meta: Metadata) -> frozenset[str]:
-    """Names of the model's fields whose descriptor only stores the value (not a foreign
-    key's); none if the model sets attributes its own way."""
+    """The fields whose descriptor only stores the value (not a foreign key's); none if the
+    model sets attributes its own way."""
     model = meta.model
     if model.__setattr__ is not object.__setattr__:
         return frozenset()
@@ -143,7 +140,7 @@ def plain_fields(meta: Metadata) -> frozenset[str]:
 
 
 def insert_fields(model: type[Model]) -> list[Field]:
-    """The fields bulk_create inserts: all of them but an auto-increment primary key."""
+    """All fields but an auto-increment primary key, as bulk_create inserts."""
     fields = list(model._meta.sorted_fields)
     if model._meta.auto_increment:
         fields.remove(model._meta.primary_key)
@@ -151,8 +148,8 @@ def insert_fields(model: type[Model]) -> list[Field]:
 
 
 def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model]) -> list[Row]:
-    """Each object's values of `fields`, as peewee's bulk_create reads them (getattr):
-    for plain fields of `model`'s own objects, straight from their __data__."""
+    """Each object's values of `fields` as bulk_create reads them (getattr), for plain fields of
+    `model`'s own objects straight from their __data__."""
     names = [f.name for f in fields]
     if set(map(type, batch)) == {model} and plain_fields(model._meta).issuperset(names):
         read = tuple_getter(itemgetter, names)
@@ -166,7 +163,7 @@ def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model])
 
 
 def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[Any], Row]:
-    """attrgetter or itemgetter of `names`, always giving a tuple (even of one)."""
+    """attrgetter or itemgetter of `names`, giving a tuple (even of one)."""
     if len(names) == 1:
         get_one = getter(names[0])
         return lambda item: (get_one(item),)
@@ -187,7 +184,7 @@ def insert_sql(
     values = count * len(fields)
     if len(params) != values or any(p is not None for p in params):
         return None
-    if not sql.count("%") == sql.count(PLACEHOLDER) == values:
+    if not sql.count("%") == sql.count("%s") == values:
         return None
     return sql
 
@@ -199,9 +196,8 @@ UNCHANGED_BY = ((IntegerField.adapt, int), (FloatField.adapt, float), (CharField
 def unchanged_types(field: Field) -> frozenset[type]:
     """The types of value that field.db_value() returns untouched, so need no call."""
     kind = type(field)
-    if kind.db_value is not Field.db_value:
-        return frozenset()
-    return frozenset([type(None)] + [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt])
+    adapted = [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt]
+    return frozenset([type(None), *adapted] if kind.db_value is Field.db_value else ())
 
 
 def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | None:
@@ -222,7 +218,7 @@ def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | 
         if types == {int}:
             literals.append(map(str, values))
         else:
-            literals.append(repeat(PLACEHOLDER))
+            literals.append(repeat("%s"))
             columns.append(values)
     if len(columns) < len(fields):
         sql = sql % tuple(chain.from_iterable(zip(*literals, strict=False)))  # repeat() is endless

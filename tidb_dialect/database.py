@@ -82,8 +82,7 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         # As given, but the password: what code that makes the same database needs (reflection);
         # the password as given for like(), for a class whose driver may send it otherwise.
         self.given_keywords = dict(
-            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
-            driver=self.driver,
+            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")}, driver=self.driver
         )
         self._given_password = kwargs.get("password", kwargs.get("passwd"))
         options = {"mariadb": kwargs.pop("mariadb")} if "mariadb" in kwargs else {}

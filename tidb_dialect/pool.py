@@ -1,9 +1,5 @@
-"""PooledTiDBDatabase: playhouse's connection pool for TiDBDatabase.
-
-Connections stay open between requests, so a web app does not pay a TCP and TLS handshake
-(several round trips to a TiDB Cloud region) per request, and a checkout costs no round trip
-unless the connection sat idle.
-"""
+"""PooledTiDBDatabase: playhouse's connection pool for TiDBDatabase, so that a web request pays
+no TCP and TLS handshake, and a checkout no round trip unless the connection sat idle."""
 
 from __future__ import annotations
 
@@ -21,21 +17,15 @@ from .database import TiDBDatabase, has_data_waiting, is_open
 from .errors import CONNECTION_LOST, error_code
 from .tls import tls_required
 
-#: The pool's own keywords, and AsyncTiDBDatabase's: keyword -> (lowest, highest).
-POOL_KEYWORDS = ranges("pool")
-ASYNC_POOL_KEYWORDS = ranges("async")
-
 #: Seconds after which a pool connection to TiDB Cloud's gateway (tidbcloud.com) is replaced
 #: by default: the gateway "might terminate connections open >30 minutes", and its docs
 #: suggest recycling at about 5 (pingcap/docs tidb-cloud/serverless-limitations.md).
 GATEWAY_STALE_TIMEOUT = 300
 
-#: The MySQL protocol's server status flag "a transaction is open" (SERVER_STATUS_IN_TRANS).
-SERVER_STATUS_IN_TRANS = 0x0001
+SERVER_STATUS_IN_TRANS = 0x0001  # the MySQL protocol's status flag "a transaction is open"
 
 
 def stale_timeout_for(host: str) -> int | None:
-    """The stale_timeout when none is given: GATEWAY_STALE_TIMEOUT to TiDB Cloud's gateway."""
     return GATEWAY_STALE_TIMEOUT if tls_required(host) else None
 
 
@@ -52,7 +42,6 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self.untouched = threading.local()  # .conn: this thread's checkout, no statement sent
-        # playhouse's __init__ reads its keywords itself, without calling init() for them.
         super().__init__(database, *args, **checked_pool_keywords(kwargs))
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
@@ -123,12 +112,11 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         return True
 
 
-def checked_pool_keywords(given: dict[str, Any]) -> dict[str, Any]:
-    """`given` with each pool keyword a whole number in its range (ConfigError naming it);
-    None, which init() reads as "unchanged", passes."""
+def checked_pool_keywords(given: dict[str, Any], takes: str = "pool") -> dict[str, Any]:
+    """`given` with the keywords that `takes` ("pool", "async") takes each a whole number in its
+    range (ConfigError naming it); None, which init() reads as "unchanged", passes."""
+    names = ranges(takes)
     return {
-        name: value
-        if name not in POOL_KEYWORDS or value is None
-        else number(name, value, text=True)
+        name: number(name, value, text=True) if name in names and value is not None else value
         for name, value in given.items()
     }

@@ -15,13 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from peewee import (
-    DatabaseError,
-    InterfaceError,
-    NotSupportedError,
-    PeeweeException,
-    SqliteDatabase,
-)
+from peewee import DatabaseError, InterfaceError, NotSupportedError, PeeweeException, SqliteDatabase
 
 from .checks import unproxied, whole_number
 from .errors import (
