@@ -56,8 +56,7 @@ def set_model_data(instance: peewee.Model, data: dict[str, Any]) -> None:
     instance.__rel__ = {}
 
 
-def model_data(instance: peewee.Model) -> dict[str, Any]:
-    """An object's field values by name (read for the bulk load, as above)."""
+def model_data(instance: peewee.Model) -> dict[str, Any]:  # read by the bulk load, as above
     data: dict[str, Any] = instance.__data__
     return data
 
@@ -71,8 +70,8 @@ def closed_by_server(conn: Any) -> bool:
 
 
 class PwasyncioPool:
-    """pwasyncio's hook and pool sizes, to fill its pool with aiomysql_connection()'s
-    connections: aiomysql.create_pool() takes no connection class (security)."""
+    """pwasyncio's hook and pool sizes, to fill its pool with aiomysql_connection()'s (security:
+    aiomysql.create_pool() takes no connection class)."""
 
     async def _create_pool_async(self) -> Any:
         return aiomysql_pool()(

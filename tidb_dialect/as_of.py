@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
 Query = TypeVar("Query", bound="ModelSelect[Any]")
 
-#: The attribute of a stale query that holds its AsOfTimestamp (clone() copies it).
-AS_OF = "tidb_as_of"
-
 
 class AsOfTimestamp(Node):
     """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's
@@ -49,7 +46,16 @@ class AsOfTimestamp(Node):
 
     def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
-            as_of = seconds_before_now(as_of)
+            # AS OF NOW() reads as of the current second's start, missing what was just
+            # committed while looking fresh: a zero delta is refused.
+            seconds = as_of.total_seconds()
+            if seconds <= 0:
+                raise ValueError(
+                    "as_of: a timedelta must be positive (it counts back from NOW(); for fresh "
+                    "data read without as_of), got %r" % (as_of,)
+                )
+            number = "%d" % seconds if seconds.is_integer() else "%.6f" % seconds
+            as_of = SQL("NOW() - INTERVAL %s SECOND" % number)
         elif isinstance(as_of, datetime.datetime):
             as_of = Value(as_of)
         elif not isinstance(as_of, Node):
@@ -63,21 +69,6 @@ class AsOfTimestamp(Node):
         if in_transaction and in_transaction():
             raise refused_in_transaction()
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
-
-
-def seconds_before_now(delta: datetime.timedelta) -> SQL:
-    """``NOW() - INTERVAL n SECOND``; zero is refused: AS OF NOW() reads as of the start of the
-    current second, so it could miss what was just committed, looking fresh while it is not."""
-    seconds = delta.total_seconds()
-    if seconds <= 0:
-        raise ValueError(
-            "as_of: a timedelta must be positive (it counts back from NOW(); for fresh data "
-            "read without as_of), got %r" % (delta,)
-        )
-    return SQL(
-        "NOW() - INTERVAL %s SECOND"
-        % ("%d" % seconds if seconds.is_integer() else "%.6f" % seconds)
-    )
 
 
 def require_stale_reads(database: Database) -> None:
@@ -114,7 +105,7 @@ def stale_select(query: Query, as_of: AsOf) -> Query:
     require_stale_reads(query.model._meta.database)
     stale = query.clone()
     stale.__class__ = stale_class(type(query))  # type: ignore[arg-type]  # a class is Hashable
-    setattr(stale, AS_OF, clause)
+    stale.tidb_as_of = clause  # type: ignore[attr-defined]  # clone() copies it
     return stale
 
 
@@ -164,7 +155,7 @@ class StaleReadContext(Context):
 
     def sql(self, obj: Any) -> Any:
         if isinstance(obj, SelectBase):
-            as_of = obj.__dict__.get(AS_OF)
+            as_of = obj.__dict__.get("tidb_as_of")
             if as_of is not None and as_of is not self.state.tidb_as_of:
                 with self(tidb_as_of=as_of):
                     return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee

@@ -79,8 +79,7 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver, self.drivers)
-        # As given, but the password: what code that makes the same database needs (reflection);
-        # the password as given for like(), for a class whose driver may send it otherwise.
+        # As given (reflection, like()), the password apart: another driver may send it otherwise.
         self.given_keywords = dict(
             {k: v for k, v in kwargs.items() if k not in ("password", "passwd")}, driver=self.driver
         )
@@ -139,8 +138,7 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return self.detect_server_version().is_tidb
 
     def get_context_options(self) -> dict[str, Any]:
-        # DDL and stale reads detect the server (connecting first) only when they depend on it;
-        # a stale read's clause refuses to be written inside a transaction (TiDB's error 8135).
+        # For DDL and stale reads, which detect the server only when they depend on it.
         return dict(
             super().get_context_options(),
             tidb_detect_server_version=self.detect_server_version,
@@ -182,9 +180,9 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             raise NotSupportedError(
                 "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
                 "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
-                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB v%d.%d.%d's "
+                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB %s's "
                 "tidb_enable_shared_lock_promotion would, or read them without a lock"
-                % SHARED_LOCK_PROMOTION
+                % release(SHARED_LOCK_PROMOTION)
             )
         return super().execute_sql(sql, params)
 
@@ -235,13 +233,13 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
 
 
 class TiDBSavepoint(_savepoint):
-    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105."""
+    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105 (told by
+    where it came from, not its text, which TiDB may reword)."""
 
     def _begin(self) -> None:
         try:
             super()._begin()  # type: ignore[misc]  # untyped in peewee
         except DatabaseError as exc:
-            # Told apart by where it came from, not by its text, which TiDB may reword.
             if error_code(exc) != 1105:
                 raise
             raise NotSupportedError(savepoint_refusal(self.db)) from exc
@@ -267,7 +265,7 @@ def savepoint_refusal(database: Any) -> str:
 
 
 def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:
-    """Inside a transaction a nested block would drop as_of and read fresh data: refused."""
+    """A nested block would drop as_of and read fresh data: refused."""
     if kwargs.get("as_of") is not None and database.in_transaction():
         raise refused_in_transaction()
 
@@ -279,10 +277,9 @@ DETECTED: dict[tuple[object, ...], ServerVersion] = {}
 def detect(
     conn: Any, connect_params: Mapping[str, Any], ask: Callable[[str], Sequence[Any]] | None = None
 ) -> ServerVersion:
-    """The ServerVersion of the server behind `conn`, asked once per process, address and user
-    (one TiDB Cloud gateway serves many clusters, chosen by the user's prefix); again when the
-    handshake's version changes (an upgrade). ``ask(sql)`` gives the first row of `sql`: by
-    default from a cursor of `conn` (asyncio passes its own)."""
+    """The ServerVersion behind `conn`, asked once per process, address, user (a TiDB Cloud
+    gateway's clusters are chosen by the user's prefix) and handshake version (an upgrade);
+    ``ask(sql)`` gives the first row of `sql` (asyncio's), else a cursor of `conn` does."""
     key = tuple(connect_params.get(k) for k in ("host", "port", "user"))
     key += (conn.get_server_info(),)
     if key not in DETECTED:
@@ -297,13 +294,12 @@ def detect(
 
 
 def is_open(conn: Any) -> bool:
-    """False when the driver knows its connection is closed (PyMySQL's `open`)."""
     return bool(getattr(conn, "open", True))
 
 
 def has_data_waiting(conn: Any) -> bool:
-    """True when an idle connection's socket is readable: the server closed it (KILL,
-    restart, wait_timeout) and sent its error packet or end of stream unasked."""
+    """Whether an idle connection's socket is readable: the server closed it (KILL, restart,
+    wait_timeout) and sent its error packet or end of stream unasked."""
     fileno = getattr(socket_of(conn), "fileno", None)
     if fileno is None:
         return False  # a connection that shows no socket: the ping decides
@@ -329,29 +325,21 @@ FIRST_WORD = re.compile(r"[\s(]*([A-Za-z]+)")
 
 
 def changes_nothing(sql: str) -> bool:
-    """True for a plain SELECT, SHOW, DESCRIBE, EXPLAIN, BEGIN or START TRANSACTION (a stored
-    function that writes, called from a SELECT, is not seen: call it in a transaction)."""
+    """A plain read or BEGIN (a stored function that writes, called from a SELECT, is not seen:
+    call it in a transaction)."""
     return bool(CHANGES_NOTHING.match(sql)) and not NOT_A_READ.search(sql)
 
 
 class ReconnectingTiDBDatabase(TiDBDatabase):
-    """TiDBDatabase that replaces a lost connection outside a transaction, never running a
-    write twice.
-
-    Before a statement, a connection the server closed (its goodbye or end of stream waits on
-    the socket) is replaced: the statement has not been sent, so nothing is lost. A statement
-    whose reply is lost (2006, 2013, 2055) may have run: a read or BEGIN (changes_nothing) is sent
-    again on a new connection, any other raises AmbiguousCommitError, as a lost COMMIT does
-    (TiDB closes the connection when a commit's result is undetermined, an autocommit
-    write's too). Inside a transaction the error reaches the caller: its work went with the
-    connection.
-    """
+    """TiDBDatabase that replaces a lost connection outside a transaction, never running a write
+    twice: one the server closed is replaced before a statement is sent on it; after a lost reply
+    (2006, 2013, 2055) a read or BEGIN is sent again on a new one, any other statement raises
+    AmbiguousCommitError. Inside a transaction the error reaches the caller."""
 
     def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         return self._sent_once(sql, super().execute_sql, sql, *args, **kwargs)
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
-        # peewee sends BEGIN itself, not through execute_sql()
         self._sent_once("BEGIN", super().begin, *args, **kwargs)
 
     def _sent_once(self, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -375,6 +363,5 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
         return send(*args, **kwargs)
 
     def _drop_connection(self) -> None:
-        # Closing a dead socket can fail too; peewee has forgotten the connection all the same.
         with contextlib.suppress(PeeweeException):
-            self.close()
+            self.close()  # a dead socket's close can fail; peewee forgets it all the same

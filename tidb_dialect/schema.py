@@ -1,13 +1,12 @@
-"""TiDB's DDL rules: table options as peewee table settings, and warnings for constraints
-that TiDB would keep without enforcing.
+"""TiDB's DDL: table options that every server accepts, and warnings for constraints TiDB
+would keep without enforcing.
 
     class Event(Model):
         class Meta:
             table_settings = [auto_id_cache(1)]  # MySQL-compatible, centrally allocated ids
 
-peewee writes ``Meta.table_settings`` after CREATE TABLE's closing parenthesis on every path,
-so the option is never silently left out; TiDB's executable-comment form (``/*T![feature] ...
-*/``) is honoured by TiDB and read as a comment by MySQL, MariaDB and SQLite.
+peewee writes ``Meta.table_settings`` on every CREATE TABLE path; TiDB's executable comment
+(``/*T![feature] ... */``) is a comment to MySQL, MariaDB and SQLite.
 """
 
 from __future__ import annotations

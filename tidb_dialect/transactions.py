@@ -1,8 +1,4 @@
-"""Retrying transactions the way the TiDB docs ask: roll back, back off, run again.
-
-TiDB reports conflicts between concurrent transactions as errors that are safe to retry:
-the whole transaction is rolled back before the next attempt, so nothing of it survives.
-"""
+"""Retrying transactions the way the TiDB docs ask: roll back, back off, run again."""
 
 from __future__ import annotations
 
@@ -64,8 +60,8 @@ def exponential_backoff(attempt: int) -> float:
     return ((1.5**attempt) + random.random()) * 0.1
 
 
-#: Transactions committed so far in this thread (or asyncio task's greenlet): COMMITs, and DDL,
-#: which TiDB and MySQL commit implicitly. A retried function is never run again once it grew.
+#: Transactions committed in this thread (or asyncio task's greenlet): COMMITs, and DDL, which
+#: commits implicitly. A retried function is never run again once it grew.
 COMMITS: ContextVar[int] = ContextVar("tidb_dialect_commits", default=0)
 IMPLICIT_COMMIT = re.compile(r"\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
 
@@ -110,8 +106,7 @@ class TransactionStatements:
             if ambiguous_behind(exc) is None:
                 raise
 
-    def refuse_closed(self, name: str) -> None:
-        """peewee 4's check (peewee 3.17 would open a connection): never one on a new connection."""
+    def refuse_closed(self, name: str) -> None:  # peewee 4's check; 3.17 would connect
         if self.is_closed():  # type: ignore[attr-defined]
             raise InterfaceError("Cannot %s, database connection not open." % name)
 
@@ -122,12 +117,9 @@ def retry_transaction(
     backoff: Callable[[int], float] = exponential_backoff,
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Decorator: the function, whose ``with db.atomic():`` block is one transaction, runs again
-    after an error TiDB marks safe to retry (the block has rolled back), at most `max_attempts`
-    times, waiting `backoff(attempt)` seconds between; then ExceededMaxAttempts.
-
-    Other errors propagate unchanged. Never run again once something committed in it (a
-    COMMIT, or DDL); a COMMIT cut off before its reply raises AmbiguousCommitError.
-    """
+    after an error TiDB marks safe to retry, at most `max_attempts` times, `backoff(attempt)`
+    seconds apart; then ExceededMaxAttempts. Never again once something committed in it (COMMIT,
+    DDL); a COMMIT cut off before its reply raises AmbiguousCommitError."""
     whole_number("max_attempts", max_attempts, 1, MAX_ATTEMPTS)
 
     def decorate(function: Callable[P, T]) -> Callable[P, T]:
@@ -164,11 +156,8 @@ def run_transaction(
     backoff: Callable[[int], float] = exponential_backoff,
     mode: str | None = None,
 ) -> T:
-    """``callback(db)`` in ``with db.atomic():``, retried as retry_transaction() does.
-
-    `mode` ("optimistic" or "pessimistic") starts each attempt with TiDB's
-    BEGIN OPTIMISTIC / BEGIN PESSIMISTIC; refused on other servers.
-    """
+    """``callback(db)`` in ``with db.atomic():``, retried as retry_transaction() does; `mode`
+    ("optimistic", "pessimistic") begins each attempt in that TiDB mode."""
     database = unproxied(db)
     begin_args: dict[str, str] = {}
     if mode is not None:  # checked before the first attempt sends anything
