@@ -36,7 +36,7 @@ load_driver("aiomysql", ASYNC_DRIVERS)  # says which package is missing
 
 # After the checks above, which say what is missing.
 from ._private import PwasyncioPool, closed_by_server  # noqa: E402
-from .database import TiDBDatabase, TiDBSavepoint, detect  # noqa: E402
+from .database import TiDBDatabase, detect  # noqa: E402
 from .pool import checked_pool_keywords, stale_timeout_for  # noqa: E402
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction  # noqa: E402
 
@@ -116,10 +116,6 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
             self.version = await self.run(detect, conn.conn, self.connect_params, ask)
         return conn
 
-    def savepoint(self) -> Any:
-        helper = super().savepoint()
-        return AsyncTiDBSavepoint(self) if isinstance(helper, TiDBSavepoint) else helper
-
     def close(self) -> bool:
         """Outside any task (at exit, a sync teardown) there is no task's connection to close."""
         return False if self.is_closed() else bool(super().close())
@@ -172,10 +168,6 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
     async def adetect_server_version(self) -> Any:
         await self.aconnect()
         return self.detect_server_version()
-
-
-class AsyncTiDBSavepoint(pwasyncio.async_savepoint, TiDBSavepoint):
-    """TiDBSavepoint (it explains TiDB v6.3+'s error 1105) with pwasyncio's ``async with``."""
 
 
 async def arun_transaction(

@@ -17,7 +17,6 @@ from peewee import (
     NotSupportedError,
     OperationalError,
     PeeweeException,
-    _savepoint,
 )
 
 from ._private import socket_of
@@ -170,8 +169,10 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             self.execute_sql(*ctx.query())
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
-        """peewee's execute_sql(); a shared lock is refused on TiDB before it is sent. The
-        substring test spares other statements the regex (SQL keywords come in one case)."""
+        """peewee's; a shared lock is refused on TiDB before it is sent (the substring test spares
+        other statements the regex: SQL keywords come in one case), and a SAVEPOINT that TiDB
+        v6.3+ refuses with its catch-all error 1105 is explained (told by the statement, not by
+        the message, which TiDB may reword)."""
         if (
             ("SHARE" in sql or "share" in sql)
             and SHARED_LOCK.search(sql)
@@ -184,9 +185,16 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
                 "tidb_enable_shared_lock_promotion would, or read them without a lock"
                 % release(SHARED_LOCK_PROMOTION)
             )
-        return super().execute_sql(sql, params)
+        try:
+            return super().execute_sql(sql, params)
+        except DatabaseError as exc:
+            if error_code(exc) != 1105 or not sql.startswith("SAVEPOINT"):
+                raise
+            if not (self.version and self.version.at_least(*IN_PLACE_CHECK_SETTING)):
+                raise
+            raise NotSupportedError(savepoint_refusal(self)) from exc
 
-    def savepoint(self) -> _savepoint:
+    def savepoint(self) -> Any:
         version = self.detect_server_version()
         if not version.supports_savepoints:
             raise NotImplementedError(
@@ -194,8 +202,6 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
                 "transaction(), which flattens nested blocks into the outer one"
                 % (version, release(SAVEPOINTS))
             )
-        if version.at_least(*IN_PLACE_CHECK_SETTING):
-            return TiDBSavepoint(self)
         return super().savepoint()
 
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
@@ -230,19 +236,6 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         mode: str | None = None,
     ) -> T:
         return run_transaction(self, callback, max_attempts, backoff, mode)
-
-
-class TiDBSavepoint(_savepoint):
-    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105 (told by
-    where it came from, not its text, which TiDB may reword)."""
-
-    def _begin(self) -> None:
-        try:
-            super()._begin()  # type: ignore[misc]  # untyped in peewee
-        except DatabaseError as exc:
-            if error_code(exc) != 1105:
-                raise
-            raise NotSupportedError(savepoint_refusal(self.db)) from exc
 
 
 def savepoint_refusal(database: Any) -> str:
