@@ -16,8 +16,9 @@ from peewee import Database, PeeweeException, SqliteDatabase
 import peewee_example as lesson
 from tidb_dialect import SettingError, TiDBDatabase
 from tidb_dialect.checks import parse_whole_number
+from tidb_dialect.errors import error_code
 from tidb_dialect.settings import DEFAULTS, database_from, env_path, read_settings
-from tidb_dialect.transactions import TransactionStatements, error_code
+from tidb_dialect.transactions import TransactionStatements
 
 from .outcomes import (
     CLOSED_OUTPUT,

@@ -32,7 +32,7 @@ from tests.kit.relay import Relay
 from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
 from tidb_dialect.checks import parse_whole_number
-from tidb_dialect.database import forget_detected_servers
+from tidb_dialect.database import DETECTED
 from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,7 +248,7 @@ def fake_server():
     for fake in started:
         fake.stop()
     # A later fake may get the same port and handshake but answer as another server.
-    forget_detected_servers()
+    DETECTED.clear()
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from tidb_dialect import (
     TiDBDatabase,
     connect_url,
 )
-from tidb_dialect.transactions import error_code
+from tidb_dialect.errors import error_code
 
 asyncio_only = pytest.mark.pwasyncio
 

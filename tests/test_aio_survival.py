@@ -14,7 +14,7 @@ from peewee import InterfaceError, OperationalError
 import tidb_dialect
 from tests.conftest import make_async_db, poll, run_on
 from tidb_dialect import AmbiguousCommitError, TiDBDatabase
-from tidb_dialect.transactions import error_code
+from tidb_dialect.errors import error_code
 
 pytestmark = [pytest.mark.pwasyncio, pytest.mark.mariadb]
 

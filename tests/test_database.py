@@ -23,8 +23,8 @@ from tests.conftest import (
 )
 from tidb_dialect import ConfigError, PooledTiDBDatabase, TiDBDatabase, parse_version
 from tidb_dialect.database import savepoint_refusal
+from tidb_dialect.errors import error_code
 from tidb_dialect.settings import database_from
-from tidb_dialect.transactions import error_code
 
 
 def test_connects_with_each_driver_and_reads_version(server, database_name, driver):

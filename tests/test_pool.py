@@ -17,8 +17,8 @@ from tidb_dialect import (
     TiDBDatabase,
     connect_url,
 )
-from tidb_dialect.pool import changes_nothing, has_data_waiting
-from tidb_dialect.transactions import error_code
+from tidb_dialect.database import changes_nothing, has_data_waiting
+from tidb_dialect.errors import error_code
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
 

@@ -1,34 +1,29 @@
-"""tidb_dialect/_private.py: each private attribute of another library still means what the
+"""tidb_dialect/_private.py: each private name of another library still means what the
 dialect takes it to mean. Run on peewee 3.17 and 4.x; a failure names the release that moved it.
 
 Behaviour that rests on them is tested beside it: the handshake's bound
 (test_connection.py), a closed pool connection seen unasked (test_pool.py), the
-bulk load's objects (test_fast_bulk.py).
+bulk load's objects (test_fast_bulk.py), asyncio's TLS and greeting (test_aio.py).
 """
 
+import asyncio
+import inspect
 import socket
+import ssl
 
 import pymysql
 import pytest
-from peewee import CharField, IntegerField, Model, OperationalError
+from peewee import CharField, IntegerField, Model
 from playhouse.pool import PooledMySQLDatabase
 
+from tests.conftest import make_async_db, run_on
 from tidb_dialect._private import (
-    DRIVER_ERRORS,
+    default_stale_timeout,
     model_data,
     pymysql_read_timeout,
     set_model_data,
-    set_stale_timeout,
     socket_of,
-    stale_timeout,
 )
-
-
-def test_peewees_exception_wrapper_turns_driver_errors_into_peewees():
-    with pytest.raises(OperationalError) as raised, DRIVER_ERRORS:
-        raise pymysql.err.OperationalError(2013, "Lost connection")
-    assert raised.value.args == (2013, "Lost connection")
-    assert isinstance(raised.value.__cause__ or raised.value.__context__, pymysql.err.Error)
 
 
 def test_pymysqls_read_timeout_bounds_the_handshake_and_is_restored():
@@ -55,13 +50,15 @@ def test_pymysqls_socket_is_the_connections(server):
         conn.close()
 
 
-def test_playhouses_stale_timeout_is_the_one_given():
-    assert stale_timeout(PooledMySQLDatabase("x")) is None
-    pool = PooledMySQLDatabase("x", stale_timeout=7)
-    assert stale_timeout(pool) == 7
-    set_stale_timeout(pool, 300)
+def test_playhouses_stale_timeout_is_the_one_given_or_the_default():
+    given = PooledMySQLDatabase("x", stale_timeout=7)
+    default_stale_timeout(given, 300)
+    assert given._stale_timeout == 7
+    pool = PooledMySQLDatabase("x")
+    assert pool._stale_timeout is None
+    default_stale_timeout(pool, 300)
     pool.init("x")  # init() without stale_timeout keeps it
-    assert stale_timeout(pool) == 300
+    assert pool._stale_timeout == 300
 
 
 class Player(Model):
@@ -76,3 +73,47 @@ def test_an_object_made_from_its_data_is_peewees():
     assert model_data(made) == {"coins": 5, "id": "a"}
     assert (made.id, made.coins, made.is_dirty()) == ("a", 5, True)
     assert sorted(f.name for f in made.dirty_fields) == ["coins", "id"]
+
+
+@pytest.mark.pwasyncio
+def test_aiomysql_connection_internals_that_keep_tls_and_bound_the_greeting():
+    import aiomysql
+
+    assert inspect.iscoroutinefunction(aiomysql.Connection._connect)
+    assert inspect.iscoroutinefunction(aiomysql.Connection._request_authentication)
+    context = ssl.create_default_context()
+
+    async def made():
+        return aiomysql.Connection(host="127.0.0.1", port=4000, ssl=context)
+
+    conn = asyncio.run(made())
+    assert (conn._host, conn._port, conn._ssl_context) == ("127.0.0.1", 4000, context)
+
+
+@pytest.mark.pwasyncio
+def test_aiomysql_pool_fills_itself_through_its_module_connect():
+    import aiomysql
+
+    names = aiomysql.Pool._fill_free_pool.__code__.co_names
+    assert {"connect", "_reader", "at_eof", "exception", "eof_received"} <= set(names)
+    assert aiomysql.Pool._fill_free_pool.__globals__["connect"] is aiomysql.connect
+
+
+@pytest.mark.pwasyncio
+@pytest.mark.mariadb
+def test_pwasyncio_pool_hook_and_sizes_make_a_pool_of_the_dialects_connections(server):
+    from playhouse import pwasyncio
+
+    from tidb_dialect._private import aiomysql_connection
+
+    assert "_create_pool_async" in vars(pwasyncio.AsyncMySQLDatabase)
+    db = make_async_db(server, pool_size=3, pool_min_size=2)
+    assert (db._pool_size, db._pool_min_size) == (3, 2)
+
+    async def connection():
+        conn = (await db.aconnect()).conn
+        return type(conn), type(conn._reader), conn._reader.eof_received
+
+    made, reader, eof_received = run_on(db, connection)
+    assert issubclass(made, aiomysql_connection()) and issubclass(reader, asyncio.StreamReader)
+    assert eof_received is False

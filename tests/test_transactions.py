@@ -34,8 +34,9 @@ from tidb_dialect import (
     TiDBDatabase,
     run_transaction,
 )
+from tidb_dialect.errors import error_code
 from tidb_dialect.settings import database_from
-from tidb_dialect.transactions import error_code, exponential_backoff
+from tidb_dialect.transactions import exponential_backoff
 
 BARRIER_TIMEOUT = 30  # seconds; only reached if the other thread died
 

@@ -2,23 +2,29 @@
 
 Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
-AsyncTiDBDatabase and arun_transaction (asyncio: peewee 4, aiomysql, greenlet) are imported
-on first use, so that the rest needs none of those.
+The asyncio names (ASYNC_NAMES: peewee 4, aiomysql, greenlet) are imported on first use,
+so that the rest needs none of those, and are left out of ``import *``.
 """
 
 from typing import Any
 
-from .bulk import FastBulkCreate
+from .as_of import AsOfTimestamp, stale_read, stale_select
+from .bulk import FastBulkCreate, TiDBModel
 from .checks import whole_number
 from .connection import CONNECT_TIMEOUT
-from .database import TiDBDatabase
-from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts, SettingError
+from .database import ReconnectingTiDBDatabase, TiDBDatabase
+from .errors import (
+    RETRYABLE_ERRORS,
+    AmbiguousCommitError,
+    ConfigError,
+    ExceededMaxAttempts,
+    SettingError,
+)
 from .fields import BigAutoRandomField
-from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
-from .schema import TiDBModel, auto_id_cache
+from .pool import PooledTiDBDatabase
+from .schema import auto_id_cache
 from .settings import database_from_env
-from .stale_read import AsOfTimestamp, stale_read, stale_select
-from .transactions import RETRYABLE_ERRORS, retry_transaction, run_transaction
+from .transactions import retry_transaction, run_transaction
 from .urls import connect_url, parse_url
 from .version import ServerVersion, parse_version
 
@@ -47,11 +53,8 @@ __all__ = [
     "stale_read",
     "stale_select",
     "whole_number",
-    # and, on first use: AsyncTiDBDatabase, arun_transaction (not in import *, which would need
-    # peewee 4, aiomysql and greenlet)
 ]
 
-#: asyncio names, from tidb_dialect.aio.
 ASYNC_NAMES = ("AsyncTiDBDatabase", "arun_transaction")
 
 

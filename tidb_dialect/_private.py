@@ -1,29 +1,28 @@
-"""Every private attribute of another library the dialect uses, each with its reason.
+"""Every private name of another library the dialect uses, each with its reason.
 
-Only for correctness or security, or for at least 1.3x on a figure users see.
-tests/test_private.py fails when a release of peewee, playhouse or PyMySQL
-changes one (run it on peewee 3.17 and 4.x). aio.py keeps pwasyncio's and
-aiomysql's beside the code that needs them.
+Only for correctness or security, or for at least 1.3x on a figure users see. tests/test_private.py
+fails when a release of peewee, playhouse, PyMySQL, pwasyncio or aiomysql changes one (run it on
+peewee 3.17 and 4.x).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+import time
+import types
 from collections.abc import Iterator
 from typing import Any
 
 import peewee
 
-#: peewee's translation of a driver's errors into its own, as around every statement it sends
-#: (correctness: a statement sent without a cursor raises what peewee's would). Not in its stubs.
-DRIVER_ERRORS = peewee.__exception_wrapper__  # type: ignore[attr-defined]
-
 
 @contextlib.contextmanager
 def pymysql_read_timeout(conn: Any, seconds: int) -> Iterator[None]:
-    """PyMySQL reads the server's greeting with its read timeout (none by default): bounded
-    by `seconds` for the handshake, the caller's again after it (correctness: a server that
-    accepts and never speaks must not hang the program)."""
+    """PyMySQL reads the server's greeting with its read timeout (none by default): bounded by
+    `seconds` for the handshake, the caller's again after it (correctness: a server that accepts
+    and never speaks must not hang the program)."""
     read_timeout = conn._read_timeout  # read by PyMySQL on every packet
     conn._read_timeout = min(seconds, read_timeout or seconds)
     try:
@@ -40,27 +39,107 @@ def socket_of(conn: Any) -> Any:
     return conn if sock is None else sock
 
 
-def stale_timeout(pool: Any) -> int | None:
-    """playhouse's pool keeps the stale_timeout it was given in `_stale_timeout` and offers
-    no reader: the dialect defaults it for TiDB Cloud's gateway, which drops connections."""
-    value: int | None = pool._stale_timeout
-    return value
-
-
-def set_stale_timeout(pool: Any, seconds: int | None) -> None:
-    pool._stale_timeout = seconds
+def default_stale_timeout(pool: Any, seconds: int | None) -> None:
+    """playhouse's pool keeps the stale_timeout given in `_stale_timeout`, which init() can only
+    replace: `seconds` unless one was given (correctness: TiDB Cloud's gateway drops
+    connections open too long)."""
+    if pool._stale_timeout is None:
+        pool._stale_timeout = seconds
 
 
 def set_model_data(instance: peewee.Model, data: dict[str, Any]) -> None:
-    """What peewee's Model.__init__ leaves for plain fields (a value dict, every field
-    dirty, no related rows), made at once: 1.5-1.6x the rows/s of a bulk load that makes
-    its objects, measured side by side on loopback MariaDB (20,000 rows)."""
+    """What peewee's Model.__init__ leaves for plain fields (a value dict, every field dirty, no
+    related rows), made at once: 1.5-1.6x the rows/s of a bulk load that makes its objects,
+    measured side by side on loopback MariaDB (20,000 rows)."""
     instance.__data__ = data
     instance._dirty = set(data)  # type: ignore[attr-defined]  # not in its stubs
     instance.__rel__ = {}
 
 
-def model_data(instance: peewee.Model) -> dict[str, Any]:
-    """An object's field values by name (read for the bulk load, as above)."""
+def model_data(instance: peewee.Model) -> dict[str, Any]:  # read by the bulk load, as above
     data: dict[str, Any] = instance.__data__
     return data
+
+
+def closed_by_server(conn: Any) -> bool:
+    """aiomysql's own test of a free connection in its pool (Pool._fill_free_pool), for a task's
+    connection: the server's goodbye or end of stream arrived unasked (correctness: a statement
+    would fail with 2013 on it)."""
+    reader = conn._reader
+    return reader is not None and bool(reader.at_eof() or reader.exception() or reader.eof_received)
+
+
+class PwasyncioPool:
+    """pwasyncio's hook and pool sizes, to fill its pool with aiomysql_connection()'s (security:
+    aiomysql.create_pool() takes no connection class)."""
+
+    async def _create_pool_async(self) -> Any:
+        return aiomysql_pool()(
+            minsize=self._pool_min_size,  # type: ignore[attr-defined]
+            maxsize=self._pool_size,  # type: ignore[attr-defined]
+            echo=False,
+            pool_recycle=-1,
+            loop=asyncio.get_running_loop(),
+            db=self.database,  # type: ignore[attr-defined]
+            autocommit=True,
+            **self.connect_params,  # type: ignore[attr-defined]
+        )
+
+
+#: MySQL client errors: TLS could not be set up; a connection lost (here: before the greeting).
+CR_SSL_CONNECTION_ERROR, CR_SERVER_LOST = 2026, 2013
+CLIENT_SSL = 0x800  # the server's capability flag "I speak TLS"
+
+
+@functools.cache
+def aiomysql_connection() -> Any:
+    """aiomysql's Connection keeping TLS: aiomysql goes on in clear (password and all) when the
+    server does not offer the TLS it was given a context for (security). Made on first use, as
+    aiomysql is needed by asyncio only."""
+    import aiomysql
+
+    class TiDBConnection(aiomysql.Connection):  # type: ignore[misc]  # aiomysql has no stubs
+        opened_at = 0.0  # time.monotonic() when its handshake ended
+
+        async def _request_authentication(self) -> None:
+            if self._ssl_context and not self.server_capabilities & CLIENT_SSL:
+                raise aiomysql.OperationalError(
+                    CR_SSL_CONNECTION_ERROR,
+                    "TLS was asked for, but the server at %s:%d offers none; the password "
+                    "was not sent" % (self._host, self._port),
+                )
+            await super()._request_authentication()
+
+    return TiDBConnection
+
+
+@functools.cache
+def aiomysql_pool() -> Any:
+    """aiomysql's Pool, making aiomysql_connection()'s connections where it calls connect(), each
+    greeting bounded by connect_timeout (aiomysql's bounds the TCP connection only: correctness),
+    a failure naming its cause (aiomysql's does not)."""
+    import aiomysql
+
+    async def connect(**kwargs: Any) -> Any:
+        conn = aiomysql_connection()(**kwargs)
+        try:
+            await asyncio.wait_for(conn._connect(), conn.connect_timeout)
+        except asyncio.TimeoutError:
+            conn.close()
+            raise aiomysql.OperationalError(
+                CR_SERVER_LOST,
+                "Lost connection to MySQL server at 'reading initial communication packet' "
+                "(no greeting within connect_timeout=%d s)" % conn.connect_timeout,
+            ) from None
+        except aiomysql.OperationalError as exc:
+            if exc.__cause__ is None:
+                raise
+            code, message = exc.args
+            raise type(exc)(code, "%s (%s)" % (message, exc.__cause__)) from exc.__cause__
+        conn.opened_at = time.monotonic()
+        return conn
+
+    fill = aiomysql.Pool._fill_free_pool
+    namespace = dict(fill.__globals__, connect=connect)
+    code = (fill.__code__, namespace, fill.__name__, fill.__defaults__, fill.__closure__)
+    return type("TiDBPool", (aiomysql.Pool,), {"_fill_free_pool": types.FunctionType(*code)})

@@ -1,21 +1,12 @@
-"""bulk_create at the driver's speed: peewee's INSERT text built once, only the values sent.
+"""TiDBModel: bulk_create at the driver's speed, peewee's INSERT text built once.
 
-peewee renders a multi-row INSERT node by node, a few dozen Python calls
-per value, and that is most of a bulk load's time against a nearby server.
-The statement depends only on the model, its fields and the number of rows,
-so FastBulkCreate renders it once per (model, fields, rows, database) and
-for every batch computes just the parameters: each field's db_value() of
-the value bulk_create would read. Anything that would make peewee's
-statement differ (a value that is an SQL expression, a converter returning
-one, a database with RETURNING or not MySQL-compatible) goes through
-peewee's own bulk_create instead, so the rows, types and errors are the
-same either way.
-
-What is left of a load's client time is building the objects and the
-driver escaping each value, a few Python calls apiece. So objects of plain
-fields are made with their values dict at once, and whole numbers are
-written into the statement as both drivers would write them (``str(n)``):
-the server gets the same bytes, and the driver escapes only the rest.
+peewee renders a multi-row INSERT node by node, most of a bulk load's time against a nearby
+server. The text depends only on the model, its fields and the number of rows, so it is rendered
+once and each batch computes its parameters: each field's db_value() of the value bulk_create
+would read. A value that is SQL (or a converter returning SQL), RETURNING, or a database that
+is not MySQL-compatible goes through peewee's own bulk_create, so rows, types and errors are the
+same either way. Objects of plain fields are made with their values dict at once, and whole
+numbers are written into the text as both drivers would write them (``str(n)``).
 """
 
 from __future__ import annotations
@@ -50,13 +41,10 @@ if TYPE_CHECKING:
 else:
     _Model = object
 
-#: The placeholder of peewee's MySQLDatabase, and the drivers' paramstyle.
-PLACEHOLDER = "%s"
-
-#: Without batch_size, one INSERT carries at most this many rows...
+#: Without batch_size, one INSERT carries at most this many rows and bytes (as the driver may
+#: write them at worst): well below max_allowed_packet (64 MiB on TiDB, 16 MiB on MariaDB) and
+#: TiDB's 6 MiB entry limit (8025).
 MAX_ROWS = 1000
-#: ...and at most this many bytes, as the driver may write them at worst: well below
-#: max_allowed_packet (64 MiB on TiDB, 16 MiB on MariaDB) and TiDB's 6 MiB entry limit (8025).
 MAX_STATEMENT_BYTES = 4 * 1024 * 1024
 
 Row = tuple[Any, ...]
@@ -64,10 +52,9 @@ Statement = tuple[str, list[Any]]  # SQL text and its parameters, for execute_sq
 
 
 class FastBulkCreate(_Model):
-    """Mixin for a Model: objects made cheaply, and bulk_create() sends one cached INSERT
-    per batch."""
+    """Mixin for a Model: objects made cheaply, bulk_create() one cached INSERT per batch."""
 
-    #: (the sorted_fields list it was made from, plain_fields()), kept per model class.
+    #: (the sorted_fields list it was made from, plain_fields()), per model class.
     _plain_fields: tuple[list[Field] | None, frozenset[str]] = (None, frozenset())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,11 +76,17 @@ class FastBulkCreate(_Model):
 
     @classmethod
     def bulk_create(cls, model_list: Iterable[Model], batch_size: int | None = None) -> None:
-        """peewee's bulk_create; without batch_size, each INSERT holds at most MAX_ROWS
-        rows and MAX_STATEMENT_BYTES bytes (rows only where peewee's own takes the call)."""
+        """peewee's; without batch_size, each INSERT holds at most MAX_ROWS rows and (but where
+        peewee's own takes the call) MAX_STATEMENT_BYTES bytes."""
         database = unproxied(cls._meta.database)
         fields = insert_fields(cls)
-        if not (fields and isinstance(database, MySQLDatabase) and matches_peewee(database)):
+        # Not with RETURNING (peewee reads rows back), nor the driver's own converters (`conv`).
+        if not (
+            fields
+            and isinstance(database, MySQLDatabase)
+            and not database.returning_clause
+            and "conv" not in database.connect_params
+        ):
             return super().bulk_create(model_list, MAX_ROWS if batch_size is None else batch_size)
         max_bytes = MAX_STATEMENT_BYTES if batch_size is None else None
         for batch in chunked(model_list, MAX_ROWS if batch_size is None else batch_size):
@@ -125,10 +118,9 @@ def insert_rows(
 
 
 def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
-    """The most bytes the driver can send for `sql` with `params`: 4 per character of
-    text (UTF-8's widest; an escape takes 2), 2 per byte (each may be escaped), and
-    4 per character of any other value's text, with 12 more per value for quotes or a
-    prefix such as _binary."""
+    """The most bytes the driver can send: 4 per character of text (UTF-8's widest; an escape
+    takes 2), 2 per byte (each may be escaped), 4 per character of any other value's text, and
+    12 more per value for quotes or a prefix such as _binary."""
     size = 4 * len(sql) + 12 * len(params)
     texts = [p for p in params if type(p) is str]
     blobs = [p for p in params if type(p) is bytes]
@@ -138,15 +130,9 @@ def worst_case_bytes(sql: str, params: Sequence[Any]) -> int:
     return size
 
 
-def matches_peewee(database: MySQLDatabase) -> bool:
-    """Whether this path sends what peewee would: not with RETURNING (peewee reads the
-    rows back), nor with the driver's own converters (`conv`), which bind() would bypass."""
-    return not database.returning_clause and "conv" not in database.connect_params
-
-
 def plain_fields(meta: Metadata) -> frozenset[str]:
-    """Names of the model's fields whose descriptor only stores the value (not a foreign
-    key's); none if the model sets attributes its own way."""
+    """The fields whose descriptor only stores the value (not a foreign key's); none if the
+    model sets attributes its own way."""
     model = meta.model
     if model.__setattr__ is not object.__setattr__:
         return frozenset()
@@ -154,21 +140,16 @@ def plain_fields(meta: Metadata) -> frozenset[str]:
 
 
 def insert_fields(model: type[Model]) -> list[Field]:
-    """The fields bulk_create inserts: all of them but an auto-increment primary key."""
+    """All fields but an auto-increment primary key, as bulk_create inserts."""
     fields = list(model._meta.sorted_fields)
     if model._meta.auto_increment:
         fields.remove(model._meta.primary_key)
     return fields
 
 
-def attr_names(fields: Iterable[Field]) -> list[str]:
-    """The attributes bulk_create reads: a foreign key's id, not its row."""
-    return [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
-
-
 def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model]) -> list[Row]:
-    """Each object's values of `fields`, as peewee's bulk_create reads them (getattr):
-    for plain fields of `model`'s own objects, straight from their __data__."""
+    """Each object's values of `fields` as bulk_create reads them (getattr), for plain fields of
+    `model`'s own objects straight from their __data__."""
     names = [f.name for f in fields]
     if set(map(type, batch)) == {model} and plain_fields(model._meta).issuperset(names):
         read = tuple_getter(itemgetter, names)
@@ -176,11 +157,13 @@ def rows_of(model: type[Model], fields: Sequence[Field], batch: Sequence[Model])
             return [read(model_data(instance)) for instance in batch]
         except KeyError:  # a value never set, which the field's descriptor reads as None
             pass
-    return list(map(tuple_getter(attrgetter, attr_names(fields)), batch))
+    # A foreign key's id, not its row, as bulk_create reads it.
+    names = [f.object_id_name if isinstance(f, ForeignKeyField) else f.name for f in fields]
+    return list(map(tuple_getter(attrgetter, names), batch))
 
 
 def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[Any], Row]:
-    """attrgetter or itemgetter of `names`, always giving a tuple (even of one)."""
+    """attrgetter or itemgetter of `names`, giving a tuple (even of one)."""
     if len(names) == 1:
         get_one = getter(names[0])
         return lambda item: (get_one(item),)
@@ -191,12 +174,9 @@ def tuple_getter(getter: Callable[..., Any], names: Sequence[str]) -> Callable[[
 def insert_sql(
     model: type[Model], table: Table, field_names: tuple[str, ...], count: int, database: Database
 ) -> str | None:
-    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder
-    (and no other %) per value.
-
-    `table` (model._meta.table) is part of the key only: peewee makes a new one when
-    the model's table name, schema or fields change.
-    """
+    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder (and no
+    other %) per value. `table` is in the key only: peewee makes a new one when the model's table
+    name, schema or fields change."""
     fields = [model._meta.fields[name] for name in field_names]
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
     sql: str  # Context.sql() returns the context, which peewee's stubs leave untyped
@@ -204,7 +184,7 @@ def insert_sql(
     values = count * len(fields)
     if len(params) != values or any(p is not None for p in params):
         return None
-    if not sql.count("%") == sql.count(PLACEHOLDER) == values:
+    if not sql.count("%") == sql.count("%s") == values:
         return None
     return sql
 
@@ -216,17 +196,13 @@ UNCHANGED_BY = ((IntegerField.adapt, int), (FloatField.adapt, float), (CharField
 def unchanged_types(field: Field) -> frozenset[type]:
     """The types of value that field.db_value() returns untouched, so need no call."""
     kind = type(field)
-    if kind.db_value is not Field.db_value:
-        return frozenset()
-    return frozenset([type(None)] + [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt])
+    adapted = [t for adapt, t in UNCHANGED_BY if kind.adapt is adapt]
+    return frozenset([type(None), *adapted] if kind.db_value is Field.db_value else ())
 
 
 def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | None:
-    """The statement and parameters peewee would send for `rows`, or None if a value is SQL.
-
-    A column of whole numbers (exactly int) is written into the statement, as the
-    driver would write it; the other columns' values are the parameters, row by row.
-    """
+    """The statement and parameters peewee would send for `rows`, or None if a value is SQL; a
+    column of whole numbers (exactly int) is written into the statement as the driver would."""
     literals: list[Iterable[str]] = []  # per column: its numbers, or placeholders
     columns: list[Sequence[Any]] = []  # the columns left to the driver
     for field, raw in zip(fields, zip(*rows, strict=True), strict=True):
@@ -242,8 +218,12 @@ def bind(sql: str, fields: Sequence[Field], rows: Sequence[Row]) -> Statement | 
         if types == {int}:
             literals.append(map(str, values))
         else:
-            literals.append(repeat(PLACEHOLDER))
+            literals.append(repeat("%s"))
             columns.append(values)
     if len(columns) < len(fields):
         sql = sql % tuple(chain.from_iterable(zip(*literals, strict=False)))  # repeat() is endless
     return sql, list(chain.from_iterable(zip(*columns, strict=True)))
+
+
+class TiDBModel(FastBulkCreate, Model):
+    """Base model whose bulk_create() sends each batch's INSERT without rebuilding its text."""

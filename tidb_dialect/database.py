@@ -1,8 +1,11 @@
-"""TiDBDatabase: MySQLDatabase that knows which TiDB release it talks to."""
+"""TiDBDatabase, MySQLDatabase that knows which TiDB release it talks to, and
+ReconnectingTiDBDatabase, which replaces a lost connection and never sends a write twice."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import select
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
@@ -12,21 +15,21 @@ from peewee import (
     Model,
     MySQLDatabase,
     NotSupportedError,
-    _savepoint,
+    OperationalError,
+    PeeweeException,
 )
 
-from ._private import DRIVER_ERRORS as DRIVER_ERRORS  # aio.py imports it from here
+from ._private import socket_of
+from .as_of import AsOfTimestamp, refused_in_transaction
 from .checks import sendable_text
 from .connection import DRIVERS, driver_keywords, load_driver, open_connection
-from .errors import ConfigError
+from .errors import CONNECTION_LOST, AmbiguousCommitError, ConfigError, error_code
 from .schema import warn_unenforced
-from .stale_read import AsOfTimestamp, refused_in_transaction
 from .tls import tls_required
 from .transactions import (
     DEFAULT_MAX_ATTEMPTS,
     TransactionStatements,
     begin_statement,
-    error_code,
     exponential_backoff,
     run_transaction,
 )
@@ -41,24 +44,15 @@ from .version import (
     release,
 )
 
-#: A shared row lock, MySQL 8's form and the older one (peewee writes either from
-#: for_update("FOR SHARE") or for_update("LOCK IN SHARE MODE")).
+#: A shared row lock, MySQL 8's form and the older one (for_update("LOCK IN SHARE MODE")).
 SHARED_LOCK = re.compile(r"\bFOR\s+SHARE\b|\bLOCK\s+IN\s+SHARE\s+MODE\b", re.IGNORECASE)
-
-#: Keywords for peewee's MySQLDatabase itself, not for the connection.
-PEEWEE_KEYWORDS = ("mariadb",)
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="TiDBDatabase")
 
 
 class TiDBDatabase(TransactionStatements, MySQLDatabase):
-    """A TiDB (or any MySQL-compatible) database, over PyMySQL or mysqlclient.
-
-    The connection keywords are checked when the database is made (see
-    connection.py): TLS verified whenever it is on, localhost as TCP, a
-    bounded wait for the server, unknown keywords refused.
-    """
+    """A TiDB (or MySQL-compatible) database over PyMySQL or mysqlclient, keywords checked."""
 
     driver = "pymysql"
     drivers = DRIVERS  # the driver= it takes
@@ -84,22 +78,19 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         if driver is not None:
             self.driver = driver
         self.driver_module = load_driver(self.driver, self.drivers)
-        # As given, but the password: what code that makes the same database needs (reflection).
+        # As given (reflection, like()), the password apart: another driver may send it otherwise.
         self.given_keywords = dict(
-            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")},
-            driver=self.driver,
+            {k: v for k, v in kwargs.items() if k not in ("password", "passwd")}, driver=self.driver
         )
-        # The password as given: like() gives it to a class whose driver may send it otherwise.
         self._given_password = kwargs.get("password", kwargs.get("passwd"))
-        options = {name: kwargs.pop(name) for name in PEEWEE_KEYWORDS if name in kwargs}
+        options = {"mariadb": kwargs.pop("mariadb")} if "mariadb" in kwargs else {}
         super().init(database, **options, **driver_keywords(self.driver, kwargs))
 
     @classmethod
     def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
-        """A database of this class on the server and database of `db`, with its keywords
-        and password as given (checked again, each driver sending the password its way) and
-        its driver where this class takes it: one configuration for a script's TiDBDatabase,
-        a pool and an asyncio app's AsyncTiDBDatabase."""
+        """A database of this class on the server and database of `db`, with its keywords and
+        password as given and its driver where this class takes it: one configuration for a
+        script's TiDBDatabase, a pool and an asyncio app's AsyncTiDBDatabase."""
         given = dict(db.given_keywords)
         if given["driver"] not in cls.drivers:
             del given["driver"]
@@ -108,8 +99,8 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return cls(db.database, **dict(given, **keywords))
 
     def _connect(self) -> Any:
-        """A new connection; one for a character set that not every server has (gbk,
-        gb18030) starts in utf8mb4 and switches once the server is known to have it."""
+        """A new connection; one for gbk or gb18030 starts in utf8mb4 and switches once the
+        server is known to have it."""
         charset = self.connect_params["charset"]
         if charset not in TIDB_CHARSETS:
             return open_connection(self.driver_module, self.database, self.connect_params)
@@ -132,13 +123,10 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         self.version = detect(conn, self.connect_params)
 
     def detect_server_version(self) -> ServerVersion:
-        """The server's ServerVersion; connects first if this database never has.
-
-        If the question failed on the first connection, it is asked again here: peewee
-        calls _set_server_version() on a database's first connection only.
-        """
+        """The server's ServerVersion, connecting first; asked again if it failed on the first
+        connection (the only one peewee asks on)."""
         if self.version is None:
-            self.connect(reuse_if_open=True)  # a first connection asks (_set_server_version)
+            self.connect(reuse_if_open=True)
         if self.version is None:
             conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
             self.version = detect(conn, self.connect_params)
@@ -149,8 +137,7 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return self.detect_server_version().is_tidb
 
     def get_context_options(self) -> dict[str, Any]:
-        # DDL and stale reads detect the server (connecting first) only when they depend on it;
-        # a stale read's clause refuses to be written inside a transaction (TiDB's error 8135).
+        # For DDL and stale reads, which detect the server only when they depend on it.
         return dict(
             super().get_context_options(),
             tidb_detect_server_version=self.detect_server_version,
@@ -163,43 +150,51 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return super().atomic(*args, **kwargs)
 
     def transaction(self, *args: Any, **kwargs: Any) -> Any:
-        """peewee's transaction(); one reading as of a moment (as_of=) must be the outermost."""
-        refuse_nested_as_of(self, kwargs)
+        refuse_nested_as_of(self, kwargs)  # as atomic()
         return super().transaction(*args, **kwargs)
 
     def begin(
-        self,
-        *args: Any,
-        as_of: AsOfTimestamp | None = None,
-        mode: str | None = None,
-        **kwargs: Any,
+        self, *args: Any, as_of: AsOfTimestamp | None = None, mode: str | None = None, **kwargs: Any
     ) -> None:
         """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction;
         ``atomic(mode="optimistic")`` (or "pessimistic") one in that TiDB transaction mode."""
         if mode is not None:
             if args or kwargs or as_of is not None:
                 raise TypeError("mode= takes no other transaction argument")
-            statement = begin_statement(mode, self.detect_server_version())
-            self.execute_sql(statement)
-            return None
-        if as_of is None:
-            return super().begin(*args, **kwargs)
-        ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
-        self.execute_sql(*ctx.query())
+            self.execute_sql(begin_statement(mode, self.detect_server_version()))
+        elif as_of is None:
+            super().begin(*args, **kwargs)
+        else:
+            ctx = self.get_sql_context().literal("START TRANSACTION READ ONLY ").sql(as_of)
+            self.execute_sql(*ctx.query())
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
-        """peewee's execute_sql(); a shared lock is refused on TiDB before it is sent."""
-        if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
+        """peewee's; a shared lock is refused on TiDB before it is sent (the substring test spares
+        other statements the regex: SQL keywords come in one case), and a SAVEPOINT that TiDB
+        v6.3+ refuses with its catch-all error 1105 is explained (told by the statement, not by
+        the message, which TiDB may reword)."""
+        if (
+            ("SHARE" in sql or "share" in sql)
+            and SHARED_LOCK.search(sql)
+            and self.detect_server_version().is_tidb
+        ):
             raise NotSupportedError(
                 "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
                 "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
-                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB v%d.%d.%d's "
+                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB %s's "
                 "tidb_enable_shared_lock_promotion would, or read them without a lock"
-                % SHARED_LOCK_PROMOTION
+                % release(SHARED_LOCK_PROMOTION)
             )
-        return super().execute_sql(sql, params)
+        try:
+            return super().execute_sql(sql, params)
+        except DatabaseError as exc:
+            if error_code(exc) != 1105 or not sql.startswith("SAVEPOINT"):
+                raise
+            if not (self.version and self.version.at_least(*IN_PLACE_CHECK_SETTING)):
+                raise
+            raise NotSupportedError(savepoint_refusal(self)) from exc
 
-    def savepoint(self) -> _savepoint:
+    def savepoint(self) -> Any:
         version = self.detect_server_version()
         if not version.supports_savepoints:
             raise NotImplementedError(
@@ -207,8 +202,6 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
                 "transaction(), which flattens nested blocks into the outer one"
                 % (version, release(SAVEPOINTS))
             )
-        if version.at_least(*IN_PLACE_CHECK_SETTING):
-            return TiDBSavepoint(self)
         return super().savepoint()
 
     def create_tables(self, models: Iterable[type[Model]], **options: Any) -> None:
@@ -217,27 +210,21 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         super().create_tables(models, **options)
 
     def enforces_foreign_keys(self) -> bool:
-        """Whether FOREIGN KEYs are enforced; on TiDB v6.6+ this asks the server whether
-        this session checks them and new tables get them as constraints."""
         return self.switched_on(
             self.detect_server_version().enforces_foreign_keys,
             "SELECT @@foreign_key_checks, @@GLOBAL.tidb_enable_foreign_key",
         )
 
     def enforces_check_constraints(self) -> bool:
-        """Whether CHECK constraints in new tables are kept; on TiDB v7.2+ this asks the server."""
         return self.switched_on(
             self.detect_server_version().supports_check_constraints,
             "SELECT @@GLOBAL.tidb_enable_check_constraint",
         )
 
     def switched_on(self, supported: bool, query: str) -> bool:
-        """False where the server lacks the feature, True on servers other than TiDB; on
-        TiDB, whether every variable that `query` reads is on (TiDB's switches for it)."""
-        if not supported:
-            return False
-        if not self.detect_server_version().is_tidb:
-            return True
+        """Whether a feature the server has is on: on TiDB, every variable `query` reads."""
+        if not supported or not self.detect_server_version().is_tidb:
+            return supported
         cursor = self.execute_sql(query)
         return all(str(value).upper() in ("1", "ON") for value in cursor.fetchone())
 
@@ -251,94 +238,123 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return run_transaction(self, callback, max_attempts, backoff, mode)
 
 
-class TiDBSavepoint(_savepoint):
-    """A SAVEPOINT that says why TiDB v6.3+ refused it with its catch-all error 1105."""
-
-    def _begin(self) -> None:
-        try:
-            super()._begin()  # type: ignore[misc]  # untyped in peewee
-        except DatabaseError as exc:
-            # Told apart by where it came from, not by its text, which TiDB may reword.
-            if error_code(exc) != 1105:
-                raise
-            raise NotSupportedError(savepoint_refusal(self.db)) from exc
-
-
-#: Why TiDB refuses a SAVEPOINT with 1105 (tidb_constraint_check_in_place_pessimistic is OFF).
-SAVEPOINT_REFUSED = (
-    "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
-)
-#: What works everywhere: no SAVEPOINT at all.
-NEST_TRANSACTION = "nest transaction() instead of atomic(), which joins the outer transaction"
-
-
 def savepoint_refusal(database: Any) -> str:
-    """The advice for a refused SAVEPOINT that works where `database` is: on TiDB Cloud
-    Starter, Essential and Premium (TiDB X) the variable is read-only, so it is not offered."""
+    """Why TiDB refused a SAVEPOINT with 1105, and what works there: the variable is read-only
+    on TiDB Cloud Starter, Essential and Premium (TiDB X), so it is offered elsewhere only."""
     version, host = database.version, database.connect_params.get("host", "")
     if tls_required(host) or (version is not None and version.is_tidb_cloud):
-        return (
-            SAVEPOINT_REFUSED + "On TiDB Cloud Starter, Essential and Premium that variable is "
-            "read-only: " + NEST_TRANSACTION
+        advice = "On TiDB Cloud Starter, Essential and Premium that variable is read-only: "
+    else:
+        advice = (
+            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; on TiDB "
+            "Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, Essential and "
+            'Premium), run the transaction in optimistic mode (atomic(mode="optimistic")), or '
         )
     return (
-        SAVEPOINT_REFUSED + "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic "
-        "= ON; on TiDB Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, "
-        'Essential and Premium), run the transaction in optimistic mode (atomic(mode="optimistic")'
-        "), or " + NEST_TRANSACTION
+        "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
+        "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. %snest "
+        "transaction() instead of atomic(), which joins the outer transaction" % advice
     )
 
 
 def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> None:
-    """Inside a transaction a nested block would drop as_of and read fresh data: refused."""
+    """A nested block would drop as_of and read fresh data: refused."""
     if kwargs.get("as_of") is not None and database.in_transaction():
         raise refused_in_transaction()
 
 
+#: (host, port, user, handshake version) -> what that server said; tests clear it.
+DETECTED: dict[tuple[object, ...], ServerVersion] = {}
+
+
 def detect(
-    conn: Any,
-    connect_params: Mapping[str, Any],
-    ask: Callable[[str], Sequence[Any]] | None = None,
+    conn: Any, connect_params: Mapping[str, Any], ask: Callable[[str], Sequence[Any]] | None = None
 ) -> ServerVersion:
-    """The ServerVersion of the server behind `conn`: asked once per process, address and user.
-
-    One TiDB Cloud gateway serves many clusters, chosen by the user's prefix, so each
-    user is asked; a server that changes its handshake version (an upgrade) is asked again.
-    ``ask(sql)`` gives the first row of `sql`: by default read from a cursor
-    of `conn` (asyncio passes its own).
-    """
-    key = (
-        connect_params.get("host"),
-        connect_params.get("port"),
-        connect_params.get("user"),
-        conn.get_server_info(),
-    )
-    version = _DETECTED.get(key)
-    if version is None:
-        version = _DETECTED[key] = parse_version(*(ask or first_row(conn))(DETECT_SQL))
-    return version
+    """The ServerVersion behind `conn`, asked once per process, address, user (a TiDB Cloud
+    gateway's clusters are chosen by the user's prefix) and handshake version (an upgrade);
+    ``ask(sql)`` gives the first row of `sql` (asyncio's), else a cursor of `conn` does."""
+    key = tuple(connect_params.get(k) for k in ("host", "port", "user"))
+    key += (conn.get_server_info(),)
+    if key not in DETECTED:
+        if ask is None:
+            with contextlib.closing(conn.cursor()) as cursor:
+                cursor.execute(DETECT_SQL)
+                row = cursor.fetchone()
+        else:
+            row = ask(DETECT_SQL)
+        DETECTED[key] = parse_version(*row)
+    return DETECTED[key]
 
 
-def first_row(conn: Any) -> Callable[[str], Sequence[Any]]:
-    """ask() for detect(): the first row of a statement, on a cursor of a DB-API `conn`."""
+def is_open(conn: Any) -> bool:
+    return bool(getattr(conn, "open", True))
 
-    def ask(sql: str) -> Sequence[Any]:
-        cursor = conn.cursor()
+
+def has_data_waiting(conn: Any) -> bool:
+    """Whether an idle connection's socket is readable: the server closed it (KILL, restart,
+    wait_timeout) and sent its error packet or end of stream unasked."""
+    fileno = getattr(socket_of(conn), "fileno", None)
+    if fileno is None:
+        return False  # a connection that shows no socket: the ping decides
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fileno()], [], [], 0)[0])
+
+
+#: Statements that running twice cannot change: reads, and a transaction's start...
+CHANGES_NOTHING = re.compile(
+    r"[\s(]*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|BEGIN|START\s+TRANSACTION)\b", re.IGNORECASE
+)
+#: ...unless they hold one of these: a lock, a write to a file or a variable, a user lock,
+#: a sequence, EXPLAIN ANALYZE (which runs its statement). Any match, even in a string, counts.
+NOT_A_READ = re.compile(
+    r"\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE|INTO|ANALYZE"
+    r"|GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS|NEXTVAL|SETVAL|NEXT\s+VALUE)\b",
+    re.IGNORECASE,
+)
+FIRST_WORD = re.compile(r"[\s(]*([A-Za-z]+)")
+
+
+def changes_nothing(sql: str) -> bool:
+    """A plain read or BEGIN (a stored function that writes, called from a SELECT, is not seen:
+    call it in a transaction)."""
+    return bool(CHANGES_NOTHING.match(sql)) and not NOT_A_READ.search(sql)
+
+
+class ReconnectingTiDBDatabase(TiDBDatabase):
+    """TiDBDatabase that replaces a lost connection outside a transaction, never running a write
+    twice: one the server closed is replaced before a statement is sent on it; after a lost reply
+    (2006, 2013, 2055) a read or BEGIN is sent again on a new one, any other statement raises
+    AmbiguousCommitError. Inside a transaction the error reaches the caller."""
+
+    def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        return self._sent_once(sql, super().execute_sql, sql, *args, **kwargs)
+
+    def begin(self, *args: Any, **kwargs: Any) -> None:
+        self._sent_once("BEGIN", super().begin, *args, **kwargs)
+
+    def _sent_once(self, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.in_transaction():
+            return send(*args, **kwargs)
+        if not self.is_closed():
+            conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
+            if not is_open(conn) or has_data_waiting(conn):
+                self._drop_connection()  # found closed: the statement goes on a new one
         try:
-            cursor.execute(sql)
-            row: Sequence[Any] = cursor.fetchone()
-            return row
-        finally:
-            cursor.close()
+            return send(*args, **kwargs)
+        except OperationalError as exc:
+            if error_code(exc) not in CONNECTION_LOST:
+                raise
+            self._drop_connection()
+            if not changes_nothing(sql):
+                kind = FIRST_WORD.match(sql)  # never its values
+                raise AmbiguousCommitError(
+                    exc, kind.group(1).upper() if kind else "the statement"
+                ) from exc
+        return send(*args, **kwargs)
 
-    return ask
-
-
-#: (host, port, user, handshake version) -> what that server said.
-_DETECTED: dict[tuple[object, ...], ServerVersion] = {}
-
-
-def forget_detected_servers() -> None:
-    """Ask every server again on its next new connection (for tests that swap servers)."""
-    _DETECTED.clear()
+    def _drop_connection(self) -> None:
+        with contextlib.suppress(PeeweeException):
+            self.close()  # a dead socket's close can fail; peewee forgets it all the same

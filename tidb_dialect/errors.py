@@ -1,4 +1,4 @@
-"""Errors the dialect raises itself."""
+"""The errors the dialect raises, and the server's error codes it acts on."""
 
 from __future__ import annotations
 
@@ -8,13 +8,42 @@ from peewee import DatabaseError, OperationalError
 
 E = TypeVar("E", bound="ConfigError")
 
+#: Error codes after which the whole transaction may run again (TiDB's IsTxnRetryableError, and
+#: the transaction guide's list). Not 1205 (lock wait timeout): each attempt may block for
+#: innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a caller should see.
+RETRYABLE_ERRORS = {
+    8002: "SELECT FOR UPDATE conflict (optimistic mode)",
+    8005: "write conflict in TiDB",
+    8022: "KV error safe to retry",
+    8028: "schema changed during the transaction",
+    9007: "write conflict",
+    1213: "deadlock",
+}
+#: SQLite's primary result codes for "another connection holds the lock"; its extended codes
+#: keep them in the low byte.
+SQLITE_RETRYABLE = {5: "database is locked (busy)", 6: "a table is locked"}
+#: Client errors for a connection lost while waiting for the server's reply.
+CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The server's error number behind a peewee or driver exception, or None."""
+    args = getattr(getattr(exc, "orig", exc), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """By the error's number, never its text: a message can quote the user's data. SQLite's
+    code comes with Python 3.11+; before, a busy SQLite is not retried."""
+    if error_code(exc) in RETRYABLE_ERRORS:
+        return True
+    sqlite_code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+    return isinstance(sqlite_code, int) and sqlite_code & 0xFF in SQLITE_RETRYABLE
+
 
 class ConfigError(ValueError):
-    """A connection setting is wrong: "keyword: problem".
-
-    ``keyword`` names the keyword argument or URL part (``port``, ``ssl_ca``),
-    so an application can say it in the words its user typed.
-    """
+    """A connection setting is wrong: "keyword: problem"; ``keyword`` names the keyword
+    argument or URL part (``port``, ``ssl_ca``), for messages in the words the user typed."""
 
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
@@ -27,18 +56,13 @@ class ConfigError(ValueError):
     @property
     def problem(self) -> str:
         """The message without its leading "keyword: "."""
-        text = str(self)
-        prefix = "%s: " % self.keyword
+        text, prefix = str(self), "%s: " % self.keyword
         return text[len(prefix) :] if self.keyword and text.startswith(prefix) else text
 
 
 class SettingError(ConfigError):
-    """A setting from the environment, .env or a command-line flag is wrong.
-
-    The message starts with the setting as the user typed it (a variable's
-    name, a flag, the .env file), which ``keyword`` holds, and never shows a
-    password.
-    """
+    """A setting from the environment, .env or a command-line flag is wrong; the message starts
+    with the setting as the user typed it (``keyword``), and never shows a password."""
 
 
 class ExceededMaxAttempts(OperationalError):
@@ -46,17 +70,14 @@ class ExceededMaxAttempts(OperationalError):
 
     def __init__(self, attempts: int, last_error: DatabaseError) -> None:
         super().__init__("transaction failed after %d attempts: %s" % (attempts, last_error))
-        self.attempts = attempts
-        self.last_error = last_error
+        self.attempts, self.last_error = attempts, last_error
 
 
 class AmbiguousCommitError(OperationalError):
-    """The connection was lost (or Ctrl-C came) after COMMIT, or a write outside a
-    transaction (its own commit), was sent: it may or may not have taken effect (CockroachDB
-    calls this an ambiguous result). Never retried; ``cause`` is the driver's error, or the
-    KeyboardInterrupt; ``statement`` the first word of what was sent."""
+    """The connection was lost (or Ctrl-C came) after COMMIT, or after a write outside a
+    transaction, was sent: it may or may not have taken effect. Never retried; ``cause`` is the
+    driver's error or the KeyboardInterrupt, ``statement`` the first word of what was sent."""
 
     def __init__(self, cause: BaseException, statement: str = "COMMIT") -> None:
         super().__init__("the outcome of %s is unknown: %s" % (statement, cause))
-        self.cause = cause
-        self.statement = statement
+        self.cause, self.statement = cause, statement

@@ -1,10 +1,8 @@
 """BigAutoRandomField: TiDB's AUTO_RANDOM key, an auto-increment key elsewhere.
 
-AUTO_INCREMENT ids are consecutive, so on TiDB every insert lands in the same
-region and one storage node takes all the writes. AUTO_RANDOM puts random
-shard bits at the top of the id and spreads them. MySQL, MariaDB and SQLite
-have no AUTO_RANDOM; there the same model gets an ordinary auto-increment
-BIGINT key, so it runs unchanged in local development.
+Consecutive AUTO_INCREMENT ids put every insert in one TiDB region, on one storage node;
+AUTO_RANDOM's random shard bits at the top of the id spread them. MySQL, MariaDB and SQLite
+get an ordinary auto-increment BIGINT key, so the model runs unchanged in local development.
 """
 
 from __future__ import annotations
@@ -38,29 +36,20 @@ TIDB_MIN_ID_BATCH = 30000
 
 
 class BigAutoRandomField(BigAutoField):
-    """BIGINT primary key with AUTO_RANDOM(shard_bits[, range]) on TiDB.
-
-    `range` below 64 keeps ids small: 54 keeps them under 2**53, exact in
-    JavaScript numbers. TiDB before v6.3.0 has no range and uses 64 bits.
-    """
+    """BIGINT primary key with AUTO_RANDOM(shard_bits[, range]) on TiDB; `range` below 64 keeps
+    ids small (54: under 2**53, exact in JavaScript), from TiDB v6.3.0 (before, 64 bits)."""
 
     def __init__(self, shard_bits: int = 5, range: int = 64, **kwargs: Any) -> None:
         self.shard_bits = whole_number("shard_bits", shard_bits, 1, 15)
         self.range = whole_number("range", range, 32, 64)
         increment_bits = range - shard_bits - SIGN_BITS
         if increment_bits < MIN_INCREMENT_BITS:
+            lowest = shard_bits + SIGN_BITS + MIN_INCREMENT_BITS
             raise ConfigError(
-                "BigAutoRandomField(shard_bits=%d, range=%d): leaves %d bits for the "
-                "increment, and TiDB needs range - shard_bits - 1 >= %d (error 8216, "
-                "'auto_random ID space is too small'): raise range to at least %d or "
-                "lower shard_bits"
-                % (
-                    shard_bits,
-                    range,
-                    increment_bits,
-                    MIN_INCREMENT_BITS,
-                    shard_bits + SIGN_BITS + MIN_INCREMENT_BITS,
-                )
+                "BigAutoRandomField(shard_bits=%d, range=%d): leaves %d bits for the increment, "
+                "and TiDB needs range - shard_bits - 1 >= %d (error 8216, 'auto_random ID space "
+                "is too small'): raise range to at least %d or lower shard_bits"
+                % (shard_bits, range, increment_bits, MIN_INCREMENT_BITS, lowest)
             )
         super().__init__(**kwargs)
 

@@ -1,10 +1,6 @@
-"""pwiz for a TiDB database: generated models that import and connect.
-
-pwiz writes ``database = TiDBDatabase(...)`` below ``from peewee import *``,
-which does not define the class (NameError on import), and gives it the
-driver's keywords (PyMySQL's SSLContext, which is no Python literal). This
-Introspector adds the class's import and writes the keywords the database
-was given instead, never the password: add that from your settings.
+"""pwiz for a TiDB database: generated models that import their database's class (pwiz's
+NameError) and give it the keywords it was given, not the driver's (an SSLContext is no Python
+literal), never the password: add that from your settings.
 
     python -m tidb_dialect.reflection tidb://root@127.0.0.1:4000/test > models.py
 """
@@ -21,8 +17,6 @@ from .urls import connect_url
 
 
 class Introspector(reflection.Introspector):
-    """playhouse.reflection's Introspector, whose pwiz output imports its database's class."""
-
     def get_additional_imports(self) -> str:
         database_class = self.get_database_class()
         return "%s\nfrom %s import %s" % (
@@ -43,7 +37,6 @@ def importable_module(cls: type) -> str:
 
 
 def print_models(database: Database, **options: Any) -> None:
-    """pwiz's print_models() for `database` (options: tables, include_views, ...)."""
     import pwiz  # installed with peewee; imported here, so the dialect does not need it
 
     pwiz.print_models(Introspector.from_database(database), **options)

@@ -1,14 +1,12 @@
-"""TiDB table options, as peewee table settings that every server accepts.
+"""TiDB's DDL: table options that every server accepts, and warnings for constraints TiDB
+would keep without enforcing.
 
     class Event(Model):
         class Meta:
             table_settings = [auto_id_cache(1)]  # MySQL-compatible, centrally allocated ids
 
-peewee writes ``Meta.table_settings`` after the closing parenthesis of
-CREATE TABLE on every path (``Model.create_table()``, any database's
-``create_tables()``), so the option is never silently left out. It is
-written in TiDB's executable-comment form (``/*T![feature] ... */``), which
-TiDB honours and MySQL, MariaDB and SQLite read as a comment.
+peewee writes ``Meta.table_settings`` on every CREATE TABLE path; TiDB's executable comment
+(``/*T![feature] ... */``) is a comment to MySQL, MariaDB and SQLite.
 """
 
 from __future__ import annotations
@@ -20,44 +18,31 @@ from typing import TYPE_CHECKING
 
 from peewee import SQL, ForeignKeyField, Metadata, Model, NodeList
 
-from .bulk import FastBulkCreate
 from .checks import whole_number
 from .version import CHECK_CONSTRAINTS, ENFORCED_FOREIGN_KEYS, ServerVersion, release
 
 if TYPE_CHECKING:
     from .database import TiDBDatabase
 
-AUTO_ID_CACHE = "AUTO_ID_CACHE"
+#: TiDB's grammar: AUTO_ID_CACHE [=] number, in any letter case (by hand or in the comment form).
+AUTO_ID_CACHE = re.compile(r"\bAUTO_ID_CACHE\s*=?\s*(\d+)", re.IGNORECASE)
 
 
 def auto_id_cache(size: int) -> str:
     """The AUTO_ID_CACHE table option: 1 is TiDB's MySQL-compatible auto-increment (v6.4+),
     0 TiDB's default cache (auto-increment.md), as if it were not given."""
     size = whole_number("auto_id_cache", size, 0, 2**63 - 1)  # TiDB refuses above int64
-    return "/*T![auto_id_cache] %s=%d */" % (AUTO_ID_CACHE, size)
-
-
-#: TiDB's grammar: AUTO_ID_CACHE [=] number, in any letter case (by hand or in the comment form).
-_AUTO_ID_CACHE_SETTING = re.compile(r"\b%s\s*=?\s*(\d+)" % AUTO_ID_CACHE, re.IGNORECASE)
+    return "/*T![auto_id_cache] AUTO_ID_CACHE=%d */" % size
 
 
 def auto_id_cache_size(meta: Metadata) -> int | None:
     """The AUTO_ID_CACHE a model's Meta.table_settings (a string or a list of them) set, if any."""
-    settings = meta.table_settings
-    if settings is None:
-        return None
-    if isinstance(settings, str):
-        settings = (settings,)
-    for setting in settings:
-        found = _AUTO_ID_CACHE_SETTING.search(str(setting))
+    settings = meta.table_settings or ()
+    for setting in (settings,) if isinstance(settings, str) else settings:
+        found = AUTO_ID_CACHE.search(str(setting))
         if found:
             return int(found.group(1))
     return None
-
-
-class TiDBModel(FastBulkCreate, Model):
-    """Base model whose bulk_create() sends each batch's INSERT without rebuilding its
-    text (tidb_dialect.bulk); table options go in Meta.table_settings as for any model."""
 
 
 def warn_unenforced(database: TiDBDatabase, models: Sequence[type[Model]]) -> None:
@@ -66,32 +51,19 @@ def warn_unenforced(database: TiDBDatabase, models: Sequence[type[Model]]) -> No
     if not version.is_tidb:
         return
     for model in models:
-        keys = [f.name for f in model._meta.sorted_fields if isinstance(f, ForeignKeyField)]
+        fields = model._meta.sorted_fields
+        keys = [f.name for f in fields if isinstance(f, ForeignKeyField)]
         if keys and not database.enforces_foreign_keys():
             enforced_from = "%s with foreign_key_checks and tidb_enable_foreign_key ON"
             warn(
                 model, version, "FOREIGN KEY", enforced_from % release(ENFORCED_FOREIGN_KEYS), keys
             )
-        checks = check_constrained(model)
+        checks = [f.name for f in fields if any(map(is_check, f.constraints or ()))]
+        if any(map(is_check, model._meta.constraints or ())):
+            checks.append("Meta.constraints")
         if checks and not database.enforces_check_constraints():
             enforced_from = "%s with tidb_enable_check_constraint=ON" % release(CHECK_CONSTRAINTS)
             warn(model, version, "CHECK", enforced_from, checks)
-
-
-def check_constrained(model: type[Model]) -> list[str]:
-    """Names of the fields (and Meta.constraints) of `model` that carry a CHECK."""
-    names = [f.name for f in model._meta.sorted_fields if any(map(is_check, f.constraints or ()))]
-    if any(map(is_check, model._meta.constraints or ())):
-        names.append("Meta.constraints")
-    return names
-
-
-def is_check(node: object) -> bool:
-    """True for peewee's Check(...) (SQL, or NodeList when named)."""
-    if isinstance(node, SQL):
-        text: str = node.sql
-        return text.lstrip().upper().startswith("CHECK")
-    return isinstance(node, NodeList) and any(map(is_check, node.nodes))
 
 
 def warn(
@@ -103,3 +75,11 @@ def warn(
         % (model.__name__, version, kind, enforced_from, ", ".join(names)),
         stacklevel=4,
     )
+
+
+def is_check(node: object) -> bool:
+    """True for peewee's Check(...) (SQL, or NodeList when named)."""
+    if isinstance(node, SQL):
+        text: str = node.sql
+        return text.lstrip().upper().startswith("CHECK")
+    return isinstance(node, NodeList) and any(map(is_check, node.nodes))

@@ -1,16 +1,10 @@
 """Stale reads: TiDB's AS OF TIMESTAMP, for one SELECT or a read-only transaction.
 
-A stale read sees the data as it was committed at a past moment, so any
-replica may answer it; it trades freshness for latency. Only TiDB has it: on
-any other server these helpers raise NotSupportedError when called, instead
-of running a fresh read that looks like a stale one.
-
-TiDB wants every table of a statement read as of the same moment (else
-error 8135). So a stale query carries its AS OF clause and renders itself
-through StaleReadContext, which writes the clause after every table it
-reads: the query's own, tables joined later, and those of its subqueries.
-Every other statement renders as on MySQLDatabase: nothing is paid where
-stale reads are not used.
+A stale read sees the data as committed at a past moment, so any replica may answer it. Only
+TiDB has it: elsewhere these helpers refuse (NotSupportedError) rather than read fresh data.
+TiDB wants every table of a statement read as of one moment (else error 8135), so a stale query
+renders itself through StaleReadContext, which writes its clause after every table it reads
+(joined later, or in subqueries too); other statements render as on MySQLDatabase.
 """
 
 from __future__ import annotations
@@ -45,9 +39,6 @@ if TYPE_CHECKING:
 
 Query = TypeVar("Query", bound="ModelSelect[Any]")
 
-#: The attribute of a stale query that holds its AsOfTimestamp (clone() copies it).
-AS_OF = "tidb_as_of"
-
 
 class AsOfTimestamp(Node):
     """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's
@@ -55,7 +46,16 @@ class AsOfTimestamp(Node):
 
     def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
-            as_of = seconds_before_now(as_of)
+            # AS OF NOW() reads as of the current second's start, missing what was just
+            # committed while looking fresh: a zero delta is refused.
+            seconds = as_of.total_seconds()
+            if seconds <= 0:
+                raise ValueError(
+                    "as_of: a timedelta must be positive (it counts back from NOW(); for fresh "
+                    "data read without as_of), got %r" % (as_of,)
+                )
+            number = "%d" % seconds if seconds.is_integer() else "%.6f" % seconds
+            as_of = SQL("NOW() - INTERVAL %s SECOND" % number)
         elif isinstance(as_of, datetime.datetime):
             as_of = Value(as_of)
         elif not isinstance(as_of, Node):
@@ -66,25 +66,9 @@ class AsOfTimestamp(Node):
 
     def __sql__(self, ctx: Context) -> Any:
         in_transaction: Callable[[], bool] | None = ctx.state.tidb_in_transaction
-        if in_transaction is not None and in_transaction():
+        if in_transaction and in_transaction():
             raise refused_in_transaction()
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
-
-
-def seconds_before_now(delta: datetime.timedelta) -> SQL:
-    """``NOW() - INTERVAL n SECOND``. A zero delta is refused: AS OF NOW() reads as of the
-    start of the current second (NOW() is whole seconds), so it could miss what was just
-    committed, looking fresh while it is not."""
-    seconds = delta.total_seconds()
-    if seconds <= 0:
-        raise ValueError(
-            "as_of: a timedelta must be positive (it counts back from NOW(); for fresh data "
-            "read without as_of), got %r" % (delta,)
-        )
-    return SQL(
-        "NOW() - INTERVAL %s SECOND"
-        % ("%d" % seconds if seconds.is_integer() else "%.6f" % seconds)
-    )
 
 
 def require_stale_reads(database: Database) -> None:
@@ -115,17 +99,13 @@ def refused_in_transaction() -> NotSupportedError:
 
 
 def stale_select(query: Query, as_of: AsOf) -> Query:
-    """A copy of the model SELECT `query` that reads every table as of `as_of`.
-
-    Joins, filters and subqueries added to the copy are read as of the same
-    moment. A stale query inside a fresh statement, or inside a transaction
-    (made before it began, run within), is refused when rendered.
-    """
+    """A copy of the model SELECT `query` that reads every table (joins and subqueries added
+    later too) as of `as_of`; refused when rendered inside a fresh statement or a transaction."""
     clause = AsOfTimestamp(as_of)
     require_stale_reads(query.model._meta.database)
     stale = query.clone()
     stale.__class__ = stale_class(type(query))  # type: ignore[arg-type]  # a class is Hashable
-    setattr(stale, AS_OF, clause)
+    stale.tidb_as_of = clause  # type: ignore[attr-defined]  # clone() copies it
     return stale
 
 
@@ -144,7 +124,6 @@ class StaleQuery:
 
 @functools.cache
 def stale_class(query_class: type) -> type:
-    """`query_class` with StaleQuery's rendering: one class per query class."""
     return type("Stale" + query_class.__name__, (StaleQuery, query_class), {})
 
 
@@ -157,31 +136,26 @@ def mixed_moments() -> NotSupportedError:
 
 
 def stale_read(db: Database, as_of: AsOf) -> _transaction:
-    """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`.
-
-    The transaction is read-only: TiDB refuses writes inside it.
-    """
+    """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`, in a
+    read-only transaction."""
     clause = AsOfTimestamp(as_of)
     require_stale_reads(db)
     return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
 
 
 class StaleReadContext(Context):
-    """peewee's SQL context, writing a stale query's AS OF clause after each table it reads.
-
-    It looks at every node peewee renders, so only a stale query renders through it.
-    """
+    """peewee's SQL context, writing a stale query's AS OF clause after each table it reads
+    (it looks at every node, so only a stale query renders through it)."""
 
     __slots__ = ("read_as_of",)
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        # The clause of each table read so far; None: a fresh read.
-        self.read_as_of: set[AsOfTimestamp | None] = set()
+        self.read_as_of: set[AsOfTimestamp | None] = set()  # each table's clause; None: fresh
 
     def sql(self, obj: Any) -> Any:
         if isinstance(obj, SelectBase):
-            as_of = obj.__dict__.get(AS_OF)
+            as_of = obj.__dict__.get("tidb_as_of")
             if as_of is not None and as_of is not self.state.tidb_as_of:
                 with self(tidb_as_of=as_of):
                     return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
