@@ -9,11 +9,10 @@ on first use, so that the rest needs none of those.
 from typing import Any
 
 from .bulk import FastBulkCreate
-from .checks import whole_number
-from .connection import CONNECT_TIMEOUT
 from .database import TiDBDatabase
 from .errors import AmbiguousCommitError, ConfigError, ExceededMaxAttempts, SettingError
 from .fields import BigAutoRandomField
+from .keywords import CONNECT_TIMEOUT, whole_number
 from .pool import PooledTiDBDatabase, ReconnectingTiDBDatabase
 from .schema import TiDBModel, auto_id_cache
 from .settings import database_from_env
