@@ -49,8 +49,10 @@ class Keyword:
     drivers: tuple[str, ...] = ("pymysql", "mysqlclient", "aiomysql")
 
 
-FILE_WHY = "an option file could turn TLS off, or hold a password, unchecked"
+LOCAL_FILES = "lets the server read any file this program can read"
+OPTION_FILE = "an option file could turn TLS off, or hold a password, unchecked"
 NO_VERIFY = "verification cannot be turned off"
+PYMYSQL_MYSQLCLIENT = ("pymysql", "mysqlclient")
 KEYWORDS = {
     "host": Keyword("text", url=False),
     "port": Keyword("number", 1, 65535, url=False),
@@ -62,8 +64,8 @@ KEYWORDS = {
     "sql_mode": Keyword("text", url=False),
     "init_command": Keyword("text", url=False),
     "connect_timeout": Keyword("number", 1, DAY),
-    "read_timeout": Keyword("number", 1, DAY, drivers=("pymysql", "mysqlclient")),
-    "write_timeout": Keyword("number", 1, DAY, drivers=("pymysql", "mysqlclient")),
+    "read_timeout": Keyword("number", 1, DAY, drivers=PYMYSQL_MYSQLCLIENT),
+    "write_timeout": Keyword("number", 1, DAY, drivers=PYMYSQL_MYSQLCLIENT),
     "max_allowed_packet": Keyword("number", 1024, 2**30, url=False, drivers=("pymysql",)),
     "client_flag": Keyword("number", 0, 2**32 - 1, url=False),
     "max_connections": Keyword("number", 1, 10000, takes=POOL),
@@ -84,43 +86,26 @@ KEYWORDS = {
     "use_unicode": Keyword("flag", url=False, only=True, why="peewee reads text as str"),
     "binary_prefix": Keyword("flag", url=False),
     "local_infile": Keyword(
-        "flag",
-        url=False,
-        only=False,
-        why="LOAD DATA LOCAL INFILE lets the server read any file this program can read",
+        "flag", url=False, only=False, why="LOAD DATA LOCAL INFILE " + LOCAL_FILES
     ),
     "autocommit": Keyword(
         "flag",
         url=False,
         only=True,
-        why="peewee runs on autocommit connections and opens transactions itself (atomic(), "
-        "run_transaction()); with it off, writes outside them never commit",
+        why="peewee runs on autocommit connections: without, writes outside atomic() never commit",
     ),
-    "cursorclass": Keyword(
-        "refused",
-        why="peewee reads every row as a tuple, which another cursor class breaks "
-        "(use .dicts() or .namedtuples() on a query)",
-    ),
+    "cursorclass": Keyword("refused", why="peewee reads every row as a tuple (use .dicts())"),
     "unix_socket": Keyword(
-        "refused",
-        why="the dialect connects to host and port over TCP, and a socket would bypass "
-        "the TLS rules that go with the host",
+        "refused", why="the dialect connects over TCP, where its TLS rules apply"
     ),
-    "read_default_file": Keyword("refused", why=FILE_WHY),
-    "read_default_group": Keyword("refused", why=FILE_WHY),
-    "defer_connect": Keyword(
-        "refused", why="the dialect opens each connection itself, bounding the wait for the server"
-    ),
-    "conv": Keyword(
-        "refused",
-        why="the fast bulk_create() writes whole numbers as the drivers' own converters do",
-    ),
+    "read_default_file": Keyword("refused", why=OPTION_FILE),
+    "read_default_group": Keyword("refused", why=OPTION_FILE),
+    "defer_connect": Keyword("refused", why="the dialect opens each connection, bounding the wait"),
+    "conv": Keyword("refused", why="the fast bulk_create() writes numbers as the drivers do"),
 }
-#: The keywords every class's init() takes (the others are the pools' own).
-ACCEPTED = sorted(n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
 #: client_flag bits refused: bit -> why.
 REFUSED_CLIENT_FLAGS = {
-    0x80: "CLIENT_LOCAL_FILES lets the server read any file this program can read",
+    0x80: "CLIENT_LOCAL_FILES " + LOCAL_FILES,
     0x800: "CLIENT_SSL is set by the TLS keywords (ssl_ca), which also verify the server",
 }
 #: TiDB's character sets that both drivers can decode (utf8 is utf8mb3 in TiDB); binary has
@@ -155,8 +140,8 @@ def number(name: str, value: object, text: bool = False) -> int:
 
 
 def checked_numbers(given: Mapping[str, Any], cls: str) -> dict[str, Any]:
-    """`given` with the numbers that only `cls` (a class name) and others of ALL take checked,
-    as text too; None, which a pool's init() reads as "unchanged", passes."""
+    """`given` with the pool numbers `cls` (a class name) takes checked, as text too; None,
+    which a pool's init() reads as "unchanged", passes."""
     own = [
         n for n, k in KEYWORDS.items() if k.kind == "number" and cls in k.takes and k.takes != ALL
     ]
@@ -206,9 +191,8 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in given.items():
         rule = KEYWORDS.get(name)
         if rule is None or rule.takes != ALL:
-            raise ConfigError.of(
-                name, "unknown connection keyword (known: %s)" % ", ".join(ACCEPTED)
-            )
+            known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
+            raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
         if rule.kind == "refused":
             raise ConfigError.of(name, "refused: " + rule.why)
         if driver not in rule.drivers:
@@ -264,19 +248,13 @@ def text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
     sendable_text(name, value)
-    if name != "charset":
-        return value
-    if value.lower() == "binary":
+    if name == "charset" and value.lower() not in CHARSETS:  # binary: bytes go in a BlobField
         raise ConfigError.of(
             name,
-            "binary is refused: neither driver can decode text in it (Python has no codec of "
-            "that name); keep utf8mb4 and store bytes in a BlobField",
+            "must be one of %s (TiDB's, that Python can decode), got %r"
+            % (", ".join(CHARSETS), value),
         )
-    if value.lower() not in CHARSETS:
-        raise ConfigError.of(
-            name, "must be one of %s (TiDB's), got %r" % (", ".join(CHARSETS), value)
-        )
-    return value.lower()
+    return value.lower() if name == "charset" else value
 
 
 def resolver_host(host: object) -> str:
