@@ -146,16 +146,32 @@ def meant_setting(name: str) -> str | None:
 def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
     """(line, name, value) of each NAME=value of the .env file at `path`, none without one.
 
+    A FIFO or a device is refused unread: opened without waiting, then checked by fstat.
     By python-dotenv's parser, not dotenv_values(), which skips a line it cannot parse with
     a logged warning (a skipped TIDB_HOST would connect elsewhere) and gives no line numbers:
     a bad line is refused by number, never shown (it may hold the password); values are
     taken as written (no ${NAME} expansion).
     """
-    text = env_text(path)
-    if text is None:
-        return
     try:
+        fd = os.open(path, OPEN_FLAGS)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SettingError.of(path, "cannot be read (%s)" % exc.strerror) from None
+    kind = stat.S_IFMT(os.fstat(fd).st_mode)
+    if kind != stat.S_IFREG:
+        os.close(fd)
+        problem = NOT_FILES.get(kind, kind)
+        raise SettingError.of(path, "not a regular file (%s): it must be a text file" % problem)
+    with open(fd, "rb") as file:
+        data = file.read()
+    try:
+        text = data.decode("utf-8")
         from dotenv.parser import parse_stream
+    except UnicodeDecodeError as exc:  # its message would show the byte
+        raise SettingError.of(
+            path, "not UTF-8 text (at byte %d); save it as UTF-8" % exc.start
+        ) from None
     except ImportError:
         raise SettingError.of(
             path, "reading it needs python-dotenv (pip install python-dotenv)"
@@ -173,35 +189,6 @@ def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
             )
         if binding.key:
             yield line, binding.key, binding.value or ""
-
-
-def env_text(path: str) -> str | None:
-    """The text of the file at `path`, None when there is none; a FIFO or a device is refused
-    unread (opened without waiting, then checked by fstat)."""
-    try:
-        fd = os.open(path, OPEN_FLAGS)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SettingError.of(path, "cannot be read (%s)" % exc.strerror) from None
-    try:
-        kind = stat.S_IFMT(os.fstat(fd).st_mode)
-        if kind != stat.S_IFREG:
-            raise SettingError.of(
-                path, "not a regular file (%s): it must be a text file" % NOT_FILES.get(kind, kind)
-            )
-        with open(fd, "rb", closefd=False) as file:
-            data = file.read()
-    except OSError as exc:
-        raise SettingError.of(path, "cannot be read (%s)" % exc.strerror) from None
-    finally:
-        os.close(fd)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:  # its message would show the byte
-        raise SettingError.of(
-            path, "not UTF-8 text (at byte %d); save it as UTF-8" % exc.start
-        ) from None
 
 
 def given(settings: Mapping[str, str], setting: str) -> tuple[str, str] | None:

@@ -18,12 +18,12 @@ from typing import Any
 
 from .errors import ConfigError
 
-#: Where Linux distributions and macOS keep the system CA bundle (TiDB Cloud docs).
+#: Where Linux distributions (Debian, RHEL, OpenSUSE) and macOS keep the system CA bundle.
 SYSTEM_CA_BUNDLES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch
-    "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora, CentOS
-    "/etc/ssl/ca-bundle.pem",  # OpenSUSE
-    "/etc/ssl/cert.pem",  # macOS, Alpine
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
 )
 #: Kinds of path that are not a file, as a message says them (/dev/null: a character device).
 NOT_FILES = {
@@ -129,21 +129,24 @@ def verifying_context(
 
 def check_ca_file(path: str) -> None:
     """ConfigError saying what `path` is (quoted: one line whatever it holds), unless it is
-    a readable file holding a PEM certificate."""
+    a readable file holding a PEM certificate; a FIFO or a device is never opened."""
+    problem = ""
     try:
         kind = stat.S_IFMT(os.stat(path).st_mode)
         if kind in NOT_FILES:
-            raise ConfigError.of("ssl_ca", "%s, not a file: %r" % (NOT_FILES[kind], path))
-        with open(path, "rb") as file:
-            data = file.read()
+            problem = "%s, not a file" % NOT_FILES[kind]
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+            if not PEM_CERTIFICATE.search(data):
+                problem = "the file is empty" if not data.strip() else "not a PEM certificate file"
+                if PEM_PRIVATE_KEY.search(data):
+                    problem = "holds a private key, not a CA certificate"
     except (FileNotFoundError, NotADirectoryError):
-        raise ConfigError.of("ssl_ca", "no such file: %r" % (path,)) from None
+        problem = "no such file"
     except PermissionError:
-        raise ConfigError.of("ssl_ca", "file is not readable: %r" % (path,)) from None
+        problem = "file is not readable"
     except OSError as exc:
-        raise ConfigError.of("ssl_ca", "cannot be read (%s): %r" % (exc.strerror, path)) from None
-    if not PEM_CERTIFICATE.search(data):
-        problem = "the file is empty" if not data.strip() else "not a PEM certificate file"
-        if PEM_PRIVATE_KEY.search(data):
-            problem = "holds a private key, not a CA certificate"
+        problem = "cannot be read (%s)" % exc.strerror
+    if problem:
         raise ConfigError.of("ssl_ca", "%s: %r" % (problem, path))
