@@ -74,14 +74,13 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
         raise ConfigError.of("database", "missing: end the URL with /DATABASE")
     if "/" in path:
         raise ConfigError.of("database", "holds '/': " + PERCENT_ENCODE)
-    database_class: type[Database] = TiDBDatabase
-    if SCHEMES[scheme] == "PooledTiDBDatabase":
-        database_class = PooledTiDBDatabase
-    elif SCHEMES[scheme] == "AsyncTiDBDatabase":
+    keywords = {**parameters, **read_authority(authority)}
+    if SCHEMES[scheme] == "AsyncTiDBDatabase":
         from .aio import AsyncTiDBDatabase  # ConfigError without peewee 4, aiomysql, greenlet
 
-        database_class = AsyncTiDBDatabase
-    return database_class, decoded("database", path), {**parameters, **read_authority(authority)}
+        return AsyncTiDBDatabase, decoded("database", path), keywords
+    pool = SCHEMES[scheme] == "PooledTiDBDatabase"
+    return PooledTiDBDatabase if pool else TiDBDatabase, decoded("database", path), keywords
 
 
 def read_authority(authority: str) -> dict[str, Any]:
@@ -143,16 +142,15 @@ def read_parameters(cls: str, query: str) -> dict[str, Any]:
         name, value = decoded("url", name), decoded(name, value)
         if name in keywords:
             raise ConfigError.of(name, "given twice")
-        rule = KEYWORDS.get(name)
         if name not in known:
-            if rule and rule.takes in (POOL, POOL + ASYNC):
+            if name in KEYWORDS and KEYWORDS[name].takes in (POOL, POOL + ASYNC):
                 raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
             raise ConfigError.of(
                 name, "unknown URL parameter (known: %s)" % (", ".join(known) or "none")
             )
-        if rule and rule.kind == "number":
+        if KEYWORDS[name].kind == "number":
             keywords[name] = number(name, value, text=True)
-        elif rule and rule.kind == "flag":
+        elif KEYWORDS[name].kind == "flag":
             if value.lower() not in ("true", "false"):
                 raise ConfigError.of(name, "must be true or false, got %r" % value)
             keywords[name] = value.lower() == "true"

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-_RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
-_RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
+_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
+_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 #: TiDB X / Cloud builds: VERSION() "-TiDB-X-CLOUD.202510.1" or "-TiDB-CLOUD.202603.9",
 #: TIDB_VERSION() "Release Version: TiDB-X-CLOUD.202510.1" (pkg/parser/mysql/const.go).
 _CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
@@ -135,14 +135,13 @@ def parse_version(version: str | bytes, tidb_version: str | bytes | None = None)
     mysql = release_of(mysql_part) if mysql_part else (0, 0, 0)
     if tidb_version is None and "-tidb-" not in version.lower():
         return ServerVersion(version, mysql)
-    found = _RELEASE_IN_TIDB_VERSION.search(tidb_version or "") or _RELEASE_IN_VERSION.search(
-        version
-    )
+    found = _IN_TIDB_VERSION.search(tidb_version or "") or _IN_VERSION.search(version)
     if found:
         return ServerVersion(version, mysql, True, release_of(found))
     cloud = _CLOUD_RELEASE.search(tidb_version or "") or _CLOUD_RELEASE.search(version)
-    cloud_release = (int(cloud.group(1)), int(cloud.group(2))) if cloud else None
-    return ServerVersion(version, mysql, True, None, cloud_release)
+    return ServerVersion(
+        version, mysql, True, None, (int(cloud[1]), int(cloud[2])) if cloud else None
+    )
 
 
 def release(gate: tuple[int, int, int]) -> str:
@@ -151,8 +150,7 @@ def release(gate: tuple[int, int, int]) -> str:
 
 
 def release_of(match: re.Match[str]) -> tuple[int, int, int]:
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch)
+    return int(match[1]), int(match[2]), int(match[3])
 
 
 def context_version(ctx: Context) -> ServerVersion | None:
