@@ -31,8 +31,8 @@ from tests.kit.fake_tidb import FakeServer
 from tests.kit.relay import Relay
 from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
-from tidb_dialect.keywords import whole_number
 from tidb_dialect.database import forget_detected_servers
+from tidb_dialect.keywords import whole_number
 from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
 ROOT = Path(__file__).resolve().parent.parent
