@@ -15,9 +15,9 @@ from peewee import Database, PeeweeException, SqliteDatabase
 
 import peewee_example as lesson
 from tidb_dialect import SettingError, TiDBDatabase
-from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.errors import error_code
-from tidb_dialect.settings import DEFAULTS, database_from, env_path, read_settings
+from tidb_dialect.keywords import whole_number
+from tidb_dialect.settings import DEFAULTS, database_from, read_settings
 from tidb_dialect.transactions import TransactionStatements
 
 from .outcomes import (
@@ -133,8 +133,8 @@ def command(args: argparse.Namespace) -> int:
                     "%s: must be a player id of 1 to %d characters, got %r"
                     % (name, lesson.Player.id.max_length, player_id)
                 )
-        amount = parse_whole_number("AMOUNT", amount_text, 1, lesson.INT_MAX)
-        price = parse_whole_number("PRICE", price_text, 1, lesson.INT_MAX)
+        amount = whole_number("AMOUNT", amount_text, 1, lesson.INT_MAX, text=True)
+        price = whole_number("PRICE", price_text, 1, lesson.INT_MAX, text=True)
         if sell_id == buy_id:
             raise ValueError(
                 "a player cannot trade with itself (SELL_ID == BUY_ID == %r)" % sell_id
@@ -176,7 +176,7 @@ def choose(args: argparse.Namespace) -> tuple[Database, str | None]:
     return EmbeddedDatabase(path), (
         "No TiDB configured and none at %s:%d: using the embedded SQLite file %s (no TIDB_* "
         "setting or DATABASE_URL in the environment or %s; see .env.example)"
-        % (*PLAYGROUND, path, env_path())
+        % (*PLAYGROUND, path, os.path.abspath(".env"))
     )
 
 

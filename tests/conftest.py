@@ -31,8 +31,8 @@ from tests.kit.fake_tidb import FakeServer
 from tests.kit.relay import Relay
 from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
-from tidb_dialect.checks import parse_whole_number
 from tidb_dialect.database import DETECTED
+from tidb_dialect.keywords import whole_number
 from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,8 @@ def pytest_configure(config):
         "tests/test_aio.py checks that asyncio is refused instead",
     )
     try:
-        config.test_seed = parse_whole_number(
-            "TEST_SEED", os.environ.get("TEST_SEED", str(DEFAULT_SEED)), 0, 2**32 - 1
+        config.test_seed = whole_number(
+            "TEST_SEED", os.environ.get("TEST_SEED", str(DEFAULT_SEED)), 0, 2**32 - 1, text=True
         )
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from None

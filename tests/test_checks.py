@@ -1,4 +1,4 @@
-"""One rule for whole numbers written as text (tidb_dialect/checks.py), on each path reading one.
+"""One rule for whole numbers written as text (tidb_dialect/keywords.py), on each path reading one.
 
 ASCII digits only: no sign, no underscores, no surrounding space, no other
 scripts' digits, although Python's int() takes all of them.
@@ -7,7 +7,7 @@ scripts' digits, although Python's int() takes all of them.
 import pytest
 
 from tidb_dialect import ConfigError, PooledTiDBDatabase, parse_url
-from tidb_dialect.checks import read_whole_number
+from tidb_dialect.keywords import read_whole_number
 from tidb_dialect.settings import keywords_from
 
 #: Text the rule refuses; int() reads the first seven as numbers.

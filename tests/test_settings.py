@@ -24,7 +24,7 @@ import trustme
 from player_cli.command import port_open
 from tests.conftest import DRIVER_MODULES, ROOT, require, scrubbed_environ, server_environ
 from tidb_dialect import ConfigError, SettingError, database_from_env
-from tidb_dialect.settings import SETTINGS, database_from, env_path, read_settings
+from tidb_dialect.settings import SETTINGS, database_from, read_settings
 from tidb_dialect.tls import default_ca_bundle
 
 #: The settings, written out (not taken from the product).
@@ -188,11 +188,6 @@ def test_database_from_env_takes_the_flags_and_a_file_of_its_own(tmp_path):
     assert (db.connect_params["host"], db.connect_params["port"]) == ("file.example", 4100)
     db = database_from_env(environ={}, env_file=None, url="tidb://u@flag.example/flagdb")
     assert (db.connect_params["host"], db.database) == ("flag.example", "flagdb")
-
-
-def test_env_path_is_where_the_file_is_looked_for(in_tmp):
-    assert env_path() == str(in_tmp / ".env")
-    assert env_path("conf/app.env") == str(in_tmp / "conf" / "app.env")
 
 
 URL = "tidb://u@db.example:4000/shop"

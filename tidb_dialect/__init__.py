@@ -10,8 +10,6 @@ from typing import Any
 
 from .as_of import AsOfTimestamp, stale_read, stale_select
 from .bulk import FastBulkCreate, TiDBModel
-from .checks import whole_number
-from .connection import CONNECT_TIMEOUT
 from .database import ReconnectingTiDBDatabase, TiDBDatabase
 from .errors import (
     RETRYABLE_ERRORS,
@@ -21,6 +19,7 @@ from .errors import (
     SettingError,
 )
 from .fields import BigAutoRandomField
+from .keywords import CONNECT_TIMEOUT, whole_number
 from .pool import PooledTiDBDatabase
 from .schema import auto_id_cache
 from .settings import database_from_env

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import peewee
 from peewee import InterfaceError, OperationalError
 
-from .connection import ASYNC_DRIVERS, load_driver
 from .errors import CONNECTION_LOST, AmbiguousCommitError, ConfigError, error_code
+from .keywords import ASYNC_DRIVERS, checked_numbers, load_driver
 
 PEEWEE_VERSION: str = peewee.__version__  # type: ignore[attr-defined]  # not in peewee's stubs
 if int(PEEWEE_VERSION.split(".")[0]) < 4:
@@ -37,7 +37,7 @@ load_driver("aiomysql", ASYNC_DRIVERS)  # says which package is missing
 # After the checks above, which say what is missing.
 from ._private import PwasyncioPool, closed_by_server  # noqa: E402
 from .database import TiDBDatabase, detect  # noqa: E402
-from .pool import checked_pool_keywords, stale_timeout_for  # noqa: E402
+from .pool import stale_timeout_for  # noqa: E402
 from .transactions import DEFAULT_MAX_ATTEMPTS, exponential_backoff, run_transaction  # noqa: E402
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
 
     def __init__(self, database: str | None, **kwargs: Any) -> None:
         # Checked here: pwasyncio's __init__ takes them before init() sees the rest.
-        kwargs = checked_pool_keywords(kwargs, "async")
+        kwargs = checked_numbers(kwargs, "AsyncTiDBDatabase")
         if kwargs.get("pool_min_size", 1) > kwargs.get("pool_size", 10):
             raise ConfigError.of("pool_min_size", "must not be more than pool_size")
         super().__init__(database, **kwargs)

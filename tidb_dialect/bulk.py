@@ -32,7 +32,7 @@ from peewee import (
 )
 
 from ._private import model_data, set_model_data
-from .checks import unproxied
+from .transactions import unproxied
 
 if TYPE_CHECKING:
     from peewee import Database, Table

@@ -21,9 +21,8 @@ from peewee import (
 
 from ._private import socket_of
 from .as_of import AsOfTimestamp, refused_in_transaction
-from .checks import sendable_text
-from .connection import DRIVERS, driver_keywords, load_driver, open_connection
 from .errors import CONNECTION_LOST, AmbiguousCommitError, ConfigError, error_code
+from .keywords import DRIVERS, driver_keywords, load_driver, open_connection, sendable_text
 from .schema import warn_unenforced
 from .tls import tls_required
 from .transactions import (

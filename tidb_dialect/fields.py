@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SQL, BigAutoField
 
-from .checks import whole_number
 from .errors import ConfigError
+from .keywords import whole_number
 from .schema import auto_id_cache_size
 from .version import AUTO_RANDOM_ID_CACHE, AUTO_RANDOM_RANGE, context_version, release
 

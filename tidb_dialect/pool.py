@@ -12,9 +12,9 @@ from peewee import OperationalError
 from playhouse.pool import PooledMySQLDatabase
 
 from ._private import default_stale_timeout
-from .connection import number, ranges
 from .database import TiDBDatabase, has_data_waiting, is_open
 from .errors import CONNECTION_LOST, error_code
+from .keywords import checked_numbers
 from .tls import tls_required
 
 #: Seconds after which a pool connection to TiDB Cloud's gateway (tidbcloud.com) is replaced
@@ -42,11 +42,11 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
         self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         self.untouched = threading.local()  # .conn: this thread's checkout, no statement sent
-        super().__init__(database, *args, **checked_pool_keywords(kwargs))
+        super().__init__(database, *args, **checked_numbers(kwargs, "PooledTiDBDatabase"))
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
     def init(self, database: str | None, **kwargs: Any) -> None:  # type: ignore[override]
-        kwargs = checked_pool_keywords(kwargs)
+        kwargs = checked_numbers(kwargs, "PooledTiDBDatabase")
         ping_after = kwargs.pop("ping_after", None)
         if ping_after is not None:
             self.ping_after = ping_after
@@ -110,13 +110,3 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return False
         self._returned_at[conn] = time.monotonic()
         return True
-
-
-def checked_pool_keywords(given: dict[str, Any], takes: str = "pool") -> dict[str, Any]:
-    """`given` with the keywords that `takes` ("pool", "async") takes each a whole number in its
-    range (ConfigError naming it); None, which init() reads as "unchanged", passes."""
-    names = ranges(takes)
-    return {
-        name: number(name, value, text=True) if name in names and value is not None else value
-        for name, value in given.items()
-    }

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from peewee import SQL, ForeignKeyField, Metadata, Model, NodeList
 
-from .checks import whole_number
+from .keywords import whole_number
 from .version import CHECK_CONSTRAINTS, ENFORCED_FOREIGN_KEYS, ServerVersion, release
 
 if TYPE_CHECKING:

@@ -1,11 +1,10 @@
-"""TLS for the two MySQL drivers, always verifying the certificate and the host name.
+"""TLS for the drivers, always verifying the certificate and the host name, never turned off.
 
-TiDB Cloud Starter and Essential refuse plain connections (error 1105,
-"insecure transport") and present Let's Encrypt certificates, so a CA bundle
-that holds ISRG Root X1 is enough: the system's where there is one, else
-certifi's (if installed). Dedicated and Premium have a CA of their own per
-cluster or instance; Premium's hosts follow no documented pattern, so only
-ssl_ca turns TLS on for them.
+TiDB Cloud Starter and Essential (*.tidbcloud.com) refuse plain connections and present
+Let's Encrypt certificates: TLS is on there unasked, with the system's CA bundle (else
+certifi's). Dedicated (*.tidb-cloud.com) signs with a CA of its own per cluster, so it is
+refused without ssl_ca; Premium's CA is per instance too, and its hosts follow no documented
+pattern, so ssl_ca alone turns TLS on for it.
 """
 
 from __future__ import annotations
@@ -14,53 +13,80 @@ import os
 import re
 import ssl
 import stat
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ConfigError
 
-#: Where Linux distributions and macOS keep the system CA bundle (TiDB Cloud docs).
+#: Where Linux distributions (Debian, RHEL, OpenSUSE) and macOS keep the system CA bundle.
 SYSTEM_CA_BUNDLES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch
-    "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora, CentOS
-    "/etc/ssl/ca-bundle.pem",  # OpenSUSE
-    "/etc/ssl/cert.pem",  # macOS, Alpine
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
 )
-
-#: What a path can be other than a file or a directory (/dev/null is a character device).
-NOT_FILES = (
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-)
-#: The PEM headers OpenSSL reads as a certificate, and those of a private key.
+#: Kinds of path that are not a file, as a message says them (/dev/null: a character device).
+NOT_FILES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
 PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-
-#: TiDB Cloud Starter and Essential: TLS is mandatory under this domain, so it is switched on
-#: without being asked.
-TLS_REQUIRED_DOMAIN = "tidbcloud.com"
+TLS_REQUIRED_DOMAIN = "tidbcloud.com"  # Starter and Essential
+OWN_CA_DOMAIN = "tidb-cloud.com"  # Dedicated: tidb.<id>.clusters.tidb-cloud.com
 
 
-#: TiDB Cloud Dedicated (tidb.<id>.clusters.tidb-cloud.com): TLS is not forced, and each
-#: cluster has a CA of its own, so no CA bundle can stand in for it.
-OWN_CA_DOMAIN = "tidb-cloud.com"
+def under(host: str, domain: str) -> bool:
+    return host == domain or host.endswith("." + domain)
 
 
 def tls_required(host: str) -> bool:
-    """True for TiDB Cloud; `host` must already be normalised (see connection.resolver_host)."""
-    return host == TLS_REQUIRED_DOMAIN or host.endswith("." + TLS_REQUIRED_DOMAIN)
+    """True for TiDB Cloud's gateway; `host` as keywords.resolver_host() gives it."""
+    return under(host, TLS_REQUIRED_DOMAIN)
 
 
-def require_cluster_ca(host: str, ca_path: str | None) -> None:
-    """Refuse a TiDB Cloud Dedicated host without its cluster's CA (`host` normalised):
-    it would accept the password in clear."""
-    if ca_path is None and (host == OWN_CA_DOMAIN or host.endswith("." + OWN_CA_DOMAIN)):
+def tls_keywords(
+    driver: str, host: str, given: Mapping[str, Any], files: Mapping[str, str]
+) -> dict[str, Any]:
+    """The driver's TLS keywords from the ssl* ones (flags checked) and `files` ({keyword:
+    path}), {} when TLS is off; verification asked without a CA is refused, never dropped."""
+    verify = [name for name in ("ssl_verify_cert", "ssl_verify_identity") if name in given]
+    if "ssl_mode" in given:
+        if not isinstance(given["ssl_mode"], str) or given["ssl_mode"].upper() != "VERIFY_IDENTITY":
+            raise ConfigError.of(
+                "ssl_mode",
+                "only VERIFY_IDENTITY is accepted, got %r (other modes skip the certificate "
+                "or host name check)" % (given["ssl_mode"],),
+            )
+        verify.append("ssl_mode")
+    if "ssl_key" in files and "ssl_cert" not in files:
+        raise ConfigError.of("ssl_key", "needs ssl_cert, the client certificate it belongs to")
+    if "ssl_ca" not in files and under(host, OWN_CA_DOMAIN):  # else the password goes in clear
         raise ConfigError.of(
             "ssl_ca",
             "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of "
             "its own: download the cluster's CA certificate from its Connect dialog and set "
             "this to that file" % host,
         )
+    if "ssl_ca" in files:
+        ca_path = os.path.expanduser(files["ssl_ca"])
+    elif tls_required(host):
+        ca_path = default_ca_bundle()
+    elif verify or "ssl_cert" in files:
+        raise ConfigError.of(
+            (verify or ["ssl_cert"])[0],
+            "needs ssl_ca, the CA file that signed the server's certificate",
+        )
+    else:
+        return {}
+    context = verifying_context(ca_path, files.get("ssl_cert"), files.get("ssl_key"))
+    if driver in ("pymysql", "aiomysql"):
+        return {"ssl": context}  # one context for every connection of the database
+    ssl_files = {"ca": ca_path, **{n[4:]: files[n] for n in ("ssl_cert", "ssl_key") if n in files}}
+    return {"ssl_mode": "VERIFY_IDENTITY", "ssl": ssl_files}
 
 
 def default_ca_bundle() -> str:
@@ -83,22 +109,17 @@ def default_ca_bundle() -> str:
 def verifying_context(
     ca_path: str, cert: str | None = None, key: str | None = None
 ) -> ssl.SSLContext:
-    """An SSLContext that checks the certificate against `ca_path` and the host name.
-
-    Building it is also the check that the files can serve, so a bad file is
-    refused before any connection, with the keyword that named it.
-    """
+    """An SSLContext checking the certificate against `ca_path` and the host name (the
+    defaults of create_default_context()); building it checks the files before any
+    connection, naming the keyword."""
     check_ca_file(ca_path)
     try:
         context = ssl.create_default_context(cafile=ca_path)
     except (ssl.SSLError, ValueError, UnicodeDecodeError):
         raise ConfigError.of("ssl_ca", "not a PEM certificate file: %r" % (ca_path,)) from None
-    # Both are create_default_context()'s defaults; said again because they are the point.
-    context.check_hostname = True
-    context.verify_mode = ssl.CERT_REQUIRED
     if cert:
-        try:
-            context.load_cert_chain(cert, keyfile=key, password=no_key_password)
+        try:  # the password callback: an encrypted key fails rather than prompting
+            context.load_cert_chain(cert, keyfile=key, password=lambda: b"")
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError.of(
                 "ssl_cert", "cannot load the client certificate %s (%s)" % (cert, exc.strerror)
@@ -107,38 +128,25 @@ def verifying_context(
 
 
 def check_ca_file(path: str) -> None:
-    """ConfigError saying what `path` is, unless it is a readable file with a PEM certificate.
-
-    The path is quoted (repr), so a stray newline or control character in it
-    shows as such and the message stays one line.
-    """
-
-    def refused(problem: str) -> ConfigError:
-        return ConfigError.of("ssl_ca", "%s: %r" % (problem, path))
-
+    """ConfigError saying what `path` is (quoted: one line whatever it holds), unless it is
+    a readable file holding a PEM certificate; a FIFO or a device is never opened."""
+    problem = ""
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
-            raise refused("a directory, not a file")
-        for is_kind, kind in NOT_FILES:
-            if is_kind(mode):
-                raise refused("%s, not a file" % kind)
-        with open(path, "rb") as file:
-            data = file.read()
+        kind = stat.S_IFMT(os.stat(path).st_mode)
+        if kind in NOT_FILES:
+            problem = "%s, not a file" % NOT_FILES[kind]
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+            if not PEM_CERTIFICATE.search(data):
+                problem = "the file is empty" if not data.strip() else "not a PEM certificate file"
+                if PEM_PRIVATE_KEY.search(data):
+                    problem = "holds a private key, not a CA certificate"
     except (FileNotFoundError, NotADirectoryError):
-        raise refused("no such file") from None
+        problem = "no such file"
     except PermissionError:
-        raise refused("file is not readable") from None
+        problem = "file is not readable"
     except OSError as exc:
-        raise refused("cannot be read (%s)" % exc.strerror) from None
-    if not data.strip():
-        raise refused("the file is empty")
-    if not PEM_CERTIFICATE.search(data):
-        if PEM_PRIVATE_KEY.search(data):
-            raise refused("holds a private key, not a CA certificate")
-        raise refused("not a PEM certificate file")
-
-
-def no_key_password() -> bytes:
-    """An encrypted key would make OpenSSL prompt on the terminal: fail instead."""
-    return b""
+        problem = "cannot be read (%s)" % exc.strerror
+    if problem:
+        raise ConfigError.of("ssl_ca", "%s: %r" % (problem, path))

@@ -11,9 +11,15 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from peewee import DatabaseError, InterfaceError, NotSupportedError, PeeweeException, SqliteDatabase
+from peewee import (
+    DatabaseError,
+    DatabaseProxy,
+    InterfaceError,
+    NotSupportedError,
+    PeeweeException,
+    SqliteDatabase,
+)
 
-from .checks import unproxied, whole_number
 from .errors import (
     CONNECTION_LOST,
     AmbiguousCommitError,
@@ -22,13 +28,20 @@ from .errors import (
     error_code,
     is_retryable,
 )
+from .keywords import whole_number
 
 if TYPE_CHECKING:
-    from peewee import Database, DatabaseProxy
+    from peewee import Database
 
     from .version import ServerVersion
 
 logger = logging.getLogger(__name__)
+
+
+def unproxied(db: Any) -> Any:
+    """The database behind `db`: a DatabaseProxy's obj, any other database itself."""
+    return db.obj if isinstance(db, DatabaseProxy) else db
+
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -1,42 +1,37 @@
 """Database URLs: tidb://user:password@host:4000/db?driver=mysqlclient and friends.
 
-parse_url() reads a URL itself rather than through urllib, so that a
-malformed one is refused with the part that is wrong and never echoed: an
-unencoded "/", "#" or "?" in a password would otherwise end up in a port or
-a database name, and in the message. User and password are percent-decoded.
-
-``import tidb_dialect`` also registers tidb:// and tidb+pool:// with
-playhouse.db_url, whose connect() then builds the same databases (it parses
-the URL its own way: use connect_url() to get the checks above).
+parse_url() reads a URL itself rather than through urllib, so that a malformed one is
+refused naming the part that is wrong, never echoed: an unencoded "/", "#" or "?" in a
+password would otherwise end up in a port or a database name, and in the message.
+``import tidb_dialect`` registers tidb:// and tidb+pool:// with playhouse.db_url too, whose
+connect() parses the URL its own way: connect_url() is the one with these checks.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from peewee import Database, SqliteDatabase
 from playhouse.db_url import register_database
 
-from .checks import sendable_text
-from .connection import KEYWORDS, number
 from .database import TiDBDatabase
 from .errors import ConfigError
+from .keywords import ASYNC, KEYWORDS, POOL, number, sendable_text
 from .pool import PooledTiDBDatabase
 
-#: Every MySQL-protocol scheme gets TiDBDatabase and its rules (TLS for TiDB Cloud hosts too).
-MYSQL_SCHEMES = {
-    "tidb": TiDBDatabase,
-    "tidb+pool": PooledTiDBDatabase,
-    "mysql": TiDBDatabase,
-    "mysql+pool": PooledTiDBDatabase,
+#: Scheme -> the class it makes (by name, in KEYWORDS' `takes`). Every MySQL-protocol scheme
+#: gets the dialect's rules; AsyncTiDBDatabase is imported when a URL names it (peewee 4).
+SCHEMES = {
+    "tidb": "TiDBDatabase",
+    "tidb+pool": "PooledTiDBDatabase",
+    "mysql": "TiDBDatabase",
+    "mysql+pool": "PooledTiDBDatabase",
+    "tidb+async": "AsyncTiDBDatabase",
+    "mysql+async": "AsyncTiDBDatabase",
+    "sqlite": "SqliteDatabase",
 }
-#: AsyncTiDBDatabase (asyncio), its class imported when a URL names it (it needs peewee 4).
-ASYNC_SCHEMES = ("tidb+async", "mysql+async")
-SCHEMES = (*MYSQL_SCHEMES, *ASYNC_SCHEMES, "sqlite")
-
 PERCENT_ENCODE = "percent-encode / # ? @ : and % in the user and password (%2F for /, %40 for @)"
 SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -51,8 +46,7 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
     """(database class, database name, keywords) from `url`; ConfigError naming the bad part."""
     if not isinstance(url, str):
         raise ConfigError.of("url", "must be text")
-    url = url.strip()
-    match = SCHEME.match(url)
+    match = SCHEME.match(url.strip())
     if not match:
         raise ConfigError.of(
             "url",
@@ -62,7 +56,7 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
     scheme = match.group(1).lower()
     if scheme not in SCHEMES:
         raise ConfigError.of("url", "unknown scheme %r (known: %s)" % (scheme, ", ".join(SCHEMES)))
-    rest = url[match.end() :]
+    rest = url.strip()[match.end() :]
     if "#" in rest:
         raise ConfigError.of("url", "holds '#': " + PERCENT_ENCODE)
     rest, _, query = rest.partition("?")
@@ -71,26 +65,22 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
         raise ConfigError.of(
             "url", "'@' after the host: write user:password@host, and " + PERCENT_ENCODE
         )
-    parameters = parse_query(query)
+    parameters = read_parameters(SCHEMES[scheme], query)
     if scheme == "sqlite":
         if authority or not path:
             raise ConfigError.of("url", "a SQLite URL is sqlite:///FILE (three slashes)")
-        refuse_unknown(parameters, ())
         return SqliteDatabase, decoded("database", path), {}
     if not slash or not path:
         raise ConfigError.of("database", "missing: end the URL with /DATABASE")
     if "/" in path:
         raise ConfigError.of("database", "holds '/': " + PERCENT_ENCODE)
-    keywords = dict(read_parameters(scheme, parameters), **read_authority(authority))
-    return database_class(scheme), decoded("database", path), keywords
-
-
-def database_class(scheme: str) -> type[Database]:
-    if scheme in ASYNC_SCHEMES:
+    keywords = {**parameters, **read_authority(authority)}
+    if SCHEMES[scheme] == "AsyncTiDBDatabase":
         from .aio import AsyncTiDBDatabase  # ConfigError without peewee 4, aiomysql, greenlet
 
-        return AsyncTiDBDatabase
-    return MYSQL_SCHEMES[scheme]
+        return AsyncTiDBDatabase, decoded("database", path), keywords
+    pool = SCHEMES[scheme] == "PooledTiDBDatabase"
+    return PooledTiDBDatabase if pool else TiDBDatabase, decoded("database", path), keywords
 
 
 def read_authority(authority: str) -> dict[str, Any]:
@@ -120,7 +110,7 @@ def read_authority(authority: str) -> dict[str, Any]:
     if has_port:
         try:
             keywords["port"] = number("port", port, text=True)
-        except ConfigError:  # not echoed: a password with an unencoded character ends up here
+        except ConfigError:  # not echoed: an unencoded password character lands here
             low, high = KEYWORDS["port"].low, KEYWORDS["port"].high
             raise ConfigError.of(
                 "port", "must be a whole number from %d to %d; %s" % (low, high, PERCENT_ENCODE)
@@ -139,33 +129,28 @@ def decoded(part: str, text: str) -> str:
     return sendable_text(part, value)
 
 
-def parse_query(query: str) -> dict[str, str]:
-    """{name: text} of `a=1&b=2`; every name once."""
-    parameters: dict[str, str] = {}
+def read_parameters(cls: str, query: str) -> dict[str, Any]:
+    """The keywords `a=1&b=2` gives the class `cls` (by name), each read by its KEYWORDS kind."""
+    known = sorted(
+        n for n, k in KEYWORDS.items() if k.url and k.kind != "refused" and cls in k.takes
+    )
+    keywords: dict[str, Any] = {}
     for field in query.split("&") if query else ():
         name, equals, value = field.partition("=")
         if not equals or not name:
             raise ConfigError.of("url", "malformed query: write ?name=value&name=value")
-        name = decoded("url", name)
-        if name in parameters:
+        name, value = decoded("url", name), decoded(name, value)
+        if name in keywords:
             raise ConfigError.of(name, "given twice")
-        parameters[name] = decoded(name, value)
-    return parameters
-
-
-def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any]:
-    """Connection keywords from URL parameters (pool ones on pool schemes only)."""
-    takes = "pool" if scheme.endswith("+pool") else "async" if scheme in ASYNC_SCHEMES else ""
-    known = tuple(
-        n for n, k in KEYWORDS.items() if k.url and (k.takes == "all" or takes in k.takes.split())
-    )
-    refuse_unknown(parameters, known, takes == "pool")
-    keywords: dict[str, Any] = {}
-    for name, value in parameters.items():
-        kind = KEYWORDS[name].kind
-        if kind == "number":
+        if name not in known:
+            if name in KEYWORDS and KEYWORDS[name].takes in (POOL, POOL + ASYNC):
+                raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
+            raise ConfigError.of(
+                name, "unknown URL parameter (known: %s)" % (", ".join(known) or "none")
+            )
+        if KEYWORDS[name].kind == "number":
             keywords[name] = number(name, value, text=True)
-        elif kind == "flag":
+        elif KEYWORDS[name].kind == "flag":
             if value.lower() not in ("true", "false"):
                 raise ConfigError.of(name, "must be true or false, got %r" % value)
             keywords[name] = value.lower() == "true"
@@ -174,16 +159,5 @@ def read_parameters(scheme: str, parameters: Mapping[str, str]) -> dict[str, Any
     return keywords
 
 
-def refuse_unknown(parameters: Iterable[str], known: tuple[str, ...], pool: bool = False) -> None:
-    for name in parameters:
-        if name not in known:
-            if name in KEYWORDS and "pool" in KEYWORDS[name].takes.split() and not pool:
-                raise ConfigError.of(name, "only for pool URLs (tidb+pool://, mysql+pool://)")
-            raise ConfigError.of(
-                name,
-                "unknown URL parameter (known: %s)" % (", ".join(sorted(known)) or "none"),
-            )
-
-
-for _scheme in ("tidb", "tidb+pool"):
-    register_database(MYSQL_SCHEMES[_scheme], _scheme)
+register_database(TiDBDatabase, "tidb")
+register_database(PooledTiDBDatabase, "tidb+pool")

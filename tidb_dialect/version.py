@@ -1,13 +1,9 @@
-"""Which server this is, which TiDB release, and what it can do.
+"""Which server this is, which TiDB release, and what it can do: the release gates.
 
-TiDB answers ``VERSION()`` with a MySQL-compatible version followed by its
-release (``8.0.11-TiDB-v7.5.1``, ``5.7.25-TiDB-v6.3.0-serverless``), but its
-``server-version`` setting can rewrite that answer to anything. Only
-``TIDB_VERSION()`` is reliable (``Release Version: v8.5.3`` on its first
-line); MySQL and MariaDB refuse it (error 1305). TiDB Cloud builds may name
-no release at all (``8.0.11-TiDB-X-CLOUD.202510.1``): those are kept on a
-current release, so every feature below is taken to be there; their own
-(YYYYMM, N) is kept too, so that a gate can name a Cloud build.
+TiDB's VERSION() (``8.0.11-TiDB-v7.5.1``) can be rewritten by its ``server-version``
+setting; TIDB_VERSION() (``Release Version: v8.5.3``) is reliable, and MySQL and MariaDB
+refuse it. TiDB Cloud builds may name no release (``8.0.11-TiDB-X-CLOUD.202510.1``): they
+run a current one, so every gate is taken to be passed, unless it names a Cloud build.
 """
 
 from __future__ import annotations
@@ -24,8 +20,8 @@ if TYPE_CHECKING:
 DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
-_RELEASE_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
-_RELEASE_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
+_IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
+_IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
 #: TiDB X / Cloud builds: VERSION() "-TiDB-X-CLOUD.202510.1" or "-TiDB-CLOUD.202603.9",
 #: TIDB_VERSION() "Release Version: TiDB-X-CLOUD.202510.1" (pkg/parser/mysql/const.go).
 _CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
@@ -48,11 +44,8 @@ TIDB_CHARSETS = {"gbk": (5, 4, 0), "gb18030": (7, 4, 0)}
 
 @dataclass(frozen=True)
 class ServerVersion:
-    """What the server said: VERSION(), and TIDB_VERSION() when it is TiDB.
-
-    Each ``supports_*``/``enforces_*`` says whether this server does it,
-    whatever the server: MySQL has savepoints, and has no AUTO_RANDOM.
-    """
+    """What the server said; each ``supports_*``/``enforces_*`` holds on any server
+    (MySQL has savepoints, and no AUTO_RANDOM)."""
 
     raw: str
     mysql: tuple[int, int, int]
@@ -61,12 +54,8 @@ class ServerVersion:
     cloud_release: tuple[int, int] | None = None  # (YYYYMM, N) of a TiDB X / Cloud build
 
     def at_least(self, *release: int, cloud: tuple[int, int] | None = None) -> bool:
-        """True on TiDB of this release or newer; False on any other server.
-
-        A build naming no release runs a current one, so it counts as newer, unless
-        `cloud` names the first Cloud build (YYYYMM, N) with the feature: then its own
-        (YYYYMM, N) is compared with that.
-        """
+        """True on TiDB of this release or newer (a build naming none counts as newer,
+        unless `cloud` names the first Cloud build (YYYYMM, N) with it); False elsewhere."""
         if not self.is_tidb:
             return False
         if self.tidb_release is not None:
@@ -136,26 +125,23 @@ class ServerVersion:
 
 
 def parse_version(version: str | bytes, tidb_version: str | bytes | None = None) -> ServerVersion:
-    """A ServerVersion from the answers to VERSION() and, on TiDB, TIDB_VERSION().
-
-    Without TIDB_VERSION()'s answer, a VERSION() in TiDB's own form still
-    counts as TiDB (a proxy may strip the comment that asks for it).
-    """
-    version = _text(version)
-    tidb_version = None if tidb_version is None else _text(tidb_version)
+    """A ServerVersion from the answers to VERSION() and, on TiDB, TIDB_VERSION(); without
+    the latter, a VERSION() in TiDB's form still counts (a proxy may strip the comment)."""
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", "replace")
+    if isinstance(tidb_version, bytes):
+        tidb_version = tidb_version.decode("utf-8", "replace")
     mysql_part = _MYSQL_PART.match(version)
-    mysql = _numbers(mysql_part) if mysql_part else (0, 0, 0)
-    release = _RELEASE_IN_TIDB_VERSION.search(tidb_version or "") or _RELEASE_IN_VERSION.search(
-        version
-    )
-    is_tidb = tidb_version is not None or "-tidb-" in version.lower()
-    if not is_tidb:
+    mysql = release_of(mysql_part) if mysql_part else (0, 0, 0)
+    if tidb_version is None and "-tidb-" not in version.lower():
         return ServerVersion(version, mysql)
-    if release:
-        return ServerVersion(version, mysql, True, _numbers(release))
+    found = _IN_TIDB_VERSION.search(tidb_version or "") or _IN_VERSION.search(version)
+    if found:
+        return ServerVersion(version, mysql, True, release_of(found))
     cloud = _CLOUD_RELEASE.search(tidb_version or "") or _CLOUD_RELEASE.search(version)
-    cloud_release = (int(cloud.group(1)), int(cloud.group(2))) if cloud else None
-    return ServerVersion(version, mysql, True, None, cloud_release)
+    return ServerVersion(
+        version, mysql, True, None, (int(cloud[1]), int(cloud[2])) if cloud else None
+    )
 
 
 def release(gate: tuple[int, int, int]) -> str:
@@ -163,13 +149,8 @@ def release(gate: tuple[int, int, int]) -> str:
     return "v%d.%d.%d" % gate
 
 
-def _numbers(match: re.Match[str]) -> tuple[int, int, int]:
-    major, minor, patch = match.groups()
-    return int(major), int(minor), int(patch)
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+def release_of(match: re.Match[str]) -> tuple[int, int, int]:
+    return int(match[1]), int(match[2]), int(match[3])
 
 
 def context_version(ctx: Context) -> ServerVersion | None:

@@ -1,0 +1,321 @@
+"""The connection keywords: one table (KEYWORDS) read by the constructors, init(), URLs and docs.
+
+TiDBDatabase.init calls driver_keywords(), so a database made by hand, the pooled,
+reconnecting and asyncio ones and tidb:// URLs all obey the same rules: an unknown keyword
+or a value of the wrong kind is refused by name; a keyword that would weaken something is
+refused saying why, never dropped; the host is read as the resolver will read it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ._private import pymysql_read_timeout
+from .errors import ConfigError
+from .tls import tls_keywords
+
+#: Driver name -> the module it imports.
+DRIVERS = {"pymysql": "pymysql", "mysqlclient": "MySQLdb"}
+#: AsyncTiDBDatabase's driver: PyMySQL's protocol code on asyncio.
+ASYNC_DRIVERS = {"aiomysql": "aiomysql"}
+#: Seconds to wait for the TCP connection, and again for the server's greeting.
+CONNECT_TIMEOUT = 10
+
+ALL = ("TiDBDatabase", "PooledTiDBDatabase", "AsyncTiDBDatabase")
+POOL, ASYNC = ("PooledTiDBDatabase",), ("AsyncTiDBDatabase",)
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """What a keyword holds and who takes it. Kinds: "number" (whole, low to high), "flag"
+    (True or False; `only` when one value alone weakens nothing), "text", "file" and "ssl"
+    (TLS files, tls.py), "refused" (`why`)."""
+
+    kind: str
+    low: int = 0
+    high: int = 0
+    takes: tuple[str, ...] = ALL  # the classes; their URL schemes too when `url`
+    url: bool = True  # a URL parameter (?connect_timeout=5); False: the authority or none
+    only: bool | None = None
+    why: str = ""
+    drivers: tuple[str, ...] = ("pymysql", "mysqlclient", "aiomysql")
+
+
+LOCAL_FILES = "lets the server read any file this program can read"
+OPTION_FILE = "an option file could turn TLS off, or hold a password, unchecked"
+NO_VERIFY = "verification cannot be turned off"
+PYMYSQL_MYSQLCLIENT = ("pymysql", "mysqlclient")
+KEYWORDS = {
+    "host": Keyword("text", url=False),
+    "port": Keyword("number", 1, 65535, url=False),
+    "user": Keyword("text", url=False),
+    "password": Keyword("text", url=False),
+    "passwd": Keyword("text", url=False),  # MySQLdb's old name
+    "driver": Keyword("text"),
+    "charset": Keyword("text"),
+    "sql_mode": Keyword("text", url=False),
+    "init_command": Keyword("text", url=False),
+    "connect_timeout": Keyword("number", 1, DAY),
+    "read_timeout": Keyword("number", 1, DAY, drivers=PYMYSQL_MYSQLCLIENT),
+    "write_timeout": Keyword("number", 1, DAY, drivers=PYMYSQL_MYSQLCLIENT),
+    "max_allowed_packet": Keyword("number", 1024, 2**30, url=False, drivers=("pymysql",)),
+    "client_flag": Keyword("number", 0, 2**32 - 1, url=False),
+    "max_connections": Keyword("number", 1, 10000, takes=POOL),
+    "stale_timeout": Keyword("number", 1, DAY, takes=POOL + ASYNC),
+    "timeout": Keyword("number", 1, DAY, takes=POOL),
+    "ping_after": Keyword("number", 0, DAY, takes=POOL),  # 0: a ping at every checkout
+    "pool_size": Keyword("number", 1, 10000, takes=ASYNC),
+    "pool_min_size": Keyword("number", 0, 10000, takes=ASYNC),
+    "acquire_timeout": Keyword("number", 1, DAY, takes=ASYNC),
+    "ssl_ca": Keyword("file"),
+    "ssl_cert": Keyword("file"),
+    "ssl_key": Keyword("file"),
+    "ssl": Keyword("ssl", url=False),  # {"ca": path, "cert": path, "key": path}, mysqlclient's
+    "ssl_mode": Keyword("text"),  # VERIFY_IDENTITY only
+    "ssl_verify_cert": Keyword("flag", only=True, why=NO_VERIFY),
+    "ssl_verify_identity": Keyword("flag", only=True, why=NO_VERIFY),
+    "ssl_disabled": Keyword("flag", only=False, why="TLS is never turned off"),
+    "use_unicode": Keyword("flag", url=False, only=True, why="peewee reads text as str"),
+    "binary_prefix": Keyword("flag", url=False),
+    "local_infile": Keyword(
+        "flag", url=False, only=False, why="LOAD DATA LOCAL INFILE " + LOCAL_FILES
+    ),
+    "autocommit": Keyword(
+        "flag",
+        url=False,
+        only=True,
+        why="peewee runs on autocommit connections: without, writes outside atomic() never commit",
+    ),
+    "cursorclass": Keyword("refused", why="peewee reads every row as a tuple (use .dicts())"),
+    "unix_socket": Keyword(
+        "refused", why="the dialect connects over TCP, where its TLS rules apply"
+    ),
+    "read_default_file": Keyword("refused", why=OPTION_FILE),
+    "read_default_group": Keyword("refused", why=OPTION_FILE),
+    "defer_connect": Keyword("refused", why="the dialect opens each connection, bounding the wait"),
+    "conv": Keyword("refused", why="the fast bulk_create() writes numbers as the drivers do"),
+}
+#: client_flag bits refused: bit -> why.
+REFUSED_CLIENT_FLAGS = {
+    0x80: "CLIENT_LOCAL_FILES " + LOCAL_FILES,
+    0x800: "CLIENT_SSL is set by the TLS keywords (ssl_ca), which also verify the server",
+}
+#: TiDB's character sets that both drivers can decode (utf8 is utf8mb3 in TiDB); binary has
+#: no Python codec. gbk and gb18030 are checked against the server too.
+CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
+#: Unicode categories no host name holds: controls, format (zero-width), spaces, private use.
+INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")
+FULL_STOPS = str.maketrans("\u3002\uff0e\uff61", "...")  # CJK input methods' "."
+HOST_LABEL = re.compile("[a-z0-9_-]{1,63}")
+
+
+def whole_number(name: str, value: object, low: int, high: int, text: bool = False) -> int:
+    """`value` if it is an int (not a bool) from `low` to `high`, or with `text` the text of
+    one in ASCII digits only (int() would take a sign, "_", spaces, "١٢"); else ConfigError."""
+    number = read_whole_number(value) if text and isinstance(value, str) else value
+    if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+        raise ConfigError.of(
+            name, "must be a whole number from %d to %d, got %r" % (low, high, value)
+        )
+    return number
+
+
+def read_whole_number(text: str) -> int | None:
+    """The number `text` writes in ASCII digits, or None: the rule for every number read
+    from text (settings, URLs, arguments)."""
+    return int(text) if re.fullmatch("[0-9]+", text) else None
+
+
+def number(name: str, value: object, text: bool = False) -> int:
+    """KEYWORDS[name]'s whole number (as text too if `text`), else ConfigError."""
+    return whole_number(name, value, KEYWORDS[name].low, KEYWORDS[name].high, text)
+
+
+def checked_numbers(given: Mapping[str, Any], cls: str) -> dict[str, Any]:
+    """`given` with the pool numbers `cls` (a class name) takes checked, as text too; None,
+    which a pool's init() reads as "unchanged", passes."""
+    own = [
+        n for n, k in KEYWORDS.items() if k.kind == "number" and cls in k.takes and k.takes != ALL
+    ]
+    return {
+        name: value if value is None or name not in own else number(name, value, text=True)
+        for name, value in given.items()
+    }
+
+
+def sendable_text(name: str, value: str) -> str:
+    """`value`, unless it holds what no setting can: a NUL (the URL form's %00) or bytes that
+    are not UTF-8 (os.environ's lone surrogates). The rule for every text, however given."""
+    if "\0" in value:
+        raise ConfigError.of(name, "holds a NUL character, which no driver can send")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError.of(
+            name, "holds bytes that are not text (not UTF-8), which no driver can send"
+        ) from None
+    return value
+
+
+def load_driver(driver: str, drivers: Mapping[str, str] = DRIVERS) -> ModuleType:
+    """The module of `driver` (one of `drivers`), checked when the database is made."""
+    if driver not in drivers:
+        raise ConfigError.of(
+            "driver", "unknown driver %r (use %s)" % (driver, " or ".join(drivers))
+        )
+    try:
+        return importlib.import_module(drivers[driver])
+    except ImportError:
+        raise ConfigError.of(
+            "driver", "%s is not installed (no module named %s)" % (driver, drivers[driver])
+        ) from None
+
+
+def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The keywords for `driver`'s connect(), from TiDBDatabase's connection keywords."""
+    given = dict(given)
+    if "passwd" in given:
+        if "password" in given:
+            raise ConfigError.of("passwd", "give password or passwd, not both")
+        given["password"] = given.pop("passwd")
+    # peewee 3.17 defaults to 3-byte utf8; LOAD DATA LOCAL is said off to both drivers.
+    params: dict[str, Any] = {"charset": "utf8mb4", "local_infile": False}
+    for name, value in given.items():
+        rule = KEYWORDS.get(name)
+        if rule is None or rule.takes != ALL:
+            known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
+            raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
+        if rule.kind == "refused":
+            raise ConfigError.of(name, "refused: " + rule.why)
+        if driver not in rule.drivers:
+            hint = "drop it" if driver != "aiomysql" else "bound an await with asyncio.wait_for"
+            raise ConfigError.of(name, "%s has no such setting (%s)" % (driver, hint))
+        if rule.only is not None and value is not rule.only:
+            raise ConfigError.of(name, "refused: %s (got %r)" % (rule.why, value))
+        if rule.kind == "flag" and not isinstance(value, bool):
+            raise ConfigError.of(name, "must be True or False, got %r" % (value,))
+        if rule.kind == "number":
+            params[name] = number(name, value)
+        elif rule.kind == "text" and name not in ("host", "password", "ssl_mode"):
+            params[name] = text(name, value)
+        elif rule.kind == "flag" and not name.startswith("ssl") and name != "autocommit":
+            params[name] = value  # autocommit: open_connection() says it
+    params["host"] = resolver_host(given.get("host", "127.0.0.1"))
+    if given.get("password"):
+        params["password"] = sendable_password(driver, given["password"])
+    for bit, why in REFUSED_CLIENT_FLAGS.items():
+        if params.get("client_flag", 0) & bit:
+            raise ConfigError.of("client_flag", "refused: " + why)
+    params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is resent twice
+        params["multi_statements"] = False
+    tls = {name: value for name, value in given.items() if name.startswith("ssl")}
+    params.update(tls_keywords(driver, params["host"], tls, tls_files(tls)))
+    return params
+
+
+def tls_files(given: Mapping[str, Any]) -> dict[str, str]:
+    """{keyword: path} of the CA and client certificate files, from ssl_* and ssl={...}."""
+    files = {name: given[name] for name in ("ssl_ca", "ssl_cert", "ssl_key") if name in given}
+    if "ssl" in given:
+        value = given["ssl"]
+        if not isinstance(value, dict) or not value or not {"ca", "cert", "key"}.issuperset(value):
+            raise ConfigError.of(
+                "ssl",
+                "refused %r: give ssl_ca=PATH (and ssl_cert, ssl_key) or ssl={'ca': PATH}"
+                % (value,),
+            )
+        for part, path in value.items():
+            if ("ssl_" + part) in files:
+                raise ConfigError.of("ssl", "%s given twice (ssl_%s and ssl)" % (part, part))
+            files["ssl_" + part] = path
+    for name, path in files.items():
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError.of(name, "must name a file, got %r" % (path,))
+        sendable_text(name, path)
+    return files
+
+
+def text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
+    sendable_text(name, value)
+    if name == "charset" and value.lower() not in CHARSETS:  # binary: bytes go in a BlobField
+        raise ConfigError.of(
+            name,
+            "must be one of %s (TiDB's, that Python can decode), got %r"
+            % (", ".join(CHARSETS), value),
+        )
+    return value.lower() if name == "charset" else value
+
+
+def resolver_host(host: object) -> str:
+    """`host` as the resolver will see it, so that the TiDB Cloud check sees the same name:
+    a zero-width space copied from a web page is refused, a CJK "。" read as "."."""
+    if not isinstance(host, str):
+        raise ConfigError.of("host", "must be text, got %r" % (host,))
+    name = host.strip()
+    for position, char in enumerate(name, 1):
+        if unicodedata.category(char) in INVISIBLE:
+            raise ConfigError.of(
+                "host",
+                "holds an invisible or control character (U+%04X at position %d): "
+                "type the host name again" % (ord(char), position),
+            )
+    name = name.translate(FULL_STOPS).lower().removesuffix(".")
+    if not name:
+        raise ConfigError.of("host", "must not be empty")
+    if name == "localhost":  # TCP: mysqlclient would take it for its Unix socket
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        name = name if name.isascii() else name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError.of("host", "not a valid host name: %r" % host) from None
+    for label in name.split("."):
+        if not label:
+            raise ConfigError.of("host", "has an empty label ('..'): %r" % host)
+        if len(label) > 63:
+            raise ConfigError.of("host", "has a label longer than 63 characters: %r" % host)
+        if not HOST_LABEL.fullmatch(label):
+            raise ConfigError.of(
+                "host",
+                "not a host name (letters, digits, '-' and '.'; the port goes in port): %r" % host,
+            )
+    return name
+
+
+def sendable_password(driver: str, password: object) -> str | bytes:
+    """The password as `driver` sends it: UTF-8, as the mysql client does. PyMySQL encodes
+    text as latin-1 (refusing "€"), so it gets the UTF-8 bytes; aiomysql takes text only, so
+    it gets the text whose latin-1 bytes are the UTF-8 ones; mysqlclient encodes UTF-8."""
+    if isinstance(password, bytes):
+        return password.decode("latin-1") if driver == "aiomysql" else password
+    if not isinstance(password, str):
+        raise ConfigError.of("password", "must be text, got a %s" % type(password).__name__)
+    encoded = sendable_text("password", password).encode("utf-8")
+    if driver == "aiomysql":
+        return encoded.decode("latin-1")
+    return encoded if driver == "pymysql" else password
+
+
+def open_connection(module: ModuleType, database: str | None, params: Mapping[str, Any]) -> Any:
+    """module.connect(...), the server's greeting bounded by connect_timeout: mysqlclient's
+    covers it; PyMySQL reads it with read_timeout, set to connect_timeout for the handshake."""
+    if module.__name__ != "pymysql":
+        return module.connect(database=database, autocommit=True, **params)
+    conn = module.connect(database=database, autocommit=True, defer_connect=True, **params)
+    with pymysql_read_timeout(conn, params["connect_timeout"]):
+        conn.connect()
+    return conn
