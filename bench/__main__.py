@@ -93,11 +93,13 @@ def ratios(results):
 
 
 def render(results):
-    lines = ["Question 1: across the network (ms per trade: median [min-max]; round trips)"]
+    lines = [
+        "Question 1: across the network (ms per trade: median [min-max]; round trips, refused)"
+    ]
     for r in results["network"]:
         lines.append(
-            "  rtt %2d ms  %-36s %4.1f rt  %8.2f ms [%.2f-%.2f]"
-            % (r["rtt_ms"], r["trade"], r["round_trips"], *r["ms"])
+            "  rtt %2d ms  %-36s %4.1f rt (%d)  %8.2f ms [%.2f-%.2f]"
+            % (r["rtt_ms"], r["trade"], r["round_trips"], r["refused_round_trips"], *r["ms"])
         )
     lines.append("Question 2: under load (trades/s median [min-max]; client CPU us/trade; checks)")
     for r in results["load"]:

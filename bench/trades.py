@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 import peewee_example
 from peewee_example import INT_MAX, Player, db
+from tidb_dialect import retry_transaction
 
 
 def lesson(sell_id, buy_id, amount, price):
@@ -19,28 +20,31 @@ def lesson(sell_id, buy_id, amount, price):
     return peewee_example.trade(sell_id, buy_id, amount, price) == "trade success"
 
 
+class Refused(Exception):
+    """Raised inside the block to roll it back: ROLLBACK alone, as the docs' trade does it."""
+
+
+@retry_transaction(db)
 def one_statement(sell_id, buy_id, amount, price):
-    """Both players in one conditional UPDATE (BEGIN, UPDATE, COMMIT), as in the dialect's docs."""
+    """Both players in one conditional UPDATE (BEGIN, UPDATE, COMMIT): the dialect's docs' code.
+
+    Refused, it rolls back by raising inside the block (BEGIN, UPDATE, ROLLBACK): txn.rollback()
+    would begin a new transaction, and leaving the block commit it, two more round trips."""
     is_seller = Player.id == sell_id
-    with db.atomic() as txn:
-        changed = (
-            Player.update(
-                coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
-                goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
-            )
-            .where(
-                (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
-                | (
-                    (Player.id == buy_id)
-                    & (Player.coins >= price)
-                    & (Player.goods <= INT_MAX - amount)
-                )
-            )
-            .execute()
-        )
-        if changed != 2:
-            txn.rollback()
-    return changed == 2
+    both = Player.update(
+        coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
+        goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
+    ).where(
+        (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
+        | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
+    )
+    try:
+        with db.atomic():
+            if both.execute() != 2:
+                raise Refused  # rolls the block back
+    except Refused:
+        return False
+    return True
 
 
 def docs_page(sell_id, buy_id, amount, price):
