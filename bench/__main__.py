@@ -20,7 +20,7 @@ FULL = {
     "threads": [1, 4, 16],
     "tasks": [16, 64],
     "seconds": 2.0,
-    "repeats": 3,
+    "repeats": 5,
     "bulk_sizes": [1919, 20000, 100000],
     "bulk_repeats": 3,
 }

@@ -140,19 +140,25 @@ def refused(seller, buyer, amount, price):
     )
 
 
+def exchange(players, sell_id, buy_id, amount, price):
+    """The ORM trades' checks and changes on the locked players ({id: SaPlayer}), flushed at
+    commit: False, nothing changed, when refused."""
+    seller, buyer = players[sell_id], players[buy_id]
+    if refused(seller, buyer, amount, price):
+        return False
+    seller.coins, seller.goods = seller.coins + price, seller.goods - amount
+    buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
+    return True
+
+
 def sqlalchemy_trades(eng):
     """SQLAlchemy's trades on `eng`: ORM and Core, each by FOR UPDATE and by conditional UPDATE."""
     session = sessionmaker(eng)
 
     def orm_for_update(sell_id, buy_id, amount, price):
         with session.begin() as s:
-            rows = {p.id: p for p in s.scalars(both_for_update(sell_id, buy_id).with_for_update())}
-            seller, buyer = rows[sell_id], rows[buy_id]
-            if refused(seller, buyer, amount, price):
-                return False
-            seller.coins, seller.goods = seller.coins + price, seller.goods - amount
-            buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
-        return True
+            players = s.scalars(both_for_update(sell_id, buy_id).with_for_update())
+            return exchange({p.id: p for p in players}, sell_id, buy_id, amount, price)
 
     def orm_conditional(sell_id, buy_id, amount, price):
         with session.begin() as s:
@@ -203,14 +209,8 @@ def async_sqlalchemy_trades(async_engine):
 
     async def for_update(sell_id, buy_id, amount, price):
         async with session.begin() as s:
-            found = await s.scalars(both_for_update(sell_id, buy_id).with_for_update())
-            rows = {p.id: p for p in found}
-            seller, buyer = rows[sell_id], rows[buy_id]
-            if refused(seller, buyer, amount, price):
-                return False
-            seller.coins, seller.goods = seller.coins + price, seller.goods - amount
-            buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
-        return True
+            players = await s.scalars(both_for_update(sell_id, buy_id).with_for_update())
+            return exchange({p.id: p for p in players}, sell_id, buy_id, amount, price)
 
     async def conditional(sell_id, buy_id, amount, price):
         async with session.begin() as s:
