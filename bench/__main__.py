@@ -19,10 +19,11 @@ FULL = {
     "network_trades": {0: 30, 1: 30, 5: 15, 20: 7, 50: 5},
     "threads": [1, 4, 16],
     "tasks": [16, 64],
-    "seconds": 2.0,
-    "repeats": 3,
+    "seconds": 1.0,
+    "repeats": 9,
     "bulk_sizes": [1919, 20000, 100000],
     "bulk_repeats": 3,
+    "bulk_least_rows": 100000,
 }
 QUICK = {
     "rtts_ms": [0, 5],
@@ -33,6 +34,7 @@ QUICK = {
     "repeats": 1,
     "bulk_sizes": [300],
     "bulk_repeats": 1,
+    "bulk_least_rows": 0,
 }
 PAIRS = [  # (ours, SQLAlchemy doing the same work the same way)
     ("lesson", "SQLAlchemy ORM, FOR UPDATE"),
@@ -62,7 +64,9 @@ def measure(settings, profile, log):
         settings, profile["threads"], profile["tasks"], profile["seconds"], profile["repeats"]
     )
     log("question 3: bulk load")
-    results["bulk"] = bulk.run(settings, profile["bulk_sizes"], profile["bulk_repeats"])
+    results["bulk"] = bulk.run(
+        settings, profile["bulk_sizes"], profile["bulk_repeats"], profile["bulk_least_rows"]
+    )
     results["ratios"] = ratios(results)
     return results
 
@@ -83,21 +87,30 @@ def ratios(results):
                     }
                 )
     for size in sorted({r["rows"] for r in results["bulk"]}):
-        rows = {r["side"]: r["rows_per_s"][0] for r in results["bulk"] if r["rows"] == size}
-        theirs = max(v for k, v in rows.items() if k.startswith("SQLAlchemy"))
+        rows = {r["side"]: r for r in results["bulk"] if r["rows"] == size}
+        sqlalchemy = [r for side, r in rows.items() if side.startswith("SQLAlchemy")]
+        b = max(sqlalchemy, key=lambda r: r["rows_per_s"][0])  # SQLAlchemy's fastest
         for ours in ("peewee bulk_create", "peewee insert_many", "dialect FastBulkCreate"):
             if ours in rows:
-                what = "%s, %d rows vs SQLAlchemy's fastest" % (ours, size)
-                out.append({"what": what, "throughput": rows[ours] / theirs})
+                a = rows[ours]
+                out.append(
+                    {
+                        "what": "%s, %d rows vs %s" % (ours, size, b["side"]),
+                        "throughput": a["rows_per_s"][0] / b["rows_per_s"][0],
+                        "cpu": b["cpu_us_per_row"] / a["cpu_us_per_row"],
+                    }
+                )
     return out
 
 
 def render(results):
-    lines = ["Question 1: across the network (ms per trade: median [min-max]; round trips)"]
+    lines = [
+        "Question 1: across the network (ms per trade: median [min-max]; round trips, refused)"
+    ]
     for r in results["network"]:
         lines.append(
-            "  rtt %2d ms  %-36s %4.1f rt  %8.2f ms [%.2f-%.2f]"
-            % (r["rtt_ms"], r["trade"], r["round_trips"], *r["ms"])
+            "  rtt %2d ms  %-36s %4.1f rt (%d)  %8.2f ms [%.2f-%.2f]"
+            % (r["rtt_ms"], r["trade"], r["round_trips"], r["refused_round_trips"], *r["ms"])
         )
     lines.append("Question 2: under load (trades/s median [min-max]; client CPU us/trade; checks)")
     for r in results["load"]:
@@ -115,11 +128,11 @@ def render(results):
                 errors,
             )
         )
-    lines.append("Question 3: bulk load (rows/s median [min-max]; peak MiB)")
+    lines.append("Question 3: bulk load (rows/s median [min-max]; client CPU us/row; peak MiB)")
     for r in results["bulk"]:
         lines.append(
-            "  %6d rows  %-26s %8.0f [%.0f-%.0f]  %s"
-            % (r["rows"], r["side"], *r["rows_per_s"], mib(r["peak_mib"]))
+            "  %6d rows  %-26s %8.0f [%.0f-%.0f]  %5.1f us  %s"
+            % (r["rows"], r["side"], *r["rows_per_s"], r["cpu_us_per_row"], mib(r["peak_mib"]))
         )
     lines.append("Ours over SQLAlchemy (throughput; client CPU)")
     for r in results["ratios"]:

@@ -93,19 +93,21 @@ def one(side, rows, engine, trace=False):
     db.execute_sql("TRUNCATE TABLE player")
     if trace:
         tracemalloc.start()
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     side(rows, engine)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1] if trace else None
     if trace:
         tracemalloc.stop()
     loaded = db.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0]
     if loaded != len(rows):
         raise RuntimeError("%d rows loaded, %d given" % (loaded, len(rows)))
-    return seconds, peak
+    return seconds, cpu, peak
 
 
-def run(settings, sizes, repeats):
+def run(settings, sizes, repeats, least_rows):
+    """Each size `repeats` times, or more, until every side has loaded `least_rows` rows: a small
+    load lasts some milliseconds, and one pause of the machine's would decide its median."""
     database = settings.build_database()
     peewee_example.db.initialize(database)
     trades.seed(0, 0, 0)
@@ -113,19 +115,21 @@ def run(settings, sizes, repeats):
     results = []
     for size in sizes:
         rows = [(str(uuid.uuid4()), 10000, 10000) for _ in range(size)]
-        rates = {name: [] for name in SIDES}
-        for rep in range(repeats):
+        rates, cpus = {name: [] for name in SIDES}, {name: [] for name in SIDES}
+        for rep in range(max(repeats, -(-least_rows // size))):
             for name in rotate(SIDES, rep):
-                seconds, _ = one(SIDES[name], rows, engine)
+                seconds, cpu, _ = one(SIDES[name], rows, engine)
                 rates[name].append(size / seconds)
+                cpus[name].append(1e6 * cpu / size)
         for name, side in SIDES.items():
-            peak = one(side, rows, engine, trace=True)[1] if size <= TRACED else None
+            peak = one(side, rows, engine, trace=True)[2] if size <= TRACED else None
             r = rates[name]
             results.append(
                 {
                     "rows": size,
                     "side": name,
                     "rows_per_s": [median(r), min(r), max(r)],
+                    "cpu_us_per_row": median(cpus[name]),
                     "peak_mib": peak and peak / 2**20,
                 }
             )

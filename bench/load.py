@@ -7,6 +7,7 @@ page's trade checks balances it read without a lock, so concurrent trades can ov
 """
 
 import asyncio
+import functools
 import importlib.util
 import random
 import threading
@@ -149,46 +150,42 @@ def rotate(names, rep):
 
 
 def run(settings, thread_counts, task_counts, seconds, repeats):
-    """Each side's first window (a quarter as long) warms it up and is not counted."""
     database = settings.build_database()
     results = []
     for threads in thread_counts:
         sides, pooled, engine = thread_sides(settings, threads)
-        runs = {name: [] for name in sides}
-        for rep in range(-1, repeats):
-            for name in rotate(sides, rep):
-                peewee_example.db.initialize(database)
-                ids = trades.seed(PLAYERS, COINS, GOODS)
-                peewee_example.db.initialize(pooled)
-                window = seconds / 4 if rep < 0 else seconds
-                tally, elapsed, cpu = thread_window(
-                    sides[name], ids, threads, window, rep, pooled.close
-                )
-                peewee_example.db.initialize(database)
-                if rep >= 0:
-                    runs[name].append(figures(tally, elapsed, cpu))
+        in_threads = functools.partial(thread_window, threads=threads, close=pooled.close)
+        runs = windows(database, pooled, sides, in_threads, seconds, repeats)
         pooled.close_all()
         engine.dispose()
         results += summarise("threads", threads, runs)
     for tasks in task_counts if ASYNCIO else ():
         loop = asyncio.new_event_loop()
         sides, adb, close = async_sides(settings, tasks, loop)
-        runs = {name: [] for name in sides}
-        for rep in range(-1, repeats):
-            for name in rotate(sides, rep):
-                peewee_example.db.initialize(database)
-                ids = trades.seed(PLAYERS, COINS, GOODS)
-                peewee_example.db.initialize(adb)
-                window = seconds / 4 if rep < 0 else seconds
-                tally, elapsed, cpu = task_window(sides[name], ids, tasks, window, rep, loop)
-                peewee_example.db.initialize(database)
-                if rep >= 0:
-                    runs[name].append(figures(tally, elapsed, cpu))
+        in_tasks = functools.partial(task_window, tasks=tasks, loop=loop)
+        runs = windows(database, adb, sides, in_tasks, seconds, repeats)
         close()
         loop.close()
         results += summarise("asyncio tasks", tasks, runs)
     database.close()
     return results
+
+
+def windows(database, target, sides, window, seconds, repeats):
+    """{side: figures of each window}: every side a window a repetition, from a fresh table, the
+    trades on `target`. Each side's first window (a quarter as long) warms it up, uncounted."""
+    runs = {name: [] for name in sides}
+    for rep in range(-1, repeats):
+        for name in rotate(sides, rep):
+            peewee_example.db.initialize(database)
+            ids = trades.seed(PLAYERS, COINS, GOODS)
+            peewee_example.db.initialize(target)
+            length = seconds / 4 if rep < 0 else seconds
+            tally, elapsed, cpu = window(sides[name], ids, seconds=length, seed_value=rep)
+            peewee_example.db.initialize(database)
+            if rep >= 0:
+                runs[name].append(figures(tally, elapsed, cpu))
+    return runs
 
 
 def summarise(kind, n, runs):

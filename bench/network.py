@@ -2,7 +2,8 @@
 
 Every trade goes through the shared test kit's relay, which counts round trips (commands the
 client waited for) and adds the round-trip time. The trades take turns, one trade each, so that a
-change in the machine's load falls on all of them alike; the first trade of each connects.
+change in the machine's load falls on all of them alike; the first trade of each connects. Then
+each makes one trade it must refuse: a refusal's round trips count too under load.
 """
 
 import time
@@ -43,6 +44,12 @@ def run(settings, rtts_ms, count):
                     if turn:  # the first trade connects
                         seconds[name].append(time.perf_counter() - started)
                         trips[name].append(relay.round_trips)
+            refused = {}  # and one trade each that the buyer cannot pay for
+            for name, trade in sides.items():
+                relay.reset()
+                if trade(*PAIR, 1, 2 * 10**9):
+                    raise RuntimeError("%s made a trade it should refuse" % name)
+                refused[name] = relay.round_trips
             database.close()
             engine.dispose()
         for name in sides:
@@ -52,6 +59,7 @@ def run(settings, rtts_ms, count):
                     "rtt_ms": rtt,
                     "trade": name,
                     "round_trips": median(trips[name]),
+                    "refused_round_trips": refused[name],
                     "ms": [median(ms), min(ms), max(ms)],
                 }
             )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 import peewee_example
 from peewee_example import INT_MAX, Player, db
+from tidb_dialect import retry_transaction
 
 
 def lesson(sell_id, buy_id, amount, price):
@@ -19,28 +20,31 @@ def lesson(sell_id, buy_id, amount, price):
     return peewee_example.trade(sell_id, buy_id, amount, price) == "trade success"
 
 
+class Refused(Exception):
+    """Raised inside the block to roll it back: ROLLBACK alone, as the docs' trade does it."""
+
+
+@retry_transaction(db)
 def one_statement(sell_id, buy_id, amount, price):
-    """Both players in one conditional UPDATE (BEGIN, UPDATE, COMMIT), as in the dialect's docs."""
+    """Both players in one conditional UPDATE (BEGIN, UPDATE, COMMIT): the dialect's docs' code.
+
+    Refused, it rolls back by raising inside the block (BEGIN, UPDATE, ROLLBACK): txn.rollback()
+    would begin a new transaction, and leaving the block commit it, two more round trips."""
     is_seller = Player.id == sell_id
-    with db.atomic() as txn:
-        changed = (
-            Player.update(
-                coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
-                goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
-            )
-            .where(
-                (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
-                | (
-                    (Player.id == buy_id)
-                    & (Player.coins >= price)
-                    & (Player.goods <= INT_MAX - amount)
-                )
-            )
-            .execute()
-        )
-        if changed != 2:
-            txn.rollback()
-    return changed == 2
+    both = Player.update(
+        coins=Case(None, [(is_seller, Player.coins + price)], Player.coins - price),
+        goods=Case(None, [(is_seller, Player.goods - amount)], Player.goods + amount),
+    ).where(
+        (is_seller & (Player.goods >= amount) & (Player.coins <= INT_MAX - price))
+        | ((Player.id == buy_id) & (Player.coins >= price) & (Player.goods <= INT_MAX - amount))
+    )
+    try:
+        with db.atomic():
+            if both.execute() != 2:
+                raise Refused  # rolls the block back
+    except Refused:
+        return False
+    return True
 
 
 def docs_page(sell_id, buy_id, amount, price):
@@ -136,19 +140,25 @@ def refused(seller, buyer, amount, price):
     )
 
 
+def exchange(players, sell_id, buy_id, amount, price):
+    """The ORM trades' checks and changes on the locked players ({id: SaPlayer}), flushed at
+    commit: False, nothing changed, when refused."""
+    seller, buyer = players[sell_id], players[buy_id]
+    if refused(seller, buyer, amount, price):
+        return False
+    seller.coins, seller.goods = seller.coins + price, seller.goods - amount
+    buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
+    return True
+
+
 def sqlalchemy_trades(eng):
     """SQLAlchemy's trades on `eng`: ORM and Core, each by FOR UPDATE and by conditional UPDATE."""
     session = sessionmaker(eng)
 
     def orm_for_update(sell_id, buy_id, amount, price):
         with session.begin() as s:
-            rows = {p.id: p for p in s.scalars(both_for_update(sell_id, buy_id).with_for_update())}
-            seller, buyer = rows[sell_id], rows[buy_id]
-            if refused(seller, buyer, amount, price):
-                return False
-            seller.coins, seller.goods = seller.coins + price, seller.goods - amount
-            buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
-        return True
+            players = s.scalars(both_for_update(sell_id, buy_id).with_for_update())
+            return exchange({p.id: p for p in players}, sell_id, buy_id, amount, price)
 
     def orm_conditional(sell_id, buy_id, amount, price):
         with session.begin() as s:
@@ -199,14 +209,8 @@ def async_sqlalchemy_trades(async_engine):
 
     async def for_update(sell_id, buy_id, amount, price):
         async with session.begin() as s:
-            found = await s.scalars(both_for_update(sell_id, buy_id).with_for_update())
-            rows = {p.id: p for p in found}
-            seller, buyer = rows[sell_id], rows[buy_id]
-            if refused(seller, buyer, amount, price):
-                return False
-            seller.coins, seller.goods = seller.coins + price, seller.goods - amount
-            buyer.coins, buyer.goods = buyer.coins - price, buyer.goods + amount
-        return True
+            players = await s.scalars(both_for_update(sell_id, buy_id).with_for_update())
+            return exchange({p.id: p for p in players}, sell_id, buy_id, amount, price)
 
     async def conditional(sell_id, buy_id, amount, price):
         async with session.begin() as s:
