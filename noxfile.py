@@ -64,3 +64,19 @@ def tests(session, peewee):
         "-r", "requirements-test.txt", "-r", "requirements-mysqlclient.txt", PEEWEES[peewee]
     )
     session.run("python", "-m", "pytest", *session.posargs, env={"CI": "true"})
+
+
+@nox.session(python=PYTHONS[-1])
+def upstream(session):
+    """peewee's own MySQL and asyncio suites, as shipped and on the dialect: every test that passes
+    on MySQLDatabase and AsyncMySQLDatabase must pass on TiDBDatabase and AsyncTiDBDatabase
+    (tests/peewee_suites.py). peewee's sdist holds no tests/: name a checkout of peewee (a
+    release's tag) as the argument or in PEEWEE_SOURCE; peewee is installed from it, so that the
+    tests and the library are one release: `nox -s upstream -- ../peewee`."""
+    source = (session.posargs or [os.environ.get("PEEWEE_SOURCE", "")])[0]
+    if not os.path.isfile(os.path.join(source, "tests", "base.py")):
+        session.error("upstream: name a checkout of peewee (its sdist holds no tests/)")
+    session.install("-r", "requirements-asyncio.txt", "mirakuru", "aiosqlite")
+    # NO_SQLITE: peewee's setup.py then builds no C extension (the SQLite UDFs, unused here).
+    session.install(source, env={"NO_SQLITE": "1"})
+    session.run("python", "-m", "tests.peewee_suites", source)
