@@ -10,9 +10,10 @@ import peewee
 import pytest
 
 import tidb_dialect
+from tests.conftest import ROOT
 from tidb_dialect import connection, settings, transactions, urls, version
 
-# --- the code's tables ------------------------------------------------------------------------------
+# --- the code's tables -------------------------------------------------------------------------
 KEYWORDS = connection.KEYWORDS  # name -> Keyword(kind, low, high, url, takes)
 REFUSED_KEYWORDS = connection.REFUSED_KEYWORDS
 REFUSED_CLIENT_FLAGS = connection.REFUSED_CLIENT_FLAGS
@@ -28,9 +29,9 @@ RETRYABLE_ERRORS = tidb_dialect.RETRYABLE_ERRORS
 SQLITE_RETRYABLE = transactions.SQLITE_RETRYABLE
 CONNECTION_LOST = transactions.CONNECTION_LOST
 PUBLIC_NAMES = (*tidb_dialect.__all__, *tidb_dialect.ASYNC_NAMES)
-# -----------------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------------------------
 
-REFERENCE = tidb_dialect.__path__[0] + "/REFERENCE.md"
+REFERENCE = ROOT / "tidb_dialect" / "REFERENCE.md"
 HEADING = re.compile(r"^(#{1,6}) (.*)$")
 CELL_SPLIT = re.compile(r"(?<!\\)\|")
 CODE = re.compile(r"`([^`]*)`")
@@ -61,7 +62,7 @@ def tables(text):
 
 
 def table(heading, index=0, text=None):
-    found = tables(text if text is not None else open(REFERENCE).read())
+    found = tables(text if text is not None else REFERENCE.read_text())
     assert heading in found, "REFERENCE.md has no table under %r" % heading
     return found[heading][index]
 
@@ -94,7 +95,7 @@ def value_of(rule):
     return {"flag": "true or false", "text": "text", "ssl": "a dict"}[rule.kind]
 
 
-# --- the tests ----------------------------------------------------------------------------------------
+# --- the tests ---------------------------------------------------------------------------------
 
 
 def test_settings():
