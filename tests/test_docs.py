@@ -1,11 +1,17 @@
 """The code in the docs works: each Markdown file's ```python blocks, pasted in order into one
 file beside a copy of tidb_dialect/, run as a program against the server the TIDB_* settings name.
 
-How blocks run, and how excerpts of the sample stay in step with its source:
-tests/README.md, "Code in the docs". After a change to a tagged region,
-`python -m tests.test_docs --sync` rewrites every excerpt of it.
+The program must exit 0; tracebacks keep the Markdown file's line numbers; the README's program is
+the walkthrough, so it must print Expected-Output.md. The dialect's guide runs twice: with
+requirements.txt alone (aiomysql and greenlet cannot be imported), its asyncio section saying that
+it skips itself, and with requirements-asyncio.txt, in full. Anything that is not Python to run
+goes in a ```sh or ```text block. Code the docs show from the sample is the sample's own: a region
+marked `# [START name]` ... `# [END name]` in the source, shown after the line
+`<!-- region: peewee_example.py#name -->`; `python -m tests.test_docs --sync` copies each region
+into its excerpts. Also here: relative links resolve, and tests/README.md names every test file.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -15,9 +21,18 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import peewee
 import pytest
 
 from tests.conftest import ROOT, scrubbed_environ, server_environ
+
+GUIDE = ROOT / "tidb_dialect" / "README.md"
+#: What requirements-asyncio.txt adds; the guide's asyncio section runs in full with them.
+ASYNCIO_PACKAGES = ("aiomysql", "greenlet")
+ASYNCIO = int(peewee.__version__.split(".")[0]) >= 4 and all(
+    importlib.util.find_spec(name) for name in ASYNCIO_PACKAGES
+)
+ASYNCIO_SKIPPED = "asyncio example skipped: "
 
 #: Folders that hold no docs of this repository: virtualenvs, tool caches.
 SKIPPED = (".git", ".nox", ".pytest_cache", ".venv")
@@ -121,8 +136,9 @@ def documented():
     return [path for path in markdown_files() if program(path)]
 
 
-def run_program(path, folder, environ):
-    """Run `path`'s program in `folder`, which holds nothing but it and a copy of tidb_dialect/."""
+def run_program(path, folder, environ, without=()):
+    """Run `path`'s program in `folder`, which holds nothing but it and a copy of tidb_dialect/;
+    the packages `without` names cannot be imported there, as if they were not installed."""
     shutil.copytree(
         ROOT / "tidb_dialect",
         folder / "tidb_dialect",
@@ -131,8 +147,15 @@ def run_program(path, folder, environ):
     (folder / "program.py").write_text(program(path))
     env = dict(scrubbed_environ(), **environ)
     env.pop("PYTHONPATH", None)
+    command = [sys.executable, "program.py"]
+    if without:  # None in sys.modules: importing the name raises ModuleNotFoundError
+        command[1:] = [
+            "-c",
+            "import runpy, sys; sys.modules.update(dict.fromkeys(%r)); "
+            "runpy.run_path('program.py', run_name='__main__')" % (without,),
+        ]
     return subprocess.run(
-        [sys.executable, "program.py"],
+        command,
         cwd=folder,
         env=env,
         capture_output=True,
@@ -152,6 +175,24 @@ def test_the_blocks_pasted_in_order_run(path, tmp_path, server, database_name):
         from tests.test_expected_output import check_output  # which reads Markdown with this file
 
         check_output(result.returncode, result.stdout)
+    if path == GUIDE:  # in full where requirements-asyncio.txt is installed (and peewee 4)
+        skipped = [line for line in result.stdout.splitlines() if line.startswith(ASYNCIO_SKIPPED)]
+        assert ("trades done: 1, refused: 99" in result.stdout.splitlines()) is ASYNCIO
+        assert bool(skipped) is not ASYNCIO, skipped
+
+
+def test_the_guide_runs_with_requirements_txt_alone(tmp_path, server, database_name):
+    environ = server_environ(server, database_name)
+    result = run_program(GUIDE, tmp_path, environ, without=ASYNCIO_PACKAGES)
+    assert result.returncode == 0, result.stderr
+    last = result.stdout.splitlines()[-1]
+    if int(peewee.__version__.split(".")[0]) >= 4:
+        assert last == (
+            ASYNCIO_SKIPPED + "driver: AsyncTiDBDatabase needs aiomysql and greenlet: "
+            "greenlet is not installed"
+        )
+    else:
+        assert last.startswith(ASYNCIO_SKIPPED + "peewee: ") and "need peewee 4.x" in last
 
 
 @pytest.mark.parametrize("block", excerpts(), ids=str)
@@ -224,6 +265,68 @@ def test_a_stale_excerpt_fails_showing_its_region_and_sync_mends_it(tmp_path):
     assert page.read_text() == (
         "Intro\n\n<!-- region: peewee_example.py#model -->\n```python\n%s```\n\nAfter\n" % model
     )
+
+
+LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+
+
+def anchor(heading):
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def prose_lines(path):
+    """The lines of `path` outside fenced blocks."""
+    inside = None
+    for line in path.read_text().splitlines():
+        opening = FENCE.match(line)
+        if inside is None and opening:
+            inside = opening["fence"]
+        elif inside is not None and line.strip().startswith(inside):
+            inside = None
+        elif inside is None:
+            yield line
+
+
+def anchors(path):
+    return {anchor(line.lstrip("#")) for line in prose_lines(path) if HEADING.match(line)}
+
+
+def broken_links(root=ROOT):
+    """`file: target` for every relative link whose file or #anchor is not there."""
+    broken = []
+    for path in markdown_files(root):
+        for line in prose_lines(path):
+            for match in LINK.finditer(line):
+                target = match["target"]
+                if re.match(r"[a-z]+:", target):  # https:, mailto:
+                    continue
+                file, _, fragment = target.partition("#")
+                linked = (path.parent / file).resolve() if file else path
+                if not linked.exists() or (
+                    fragment and (linked.suffix != ".md" or fragment not in anchors(linked))
+                ):
+                    broken.append("%s: %s" % (path.relative_to(root).as_posix(), target))
+    return broken
+
+
+def test_every_relative_link_resolves():
+    assert broken_links() == []
+
+
+def test_a_link_to_a_missing_file_or_heading_is_found(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("# B\n\n## Connect: `database_from_env`\n")
+    (tmp_path / "a.md").write_text(
+        "# A\n\n[ok](sub/b.md#connect-database_from_env) [self](#a) [web](https://x.org/#y)\n"
+        "[gone](sub/c.md) [no heading](sub/b.md#connect)\n\n```text\n[not a link](zz.md)\n```\n"
+    )
+    assert broken_links(tmp_path) == ["a.md: sub/c.md", "a.md: sub/b.md#connect"]
+
+
+def test_tests_readme_has_a_line_for_every_test_file():
+    listed = re.findall(r"^- `(test_\w+\.py)`: ", (ROOT / "tests" / "README.md").read_text(), re.M)
+    assert listed == sorted(path.name for path in (ROOT / "tests").glob("test_*.py"))
 
 
 def sync(root=ROOT):
