@@ -267,3 +267,21 @@ def test_a_shared_lock_is_sent_to_other_servers(mysql_db):
     with mysql_db.atomic():
         rows = list(Note.select().for_update("LOCK IN SHARE MODE"))
     assert [note.body for note in rows] == ["kept"]
+
+
+
+@pytest.mark.mariadb
+def test_atomic_takes_peewees_isolation_level(driver_db):
+    """As on MySQLDatabase (SET TRANSACTION ISOLATION LEVEL, then BEGIN): READ COMMITTED sees
+    another connection's commit inside the transaction; the default, REPEATABLE READ, does not."""
+    driver_db.execute_sql("CREATE TABLE isolated (id INT PRIMARY KEY) ENGINE=InnoDB")
+    other = TiDBDatabase.like(driver_db)
+    count = "SELECT COUNT(*) FROM isolated"
+    seen = {}
+    for isolation_level in ("READ COMMITTED", None):
+        with driver_db.atomic(isolation_level=isolation_level):
+            before = driver_db.execute_sql(count).fetchone()[0]
+            other.execute_sql("INSERT INTO isolated VALUES (%d)" % (before + 1))
+            seen[isolation_level] = (before, driver_db.execute_sql(count).fetchone()[0])
+    other.close()
+    assert seen == {"READ COMMITTED": (0, 1), None: (1, 1)}

@@ -89,7 +89,10 @@ class TransactionStatements:
             COMMITS.set(COMMITS.get() + 1)
         return cursor
 
-    def begin(self) -> None:
+    def begin(self, isolation_level: str | None = None) -> None:
+        """As MySQLDatabase.begin(): ``atomic(isolation_level="READ COMMITTED")`` sets it first."""
+        if isolation_level:
+            self.execute_sql("SET TRANSACTION ISOLATION LEVEL %s" % isolation_level)
         self.execute_sql("BEGIN")
 
     def commit(self) -> None:
