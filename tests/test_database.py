@@ -269,7 +269,6 @@ def test_a_shared_lock_is_sent_to_other_servers(mysql_db):
     assert [note.body for note in rows] == ["kept"]
 
 
-
 @pytest.mark.mariadb
 def test_atomic_takes_peewees_isolation_level(driver_db):
     """As on MySQLDatabase (SET TRANSACTION ISOLATION LEVEL, then BEGIN): READ COMMITTED sees
