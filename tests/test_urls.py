@@ -1,5 +1,6 @@
 """Database URLs: parsed by the dialect, never echoed; every MySQL scheme gets the same rules."""
 
+import re
 import subprocess
 import sys
 from urllib.parse import quote, urlencode
@@ -99,7 +100,7 @@ MALFORMED = [
     ("tidb://root:S3cr%t@127.0.0.1:4000/test", "password: holds '%' not followed by two hex"),
     ("tidb:///root:S3cret@127.0.0.1:3306/test", "url: '@' after the host"),
     ("tidb://127.0.0.1:3306/root:S3cret@test", "url: '@' after the host"),
-    ("tidb://root:S3cret@127.0.0.1:99999/test", "port: must be a whole number from 1 to 65535;"),
+    ("tidb://root:S3cret@127.0.0.1:99999/test", "port: must be a whole number from 1 to 65535$"),
     ("tidb://root:S3cret@127.0.0.1:x/test", "port: must be a whole number from 1 to 65535;"),
     ("tidb://root:S3cret@:4000/test", "host: missing"),
     ("tidb://root:S3cret@127.0.0.1:4000", "database: missing"),
@@ -123,7 +124,9 @@ MALFORMED = [
 def test_malformed_urls_name_the_part_and_hide_the_password(url, message):
     with pytest.raises(ConfigError) as refused:
         parse_url(url)
-    assert str(refused.value).startswith(message)
+    assert re.match(
+        re.escape(message.removesuffix("$")) + "$" * message.endswith("$"), str(refused.value)
+    )
     assert "S3cr" not in str(refused.value)
 
 

@@ -112,8 +112,9 @@ def read_authority(authority: str) -> dict[str, Any]:
             keywords["port"] = number("port", port, text=True)
         except ConfigError:  # not echoed: an unencoded password character lands here
             low, high = KEYWORDS["port"].low, KEYWORDS["port"].high
+            hint = "" if port.isascii() and port.isdigit() else "; " + PERCENT_ENCODE
             raise ConfigError.of(
-                "port", "must be a whole number from %d to %d; %s" % (low, high, PERCENT_ENCODE)
+                "port", "must be a whole number from %d to %d%s" % (low, high, hint)
             ) from None
     return keywords
 
