@@ -138,33 +138,36 @@ def blocked_writing_a_pipe(pid):
         return file.read().endswith("pipe_write")
 
 
+def interrupted_writing(start_example, database, args, environ):
+    """The run of `args` interrupted once it blocks writing its output to a full pipe, by
+    which time its work is committed (balances FINAL); returns (process, stderr). None of
+    its output gets through."""
+    read_end, write_end, filled = full_pipe()
+    try:
+        run = start_example(*args, environ=environ, stdout=write_end)
+    finally:
+        os.close(write_end)
+    try:
+        poll(lambda: blocked_writing_a_pipe(run.pid))
+        assert balances(database) == FINAL
+        run.send_signal(signal.SIGINT)
+        run.wait(30)
+    finally:
+        written = drain(read_end)
+    assert written == b"x" * filled
+    return run, run.stderr.read()
+
+
 @pytest.mark.mariadb  # the work is read back from the server
 def test_ctrl_c_printing_the_trades_outcome(start_example, players, server, database_name, driver):
     """--trade with unbuffered output: "trade success" blocks on the full pipe after the
     trade committed; the line says the trade happened, not that it may not have."""
-    read_end, write_end, filled = full_pipe()
-    try:
-        trading = start_example(
-            "--driver",
-            driver,
-            *("--trade", "2", "1", "2", "100"),
-            environ=dict(server_environ(server, database_name), PYTHONUNBUFFERED="1"),
-            stdout=write_end,
-        )
-    finally:
-        os.close(write_end)
-    try:
-        poll(lambda: blocked_writing_a_pipe(trading.pid))
-        assert balances(players) == FINAL
-        trading.send_signal(signal.SIGINT)
-        trading.wait(30)
-    finally:
-        written = drain(read_end)
-    stderr = trading.stderr.read()
+    environ = dict(server_environ(server, database_name), PYTHONUNBUFFERED="1")
+    args = ("--driver", driver, "--trade", "2", "1", "2", "100")
+    trading, stderr = interrupted_writing(start_example, players, args, environ)
     assert_one_line(
         trading, stderr, "error: interrupted (Ctrl-C) after the trade, which ended: trade success"
     )
-    assert written == b"x" * filled
     assert balances(players) == FINAL
 
 
@@ -172,29 +175,14 @@ def test_ctrl_c_printing_the_trades_outcome(start_example, players, server, data
 def test_ctrl_c_in_the_final_flush(start_example, mysql_db, server, database_name, driver):
     """Its whole output waits in its buffer until the final flush, which blocks on the full
     pipe: by then the run's work is committed, and the line says so."""
-    read_end, write_end, filled = full_pipe()
-    try:
-        walkthrough = start_example(
-            "--driver",
-            driver,
-            # block-buffered, as standard output to a pipe is by default
-            environ=dict(server_environ(server, database_name), PYTHONUNBUFFERED=""),
-            stdout=write_end,
-        )
-    finally:
-        os.close(write_end)
-    try:
-        poll(lambda: blocked_writing_a_pipe(walkthrough.pid))
-        assert balances(mysql_db) == FINAL
-        walkthrough.send_signal(signal.SIGINT)
-        walkthrough.wait(30)
-    finally:
-        written = drain(read_end)
-    stderr = walkthrough.stderr.read()
+    # block-buffered, as standard output to a pipe is by default
+    environ = dict(server_environ(server, database_name), PYTHONUNBUFFERED="")
+    walkthrough, stderr = interrupted_writing(
+        start_example, mysql_db, ("--driver", driver), environ
+    )
     assert_one_line(
         walkthrough,
         stderr,
         "error: interrupted (Ctrl-C) while finishing: the run itself was over",
     )
-    assert written == b"x" * filled  # none of its output got through
     assert mysql_db.execute_sql("SELECT COUNT(*) FROM player").fetchone()[0] == 1922
