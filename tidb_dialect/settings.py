@@ -130,7 +130,7 @@ def read_settings(
 
 
 def meant_setting(name: str) -> str | None:
-    """The setting `name` likely misspells, or None (the rule in tidb_dialect/REFERENCE.md, Misspellings)."""
+    """The setting `name` likely misspells, or None (REFERENCE.md, Misspellings)."""
     upper = name.upper()
     if name in NAMES:
         return None
