@@ -245,7 +245,9 @@ def note_model(database):
     return Note
 
 
-@pytest.mark.parametrize("lock", ["FOR SHARE", "LOCK IN SHARE MODE", "for share nowait"])
+@pytest.mark.parametrize(
+    "lock", ["FOR SHARE", "LOCK IN SHARE MODE", "for share nowait", "For Share"]
+)
 def test_a_shared_lock_is_refused_on_tidb_before_it_is_sent(fake_server, driver, lock):
     """TiDB fails FOR SHARE with 1235, or takes no lock (tidb_enable_noop_functions=ON)."""
     fake = fake_tidb(fake_server, "v8.5.3")

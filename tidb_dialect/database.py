@@ -168,15 +168,10 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             self.execute_sql(*ctx.query())
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
-        """peewee's; a shared lock is refused on TiDB before it is sent (the substring test spares
-        other statements the regex: SQL keywords come in one case), and a SAVEPOINT that TiDB
+        """peewee's; a shared lock is refused on TiDB before it is sent, and a SAVEPOINT that TiDB
         v6.3+ refuses with its catch-all error 1105 is explained (told by the statement, not by
         the message, which TiDB may reword)."""
-        if (
-            ("SHARE" in sql or "share" in sql)
-            and SHARED_LOCK.search(sql)
-            and self.detect_server_version().is_tidb
-        ):
+        if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
             raise NotSupportedError(
                 "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
                 "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
