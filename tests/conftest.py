@@ -509,7 +509,10 @@ WAIT_AT_GATE = "DO GET_LOCK('reached', 0); DO GET_LOCK('gate', 60);"
 
 @contextlib.contextmanager
 def gate(holder):
-    """Hold the user lock 'gate' through `holder`; leaving the block closes `holder`, opening it."""
+    """Hold the user lock 'gate' through `holder`; leaving the block closes `holder`, opening it.
+    It starts once no earlier test's connection (KILLed, still ending) holds 'reached', so that
+    reached_gate() names this test's."""
+    poll(lambda: holder.execute_sql("SELECT IS_FREE_LOCK('reached')").fetchone()[0] == 1)
     holder.execute_sql("DO GET_LOCK('gate', 0)")
     try:
         yield
