@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -432,6 +433,13 @@ def run_example(tmp_path):
         )
 
     return run
+
+
+# Started in the background of a non-interactive shell, pytest ignores SIGINT, and so would the
+# programs it starts (an ignored signal stays ignored across exec): the Ctrl-C tests need Python's
+# own handler there, which a handled (not ignored) SIGINT here gives them.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
