@@ -116,6 +116,15 @@ def test_subqueries_and_aliases_read_as_of_the_same_time():
     )
 
 
+def test_every_query_of_a_union_reads_as_of_the_same_time():
+    team, player = models(tidb_at())
+    sql, _ = stale_select(player.select(player.name) | team.select(team.name), FIVE_SECONDS).sql()
+    assert sql == (
+        "(SELECT `t1`.`name` FROM `player` AS `t1` %s) "
+        "UNION (SELECT `t2`.`name` FROM `team` AS `t2` %s)" % (CLAUSE, CLAUSE)
+    )
+
+
 def test_count_wraps_the_stale_query_and_keeps_its_clause(fake_server):
     fake = fake_server(answers={re.compile("COUNT"): [(7,)]})  # TiDB v8.5.3
     db = TiDBDatabase("test", host=fake.host, port=fake.port, user="root")
@@ -317,4 +326,16 @@ def test_a_stale_read_in_a_transaction_is_refused_before_it_is_sent(fake_server,
     assert stale_statements(fake) == []
     assert "BEGIN" in fake.statements and fake.statements[-1] == "ROLLBACK"
     assert not db.in_transaction()
+    db.close()
+
+
+def test_a_stale_query_made_inside_a_transaction_may_run_after_it(fake_server, driver):
+    """The transaction is checked when the query runs, not when it is made."""
+    fake = fake_tidb(fake_server, "v8.5.3", answers={AS_OF_SENT: []})
+    db = fake_db(fake, driver)
+    _, player = models(db)
+    with db.atomic():
+        stale = stale_select(player.select(), FIVE_SECONDS)
+    assert list(stale) == []
+    assert len(stale_statements(fake)) == 1
     db.close()

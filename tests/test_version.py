@@ -71,29 +71,27 @@ def test_is_tidb_cloud_says_a_starter_essential_or_premium_build(version, cloud)
 
 
 @pytest.mark.parametrize(
-    "version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints",
+    "version, savepoints, foreign_keys, check_constraints",
     [
-        ("8.0.36", True, True, False, False, True),
-        ("5.7.44", True, True, False, False, False),
-        ("10.11.19-MariaDB-0+deb12u1", True, True, False, False, True),
-        ("5.7.25-TiDB-v6.1.0", False, False, True, False, False),
-        ("8.0.11-TiDB-v6.3.0", True, False, True, True, False),
-        ("8.0.11-TiDB-v6.6.0", True, True, True, True, False),
-        ("8.0.11-TiDB-v7.2.0", True, True, True, True, True),
-        ("8.0.11-TiDB-X-CLOUD.202510.1", True, True, True, True, True),
+        ("8.0.36", True, True, True),
+        ("5.7.44", True, True, False),
+        ("10.11.19-MariaDB-0+deb12u1", True, True, True),
+        ("5.7.25-TiDB-v6.1.0", False, False, False),
+        ("8.0.11-TiDB-v6.3.0", True, False, False),
+        ("8.0.11-TiDB-v6.6.0", True, True, False),
+        ("8.0.11-TiDB-v7.2.0", True, True, True),
+        ("8.0.11-TiDB-X-CLOUD.202510.1", True, True, True),
     ],
 )
 def test_capabilities_say_what_this_server_does(
-    version, savepoints, foreign_keys, auto_random, auto_random_range, check_constraints
+    version, savepoints, foreign_keys, check_constraints
 ):
     parsed = parse_version(version)
     assert (
         parsed.supports_savepoints,
         parsed.enforces_foreign_keys,
-        parsed.supports_auto_random,
-        parsed.supports_auto_random_range,
         parsed.supports_check_constraints,
-    ) == (savepoints, foreign_keys, auto_random, auto_random_range, check_constraints)
+    ) == (savepoints, foreign_keys, check_constraints)
 
 
 @pytest.mark.parametrize(
@@ -171,35 +169,6 @@ def test_a_failed_detection_is_asked_again(fake_server, driver, reconnect):
     db.close()
 
 
-@pytest.mark.parametrize(
-    "version, tidb_version, cloud_release",
-    [
-        ("8.0.11-TiDB-X-CLOUD.202510.1", None, (202510, 1)),
-        ("8.0.11-TiDB-CLOUD.202603.9", None, (202603, 9)),
-        ("8.0.11-TiDB-X-CLOUD.202510.1", "Release Version: TiDB-X-CLOUD.202511.2", (202511, 2)),
-        ("8.0.11-TiDB-v8.5.3-serverless", None, None),
-        ("10.11.19-MariaDB-0+deb12u1", None, None),
-    ],
-)
-def test_cloud_builds_are_read_as_yyyymm_and_build(version, tidb_version, cloud_release):
-    assert parse_version(version, tidb_version).cloud_release == cloud_release
-
-
-@pytest.mark.parametrize(
-    "cloud, expected",
-    [
-        (None, True),
-        ((202510, 1), True),
-        ((202509, 7), True),
-        ((202510, 2), False),
-        ((202511, 1), False),
-    ],
-)
-def test_a_gate_can_name_a_cloud_build(cloud, expected):
-    assert parse_version("8.0.11-TiDB-X-CLOUD.202510.1").at_least(9, 0, 0, cloud=cloud) == expected
-    assert not parse_version("8.0.11-TiDB-v8.5.3").at_least(9, 0, 0, cloud=cloud)
-
-
 def test_each_user_of_one_gateway_is_asked(fake_server, driver):
     """One TiDB Cloud gateway (one address, one handshake) serves many clusters, chosen by the
     user's prefix: each cluster may run another release."""
@@ -216,17 +185,3 @@ def test_each_user_of_one_gateway_is_asked(fake_server, driver):
     assert release_for("9Zk2.root") == (8, 5, 3)
     assert release_for("4Xq1.root") == (7, 5, 1)  # still known
     assert asked(fake) == [DETECT, DETECT]
-
-
-@pytest.mark.parametrize(
-    "version, expected",
-    [
-        ("5.7.25-TiDB-v5.0.6", False),
-        ("5.7.25-TiDB-v5.1.0", True),
-        ("8.0.11-TiDB-X-CLOUD.202510.1", True),
-        ("8.0.36", False),
-        ("10.11.19-MariaDB-0+deb12u1", False),
-    ],
-)
-def test_auto_id_cache_sizes_auto_random_ids_from_tidb_5_1(version, expected):
-    assert parse_version(version).supports_auto_random_id_cache is expected

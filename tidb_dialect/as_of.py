@@ -1,17 +1,14 @@
 """Stale reads: TiDB's AS OF TIMESTAMP, for one SELECT or a read-only transaction.
 
-A stale read sees the data as committed at a past moment, so any replica may answer it. Only
-TiDB has it: elsewhere these helpers refuse (NotSupportedError) rather than read fresh data.
 TiDB wants every table of a statement read as of one moment (else error 8135), so a stale query
-renders itself through StaleReadContext, which writes its clause after every table it reads
-(joined later, or in subqueries too); other statements render as on MySQLDatabase.
+renders itself through StaleReadContext, which writes its clause after every table it reads.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from peewee import (
@@ -32,17 +29,23 @@ from .version import STALE_READS, release
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from peewee import Database, ModelSelect, _transaction
+    from peewee import Database, ModelSelect
 
     #: A stale read's moment: a datetime, a timedelta before NOW(), or an SQL expression.
     AsOf: TypeAlias = "datetime.datetime | datetime.timedelta | Node"
 
 Query = TypeVar("Query", bound="ModelSelect[Any]")
 
+MIXED_MOMENTS = (
+    "TiDB reads every table of a statement as of one moment (error 8135), but this one mixes "
+    "a stale query with other reads: apply stale_select() to the outermost query, which "
+    "covers its joins and subqueries"
+)
+
 
 class AsOfTimestamp(Node):
-    """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's
-    time zone), a timedelta meaning that long before NOW(), or a SQL expression."""
+    """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's time zone), a
+    timedelta meaning that long before NOW(), or a SQL expression."""
 
     def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
@@ -65,29 +68,10 @@ class AsOfTimestamp(Node):
         self.as_of: Node = as_of
 
     def __sql__(self, ctx: Context) -> Any:
-        in_transaction: Callable[[], bool] | None = ctx.state.tidb_in_transaction
+        in_transaction = ctx.state.tidb_in_transaction  # TiDBDatabase.in_transaction
         if in_transaction and in_transaction():
             raise refused_in_transaction()
         return ctx.literal("AS OF TIMESTAMP ").sql(self.as_of)
-
-
-def require_stale_reads(database: Database) -> None:
-    """Refuse, before anything is sent, unless `database` is a TiDBDatabase on TiDB v5.1+
-    and outside any transaction (TiDB answers AS OF inside one with error 8135)."""
-    detect = getattr(database, "detect_server_version", None)
-    version = detect() if detect else None
-    if version is None or not version.is_tidb:
-        raise NotSupportedError(
-            "stale reads (AS OF TIMESTAMP) need TiDB, but this is %s"
-            % (version or "not a TiDBDatabase")
-        )
-    if not version.supports_stale_reads:
-        raise NotSupportedError(
-            "stale reads (AS OF TIMESTAMP) need TiDB %s or later, but this is %s"
-            % (release(STALE_READS), version)
-        )
-    if database.in_transaction():
-        raise refused_in_transaction()
 
 
 def refused_in_transaction() -> NotSupportedError:
@@ -98,15 +82,35 @@ def refused_in_transaction() -> NotSupportedError:
     )
 
 
+def require_stale_reads(database: Database) -> None:
+    """Refuse, before anything is sent, unless `database` is a TiDBDatabase on TiDB v5.1+."""
+    detect = getattr(database, "detect_server_version", None)
+    version = detect() if detect else None
+    if version is None or not version.at_least(*STALE_READS):
+        need = "TiDB %s or later" % release(STALE_READS) if version and version.is_tidb else "TiDB"
+        raise NotSupportedError(
+            "stale reads (AS OF TIMESTAMP) need %s, but this is %s"
+            % (need, version or "not a TiDBDatabase")
+        )
+
+
 def stale_select(query: Query, as_of: AsOf) -> Query:
     """A copy of the model SELECT `query` that reads every table (joins and subqueries added
-    later too) as of `as_of`; refused when rendered inside a fresh statement or a transaction."""
+    later too) as of `as_of`."""
     clause = AsOfTimestamp(as_of)
     require_stale_reads(query.model._meta.database)
     stale = query.clone()
     stale.__class__ = stale_class(type(query))  # type: ignore[arg-type]  # a class is Hashable
     stale.tidb_as_of = clause  # type: ignore[attr-defined]  # clone() copies it
     return stale
+
+
+def stale_read(db: Database, as_of: AsOf) -> AbstractContextManager[Any]:
+    """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`, in a
+    read-only transaction."""
+    clause = AsOfTimestamp(as_of)
+    require_stale_reads(db)
+    return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
 
 
 class StaleQuery:
@@ -116,60 +120,38 @@ class StaleQuery:
         if isinstance(ctx, StaleReadContext):  # the outermost stale query set the moment
             return super().__sql__(ctx)  # type: ignore[misc]  # the query class's own
         if ctx.subquery and ctx.scope != SCOPE_SOURCE:  # in a fresh statement's WHERE, say
-            raise mixed_moments()
+            raise NotSupportedError(MIXED_MOMENTS)
         # The outermost query, or the FROM of a wrapper that reads no table (count()).
         stale = StaleReadContext(scope=ctx.scope, parentheses=ctx.parentheses, **ctx.state.settings)
         return ctx.sql(stale.sql(self))  # peewee's Context writes another one into itself
 
 
-@functools.cache
+@functools.cache  # one class per query class: ModelSelect, a UNION's, ...
 def stale_class(query_class: type) -> type:
     return type("Stale" + query_class.__name__, (StaleQuery, query_class), {})
-
-
-def mixed_moments() -> NotSupportedError:
-    return NotSupportedError(
-        "TiDB reads every table of a statement as of one moment (error 8135), but "
-        "this one mixes a stale query with other reads: apply stale_select() to the "
-        "outermost query, which covers its joins and subqueries"
-    )
-
-
-def stale_read(db: Database, as_of: AsOf) -> _transaction:
-    """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`, in a
-    read-only transaction."""
-    clause = AsOfTimestamp(as_of)
-    require_stale_reads(db)
-    return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
 
 
 class StaleReadContext(Context):
     """peewee's SQL context, writing a stale query's AS OF clause after each table it reads
     (it looks at every node, so only a stale query renders through it)."""
 
-    __slots__ = ("read_as_of",)
-
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.read_as_of: set[AsOfTimestamp | None] = set()  # each table's clause; None: fresh
 
     def sql(self, obj: Any) -> Any:
-        if isinstance(obj, SelectBase):
-            as_of = obj.__dict__.get("tidb_as_of")
-            if as_of is not None and as_of is not self.state.tidb_as_of:
-                with self(tidb_as_of=as_of):
-                    return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
-        elif self.state.scope == SCOPE_SOURCE and (
-            isinstance(obj, (Table, ModelAlias))
-            or (isinstance(obj, type) and issubclass(obj, Model))
-        ):
-            return self.table_as_of(obj)
-        return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
-
-    def table_as_of(self, table: Any) -> Any:
-        as_of = self.state.tidb_as_of
+        as_of = getattr(obj, "tidb_as_of", None) if isinstance(obj, SelectBase) else None
+        if as_of is not None:  # a stale query, maybe a subquery: its tables read as of as_of
+            with self(tidb_as_of=as_of):
+                return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
+        is_table = isinstance(obj, (Table, ModelAlias)) or (
+            isinstance(obj, type) and issubclass(obj, Model)
+        )
+        if not is_table or self.state.scope != SCOPE_SOURCE:
+            return super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
+        as_of = self.state.tidb_as_of  # None: a fresh table
         self.read_as_of.add(as_of)
         if len(self.read_as_of) > 1:
-            raise mixed_moments()
-        super().sql(table)  # type: ignore[no-untyped-call]  # untyped in peewee
+            raise NotSupportedError(MIXED_MOMENTS)
+        super().sql(obj)  # type: ignore[no-untyped-call]  # untyped in peewee
         return self if as_of is None else self.literal(" ").sql(as_of)

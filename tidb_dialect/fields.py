@@ -1,9 +1,5 @@
-"""BigAutoRandomField: TiDB's AUTO_RANDOM key, an auto-increment key elsewhere.
-
-Consecutive AUTO_INCREMENT ids put every insert in one TiDB region, on one storage node;
-AUTO_RANDOM's random shard bits at the top of the id spread them. MySQL, MariaDB and SQLite
-get an ordinary auto-increment BIGINT key, so the model runs unchanged in local development.
-"""
+"""BigAutoRandomField: TiDB's AUTO_RANDOM key (random shard bits spread inserts over
+regions), an auto-increment key elsewhere, so a model runs unchanged on MySQL and SQLite."""
 
 from __future__ import annotations
 
@@ -15,7 +11,7 @@ from peewee import SQL, BigAutoField
 from .errors import ConfigError
 from .keywords import whole_number
 from .schema import auto_id_cache_size
-from .version import AUTO_RANDOM_ID_CACHE, AUTO_RANDOM_RANGE, context_version, release
+from .version import AUTO_RANDOM_ID_CACHE, AUTO_RANDOM_RANGE, release
 
 if TYPE_CHECKING:
     from peewee import Context, NodeList
@@ -54,21 +50,31 @@ class BigAutoRandomField(BigAutoField):
         super().__init__(**kwargs)
 
     def ddl_datatype(self, ctx: Context) -> SQL:
-        version = context_version(ctx)
-        if version is None or not version.supports_auto_random:
+        detect = ctx.state.tidb_detect_server_version  # from TiDBDatabase, else None
+        version = detect() if detect else None
+        if version is None or not version.is_tidb:
             return super().ddl_datatype(ctx)
-        self.check_id_cache(version)
-        return SQL("BIGINT AUTO_RANDOM(%s)" % ", ".join(map(str, self.auto_random_args(version))))
+        where = "%s.%s" % (self.model.__name__, self.name)
+        self.check_id_cache(version, where)
+        args = "%d" % self.shard_bits
+        if self.range < 64:
+            if version.at_least(*AUTO_RANDOM_RANGE):
+                args += ", %d" % self.range
+            else:
+                warnings.warn(
+                    "%s: %s has no AUTO_RANDOM range (added in %s), so its ids use all 64 bits, "
+                    "not %d" % (where, version, release(AUTO_RANDOM_RANGE), self.range),
+                    stacklevel=2,
+                )
+        return SQL("BIGINT AUTO_RANDOM(%s)" % args)
 
-    def check_id_cache(self, version: ServerVersion) -> None:
-        """Refuse AUTO_ID_CACHE where TiDB would not size this key's allocator by it, and
-        warn where it makes TiDB reserve ids in metadata transactions more often than its
-        own cache ever does (pkg/meta/autoid/autoid.go: minStep, alloc4Signed)."""
+    def check_id_cache(self, version: ServerVersion, where: str) -> None:
+        """Refuse AUTO_ID_CACHE where TiDB would not size this key's allocator by it; warn where
+        it is below TiDB's own smallest batch (pkg/meta/autoid/autoid.go: minStep)."""
         size = auto_id_cache_size(self.model._meta)
         if not size:  # none, or 0: TiDB's default cache (auto-increment.md), on every release
             return
-        where = "%s.%s" % (self.model.__name__, self.name)
-        if not version.supports_auto_random_id_cache:
+        if not version.at_least(*AUTO_RANDOM_ID_CACHE):
             raise ConfigError(
                 "%s: %s gives AUTO_ID_CACHE to its row-id allocator only, not to AUTO_RANDOM "
                 "keys (from %s), so the table would ignore it; drop auto_id_cache() "
@@ -89,16 +95,3 @@ class BigAutoRandomField(BigAutoField):
         key = [isinstance(node, SQL) and node.sql == "PRIMARY KEY" for node in column.nodes]
         column.nodes.insert(key.index(True) + 1, SQL(CLUSTERED))
         return column
-
-    def auto_random_args(self, version: ServerVersion) -> tuple[int, ...]:
-        if self.range == 64:
-            return (self.shard_bits,)
-        if version.supports_auto_random_range:
-            return (self.shard_bits, self.range)
-        warnings.warn(
-            "%s.%s: %s has no AUTO_RANDOM range (added in %s), so its ids use all 64 bits, "
-            "not %d"
-            % (self.model.__name__, self.name, version, release(AUTO_RANDOM_RANGE), self.range),
-            stacklevel=2,
-        )
-        return (self.shard_bits,)

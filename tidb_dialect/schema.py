@@ -1,12 +1,6 @@
 """TiDB's DDL: table options that every server accepts, and warnings for constraints TiDB
-would keep without enforcing.
-
-    class Event(Model):
-        class Meta:
-            table_settings = [auto_id_cache(1)]  # MySQL-compatible, centrally allocated ids
-
-peewee writes ``Meta.table_settings`` on every CREATE TABLE path; TiDB's executable comment
-(``/*T![feature] ... */``) is a comment to MySQL, MariaDB and SQLite.
+would keep without enforcing. peewee writes ``Meta.table_settings`` on every CREATE TABLE path;
+TiDB's executable comment (``/*T![feature] ... */``) is a comment to MySQL, MariaDB and SQLite.
 """
 
 from __future__ import annotations
@@ -38,11 +32,9 @@ def auto_id_cache(size: int) -> str:
 def auto_id_cache_size(meta: Metadata) -> int | None:
     """The AUTO_ID_CACHE a model's Meta.table_settings (a string or a list of them) set, if any."""
     settings = meta.table_settings or ()
-    for setting in (settings,) if isinstance(settings, str) else settings:
-        found = AUTO_ID_CACHE.search(str(setting))
-        if found:
-            return int(found.group(1))
-    return None
+    text = settings if isinstance(settings, str) else " ".join(map(str, settings))
+    found = AUTO_ID_CACHE.search(text)
+    return int(found[1]) if found else None
 
 
 def warn_unenforced(database: TiDBDatabase, models: Sequence[type[Model]]) -> None:
@@ -54,25 +46,22 @@ def warn_unenforced(database: TiDBDatabase, models: Sequence[type[Model]]) -> No
         fields = model._meta.sorted_fields
         keys = [f.name for f in fields if isinstance(f, ForeignKeyField)]
         if keys and not database.enforces_foreign_keys():
-            enforced_from = "%s with foreign_key_checks and tidb_enable_foreign_key ON"
-            warn(
-                model, version, "FOREIGN KEY", enforced_from % release(ENFORCED_FOREIGN_KEYS), keys
-            )
+            enforced = "%s with foreign_key_checks and tidb_enable_foreign_key ON"
+            warn(model, version, "FOREIGN KEY", enforced % release(ENFORCED_FOREIGN_KEYS), keys)
         checks = [f.name for f in fields if any(map(is_check, f.constraints or ()))]
         if any(map(is_check, model._meta.constraints or ())):
             checks.append("Meta.constraints")
         if checks and not database.enforces_check_constraints():
-            enforced_from = "%s with tidb_enable_check_constraint=ON" % release(CHECK_CONSTRAINTS)
-            warn(model, version, "CHECK", enforced_from, checks)
+            enforced = "%s with tidb_enable_check_constraint=ON"
+            warn(model, version, "CHECK", enforced % release(CHECK_CONSTRAINTS), checks)
 
 
 def warn(
-    model: type[Model], version: ServerVersion, kind: str, enforced_from: str, names: list[str]
+    model: type[Model], version: ServerVersion, kind: str, enforced: str, names: list[str]
 ) -> None:
     warnings.warn(
-        "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing "
-        "stops writes that break them: %s"
-        % (model.__name__, version, kind, enforced_from, ", ".join(names)),
+        "%s: %s does not enforce %s constraints (enforced from TiDB %s), so nothing stops "
+        "writes that break them: %s" % (model.__name__, version, kind, enforced, ", ".join(names)),
         stacklevel=4,
     )
 

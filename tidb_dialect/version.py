@@ -1,20 +1,13 @@
 """Which server this is, which TiDB release, and what it can do: the release gates.
 
-TiDB's VERSION() (``8.0.11-TiDB-v7.5.1``) can be rewritten by its ``server-version``
-setting; TIDB_VERSION() (``Release Version: v8.5.3``) is reliable, and MySQL and MariaDB
-refuse it. TiDB Cloud builds may name no release (``8.0.11-TiDB-X-CLOUD.202510.1``): they
-run a current one, so every gate is taken to be passed, unless it names a Cloud build.
+TiDB's VERSION() can be rewritten by its ``server-version`` setting; TIDB_VERSION() is reliable
+(and refused by MySQL and MariaDB). A TiDB Cloud build naming no release runs a current one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from peewee import Context
 
 #: One round trip: TiDB runs the /*T! ... */ part, MySQL and MariaDB read it as a comment.
 DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
@@ -22,9 +15,6 @@ DETECT_SQL = "SELECT VERSION() /*T! , TIDB_VERSION() */"
 _MYSQL_PART = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _IN_VERSION = re.compile(r"-TiDB-v(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
 _IN_TIDB_VERSION = re.compile(r"^Release Version:\s*v(\d+)\.(\d+)\.(\d+)", re.MULTILINE)
-#: TiDB X / Cloud builds: VERSION() "-TiDB-X-CLOUD.202510.1" or "-TiDB-CLOUD.202603.9",
-#: TIDB_VERSION() "Release Version: TiDB-X-CLOUD.202510.1" (pkg/parser/mysql/const.go).
-_CLOUD_RELEASE = re.compile(r"\bCLOUD\.(\d{6})\.(\d+)\b", re.IGNORECASE)
 
 STALE_READS = (5, 1, 0)
 #: AUTO_ID_CACHE sizes the AUTO_RANDOM allocator too from here (pingcap/tidb #20512,
@@ -44,27 +34,16 @@ TIDB_CHARSETS = {"gbk": (5, 4, 0), "gb18030": (7, 4, 0)}
 
 @dataclass(frozen=True)
 class ServerVersion:
-    """What the server said; each ``supports_*``/``enforces_*`` holds on any server
-    (MySQL has savepoints, and no AUTO_RANDOM)."""
+    """What the server said; ``supports_*`` and ``enforces_*`` answer for any server."""
 
     raw: str
     mysql: tuple[int, int, int]
     is_tidb: bool = False
     tidb_release: tuple[int, int, int] | None = None  # None: not TiDB, or a build with no number
-    cloud_release: tuple[int, int] | None = None  # (YYYYMM, N) of a TiDB X / Cloud build
 
-    def at_least(self, *release: int, cloud: tuple[int, int] | None = None) -> bool:
-        """True on TiDB of this release or newer (a build naming none counts as newer,
-        unless `cloud` names the first Cloud build (YYYYMM, N) with it); False elsewhere."""
-        if not self.is_tidb:
-            return False
-        if self.tidb_release is not None:
-            return self.tidb_release >= release
-        return cloud is None or self.cloud_release is None or self.cloud_release >= cloud
-
-    @property
-    def supports_stale_reads(self) -> bool:
-        return self.at_least(*STALE_READS)
+    def at_least(self, *release: int) -> bool:
+        """True on TiDB of this release or newer (a build naming none counts as newer)."""
+        return self.is_tidb and (self.tidb_release is None or self.tidb_release >= release)
 
     @property
     def supports_savepoints(self) -> bool:
@@ -75,24 +54,11 @@ class ServerVersion:
         return not self.is_tidb or self.at_least(*ENFORCED_FOREIGN_KEYS)
 
     @property
-    def supports_auto_random(self) -> bool:
-        return self.is_tidb
-
-    @property
-    def supports_auto_random_range(self) -> bool:
-        return self.at_least(*AUTO_RANDOM_RANGE)
-
-    @property
-    def supports_auto_random_id_cache(self) -> bool:
-        """Whether a table's AUTO_ID_CACHE sizes its AUTO_RANDOM allocator."""
-        return self.at_least(*AUTO_RANDOM_ID_CACHE)
-
-    @property
     def supports_check_constraints(self) -> bool:
         """On TiDB v7.2+ only when tidb_enable_check_constraint=ON (off by default)."""
-        if not self.is_tidb:
-            return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
-        return self.at_least(*CHECK_CONSTRAINTS)
+        if self.is_tidb:
+            return self.at_least(*CHECK_CONSTRAINTS)
+        return "mariadb" in self.raw.lower() or self.mysql >= MYSQL_CHECK_CONSTRAINTS
 
     @property
     def is_tidb_cloud(self) -> bool:
@@ -110,10 +76,8 @@ class ServerVersion:
         return "%s %d.%d.%d" % (product, *self.mysql)
 
     def supports_charset(self, name: str) -> bool:
-        if name not in TIDB_CHARSETS:
-            return True
         if self.is_tidb:
-            return self.at_least(*TIDB_CHARSETS[name])
+            return name not in TIDB_CHARSETS or self.at_least(*TIDB_CHARSETS[name])
         return name != "gb18030" or "mariadb" not in self.raw.lower()
 
     def __str__(self) -> str:
@@ -121,7 +85,7 @@ class ServerVersion:
             return self.raw
         if self.tidb_release is None:
             return "TiDB (%s)" % self.raw
-        return "TiDB v%d.%d.%d" % self.tidb_release
+        return "TiDB " + release(self.tidb_release)
 
 
 def parse_version(version: str | bytes, tidb_version: str | bytes | None = None) -> ServerVersion:
@@ -136,12 +100,7 @@ def parse_version(version: str | bytes, tidb_version: str | bytes | None = None)
     if tidb_version is None and "-tidb-" not in version.lower():
         return ServerVersion(version, mysql)
     found = _IN_TIDB_VERSION.search(tidb_version or "") or _IN_VERSION.search(version)
-    if found:
-        return ServerVersion(version, mysql, True, release_of(found))
-    cloud = _CLOUD_RELEASE.search(tidb_version or "") or _CLOUD_RELEASE.search(version)
-    return ServerVersion(
-        version, mysql, True, None, (int(cloud[1]), int(cloud[2])) if cloud else None
-    )
+    return ServerVersion(version, mysql, True, release_of(found) if found else None)
 
 
 def release(gate: tuple[int, int, int]) -> str:
@@ -151,10 +110,3 @@ def release(gate: tuple[int, int, int]) -> str:
 
 def release_of(match: re.Match[str]) -> tuple[int, int, int]:
     return int(match[1]), int(match[2]), int(match[3])
-
-
-def context_version(ctx: Context) -> ServerVersion | None:
-    """The ServerVersion behind a SQL context (detecting it if needed), or None if the
-    context is not a TiDBDatabase's."""
-    detect: Callable[[], ServerVersion] | None = ctx.state.tidb_detect_server_version
-    return detect() if detect else None
