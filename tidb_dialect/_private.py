@@ -39,6 +39,34 @@ def socket_of(conn: Any) -> Any:
     return conn if sock is None else sock
 
 
+class ConnectionHooks:
+    """peewee's hooks on a new connection, for TiDBDatabase: _connect() opens it, as
+    new_connection() (correctness: a gbk or gb18030 connection needs the server checked first);
+    _set_server_version(), on the first one, gives it to first_connected() too (the TiDB release
+    behind the server's "8.0.11")."""
+
+    def _connect(self) -> Any:
+        return self.new_connection()  # type: ignore[attr-defined]
+
+    def _set_server_version(self, conn: Any) -> None:
+        super()._set_server_version(conn)  # type: ignore[misc]  # MySQLDatabase's, for peewee
+        self.first_connected(conn)  # type: ignore[attr-defined]
+
+
+class PoolHooks:
+    """playhouse's pool hooks, for PooledTiDBDatabase: _is_closed(conn) at checkout, as
+    unusable(conn), and _can_reuse(conn) at return, as reusable(conn) (correctness: playhouse
+    3.17 pings TiDB, a "MySQL 8", with PyMySQL's reconnecting ping(), silently losing the
+    session, and returns a connection with its transaction open; speed: no round trip unless
+    the connection sat idle)."""
+
+    def _is_closed(self, conn: Any) -> bool:
+        return bool(self.unusable(conn))  # type: ignore[attr-defined]
+
+    def _can_reuse(self, conn: Any) -> bool:
+        return bool(self.reusable(conn))  # type: ignore[attr-defined]
+
+
 def default_stale_timeout(pool: Any, seconds: int | None) -> None:
     """playhouse's pool keeps the stale_timeout given in `_stale_timeout`, which init() can only
     replace: `seconds` unless one was given (correctness: TiDB Cloud's gateway drops
