@@ -40,30 +40,26 @@ def socket_of(conn: Any) -> Any:
 
 
 class ConnectionHooks:
-    """peewee's hooks on a new connection, for TiDBDatabase: _connect() opens it, as
-    new_connection() (correctness: a gbk or gb18030 connection needs the server checked first);
-    _set_server_version(), on the first one, gives it to first_connected() too (the TiDB release
-    behind the server's "8.0.11")."""
+    """peewee's hooks on a new connection, for TiDBDatabase's new_connection() and
+    first_connected()."""
 
-    def _connect(self) -> Any:
+    def _connect(self) -> Any:  # correctness: gbk and gb18030 are checked against the server
         return self.new_connection()  # type: ignore[attr-defined]
 
-    def _set_server_version(self, conn: Any) -> None:
+    def _set_server_version(self, conn: Any) -> None:  # the first connection's: TiDB's release
         super()._set_server_version(conn)  # type: ignore[misc]  # MySQLDatabase's, for peewee
         self.first_connected(conn)  # type: ignore[attr-defined]
 
 
 class PoolHooks:
-    """playhouse's pool hooks, for PooledTiDBDatabase: _is_closed(conn) at checkout, as
-    unusable(conn), and _can_reuse(conn) at return, as reusable(conn) (correctness: playhouse
-    3.17 pings TiDB, a "MySQL 8", with PyMySQL's reconnecting ping(), silently losing the
-    session, and returns a connection with its transaction open; speed: no round trip unless
-    the connection sat idle)."""
+    """playhouse's pool hooks, for PooledTiDBDatabase's unusable() and reusable(). Correctness:
+    playhouse 3.17 pings a "MySQL 8" (TiDB) with PyMySQL's reconnecting ping(), silently losing
+    the session, and pools a connection with its transaction open."""
 
-    def _is_closed(self, conn: Any) -> bool:
+    def _is_closed(self, conn: Any) -> bool:  # at checkout; speed: a round trip only if idle
         return bool(self.unusable(conn))  # type: ignore[attr-defined]
 
-    def _can_reuse(self, conn: Any) -> bool:
+    def _can_reuse(self, conn: Any) -> bool:  # at return; speed: a ROLLBACK only if needed
         return bool(self.reusable(conn))  # type: ignore[attr-defined]
 
 

@@ -232,23 +232,20 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
 
 
 def savepoint_refusal(database: TiDBDatabase) -> str:
-    """Why TiDB refused a SAVEPOINT with 1105; setting the variable is not offered where it is
-    read-only (TiDB Cloud Starter, Essential and Premium)."""
-    ways = "nest transaction() instead of atomic(), which joins the outer transaction"
-    if (
-        tls_required(database.connect_params.get("host", ""))
-        or database.detect_server_version().is_tidb_cloud
-    ):
-        ways = "It is read-only on TiDB Cloud Starter, Essential and Premium: " + ways
+    """Why TiDB refused a SAVEPOINT with 1105; setting the variable is offered only where it is
+    not read-only (TiDB Cloud Starter, Essential and Premium)."""
+    host = database.connect_params.get("host", "")
+    if tls_required(host) or database.detect_server_version().is_tidb_cloud:
+        ways = "It is read-only on TiDB Cloud Starter, Essential and Premium: "
     else:
         ways = (
             "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; read-only "
             'on TiDB Cloud Starter, Essential and Premium), use atomic(mode="optimistic"), or '
-            + ways
         )
     return (
         "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-        "tidb_constraint_check_in_place_pessimistic=ON, which this session has OFF. " + ways
+        "tidb_constraint_check_in_place_pessimistic=ON, which this session has OFF. %snest "
+        "transaction() instead of atomic(), which joins the outer transaction" % ways
     )
 
 
@@ -324,18 +321,14 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
     AmbiguousCommitError. Inside a transaction the error reaches the caller."""
 
     def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        return self._sent_once(sql, super().execute_sql, sql, *args, **kwargs)
-
-    def begin(self, *args: Any, **kwargs: Any) -> None:
-        self._sent_once("BEGIN", super().begin, *args, **kwargs)
-
-    def _sent_once(self, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        send = super().execute_sql  # BEGIN too (TransactionStatements.begin sends it here)
         if self.in_transaction():
-            return send(*args, **kwargs)
-        if not self.is_closed() and found_closed(self.connection()):  # type: ignore[no-untyped-call]
+            return send(sql, *args, **kwargs)
+        conn = None if self.is_closed() else self.connection()  # type: ignore[no-untyped-call]
+        if conn is not None and found_closed(conn):
             self._drop_connection()  # the statement goes on a new one
         try:
-            return send(*args, **kwargs)
+            return send(sql, *args, **kwargs)
         except OperationalError as exc:
             if error_code(exc) not in CONNECTION_LOST:
                 raise
@@ -345,7 +338,7 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
                 raise AmbiguousCommitError(
                     exc, kind.group(1).upper() if kind else "the statement"
                 ) from exc
-        return send(*args, **kwargs)
+        return send(sql, *args, **kwargs)
 
     def _drop_connection(self) -> None:
         with contextlib.suppress(PeeweeException):
