@@ -130,19 +130,17 @@ IN_PLACE_OFF = (
 
 SAVEPOINT_REFUSED = (
     "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-    "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. "
+    "tidb_constraint_check_in_place_pessimistic=ON, which this session has OFF. "
 )
+NEST_TRANSACTION = "nest transaction() instead of atomic(), which joins the outer transaction"
 #: The advice on TiDB Self-Managed and Dedicated, where the variable can be set.
 SET_IT = SAVEPOINT_REFUSED + (
-    "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; on TiDB "
-    "Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, Essential and "
-    'Premium), run the transaction in optimistic mode (atomic(mode="optimistic")), or nest '
-    "transaction() instead of atomic(), which joins the outer transaction"
+    "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; read-only on TiDB "
+    'Cloud Starter, Essential and Premium), use atomic(mode="optimistic"), or ' + NEST_TRANSACTION
 )
 #: On TiDB Cloud Starter, Essential and Premium the variable is read-only: never "set it".
 CLOUD = SAVEPOINT_REFUSED + (
-    "On TiDB Cloud Starter, Essential and Premium that variable is read-only: nest "
-    "transaction() instead of atomic(), which joins the outer transaction"
+    "It is read-only on TiDB Cloud Starter, Essential and Premium: " + NEST_TRANSACTION
 )
 
 
@@ -227,10 +225,9 @@ def test_begin_commit_and_rollback_are_statements_peewee_logs(driver_db, caplog)
 
 
 SHARED_LOCK_REFUSED = (
-    "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails with error "
-    "1235, and with tidb_enable_noop_functions=ON it takes no lock at all. Lock the rows with "
-    "for_update() (FOR UPDATE), as TiDB v8.3.0's tidb_enable_shared_lock_promotion would, or "
-    "read them without a lock"
+    "TiDB has no shared locks: FOR SHARE (LOCK IN SHARE MODE) fails with error 1235, or takes "
+    "no lock with tidb_enable_noop_functions=ON. Use for_update() (FOR UPDATE), as TiDB "
+    "v8.3.0's tidb_enable_shared_lock_promotion does, or no lock"
 )
 
 

@@ -17,7 +17,7 @@ from tidb_dialect import (
     TiDBDatabase,
     connect_url,
 )
-from tidb_dialect.database import changes_nothing, has_data_waiting
+from tidb_dialect.database import changes_nothing, found_closed
 from tidb_dialect.errors import error_code
 
 KILL_WAIT_QUERIES = 1000  # bound on polling for the killed connection to be gone
@@ -185,9 +185,9 @@ def test_a_connection_whose_ping_takes_no_argument_is_checked(server_settings, d
     pool = build(PooledTiDBDatabase, server_settings, driver, ping_after=0)
     pool.connect()
     conn = PingOnly(pool.connection(), driver)
-    assert pool._is_closed(conn) is False  # a TypeError from ping(False) is not "closed"
+    assert pool.unusable(conn) is False  # a TypeError from ping(False) is not "closed"
     conn.conn.close()
-    assert pool._is_closed(conn) is True
+    assert pool.unusable(conn) is True
     pool.close_all()
 
 
@@ -212,7 +212,7 @@ def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
     pool.close()
     kill(mysql_db, first)  # while it sits idle in the pool, well within ping_after
     # The server's goodbye crosses the relay on its own time, as it would cross a network.
-    poll(lambda: has_data_waiting(idle))
+    poll(lambda: found_closed(idle))
     through.reset()
     pool.connect()
     assert connection_id(pool) != first
@@ -222,51 +222,33 @@ def test_pool_replaces_a_connection_the_server_dropped(relayed_pool, mysql_db):
     pool.close()
 
 
-def checked_out_then_dropped(pool, mysql_db):
-    """A connection that passed the checkout's look and then was closed by the server:
-    the race of a KILL, restart or idle timeout a moment after the checkout."""
-    pool.connect()
-    first = connection_id(pool)
-    pool.close()
-    pool.connect()  # the same connection (max_connections=1), no statement on it yet
-    conn = pool.connection()
-    kill(mysql_db, first)
-    poll(lambda: has_data_waiting(conn))
-    return first
-
-
-def test_a_connection_dropped_after_checkout_is_replaced_at_begin(relayed_pool, mysql_db):
-    pool, _ = relayed_pool()
-    first = checked_out_then_dropped(pool, mysql_db)
+def begin(pool):
     with pool.atomic():
-        second = connection_id(pool)
-    assert second != first
-    pool.close()
+        pytest.fail("the transaction began")
 
 
-def test_other_first_statements_fail_on_a_connection_dropped_after_checkout(relayed_pool, mysql_db):
-    """A statement other than BEGIN may have run before the connection went: not rerun."""
+FIRST_STATEMENTS = {"BEGIN": begin, "SELECT 1": lambda pool: pool.execute_sql("SELECT 1")}
+
+
+@pytest.mark.parametrize("first", FIRST_STATEMENTS)
+def test_a_connection_dropped_after_checkout_fails_and_the_next_checkout_gets_a_new_one(
+    relayed_pool, mysql_db, first
+):
+    """The race of a KILL, restart or idle timeout a moment after the checkout's look: the
+    statement fails, as on playhouse's pool, and is not sent again (even a BEGIN: the
+    checkout's session, a variable or a lock, went with its connection)."""
     pool, _ = relayed_pool()
-    first = checked_out_then_dropped(pool, mysql_db)
+    pool.connect()
+    conn, first_id = pool.connection(), connection_id(pool)
+    kill(mysql_db, first_id)
+    poll(lambda: found_closed(conn))
     with pytest.raises(OperationalError) as lost:
-        pool.execute_sql("SELECT 1")
+        FIRST_STATEMENTS[first](pool)
     assert lost.value.args[0] == 2013
-    pool.close()  # the pool drops it: the next checkout gets a new one
+    assert pool.connection() is conn  # not sent again on a new one
+    pool.close()  # the pool drops it
     pool.connect()
-    assert connection_id(pool) != first
-    pool.close()
-
-
-def test_begin_after_other_statements_is_not_retried(relayed_pool, mysql_db):
-    """The checkout's session (a variable, a lock) would be lost with its connection."""
-    pool, _ = relayed_pool()
-    pool.connect()
-    first = connection_id(pool)
-    kill(mysql_db, first)
-    poll(lambda: has_data_waiting(pool.connection()))
-    with pytest.raises(OperationalError) as lost, pool.atomic():
-        pytest.fail("the transaction began on a new connection")
-    assert lost.value.args[0] == 2013
+    assert connection_id(pool) != first_id
     pool.close()
 
 
@@ -387,7 +369,7 @@ def test_a_write_on_a_connection_found_closed_goes_on_a_new_one(relayed_reconnec
     db, through = relayed_reconnecting()
     first = connection_id(db)
     kill(mysql_db, first)
-    poll(lambda: has_data_waiting(db.connection()))
+    poll(lambda: found_closed(db.connection()))
     db.execute_sql(WITHDRAW)
     assert through.statements.count(WITHDRAW) == 1
     assert balance(mysql_db) == 70

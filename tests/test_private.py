@@ -1,9 +1,10 @@
 """tidb_dialect/_private.py: each private name of another library still means what the
 dialect takes it to mean. Run on peewee 3.17 and 4.x; a failure names the release that moved it.
 
-Behaviour that rests on them is tested beside it: the handshake's bound
-(test_connection.py), a closed pool connection seen unasked (test_pool.py), the
-bulk load's objects (test_fast_bulk.py), asyncio's TLS and greeting (test_aio.py).
+Behaviour that rests on them is tested beside it: the handshake's bound and the
+charset check (test_connection.py), a closed pool connection seen unasked
+(test_pool.py), the bulk load's objects (test_fast_bulk.py), asyncio's TLS and
+greeting (test_aio.py).
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from peewee import CharField, IntegerField, Model
 from playhouse.pool import PooledMySQLDatabase
 
 from tests.conftest import make_async_db, run_on
+from tidb_dialect import PooledTiDBDatabase, TiDBDatabase
 from tidb_dialect._private import (
     default_stale_timeout,
     model_data,
@@ -59,6 +61,48 @@ def test_playhouses_stale_timeout_is_the_one_given_or_the_default():
     default_stale_timeout(pool, 300)
     pool.init("x")  # init() without stale_timeout keeps it
     assert pool._stale_timeout == 300
+
+
+def test_peewee_opens_each_connection_with_new_connection_and_shows_the_first(server_settings):
+    """Database._connect() and, on the first connection only, _set_server_version()."""
+    seen = []
+
+    class Seen(TiDBDatabase):
+        def new_connection(self):
+            seen.append("new")
+            return super().new_connection()
+
+        def first_connected(self, conn):
+            seen.append("first")
+            super().first_connected(conn)
+
+    db = Seen(server_settings.database, **server_settings.connect_params())
+    for _ in range(2):
+        db.connect()
+        db.close()
+    assert seen == ["new", "first", "new"]
+    assert db.version is not None and db.server_version == db.version.mysql
+
+
+def test_playhouses_pool_asks_the_dialect_at_checkout_and_at_return(server_settings):
+    """_is_closed() on each checkout of a pooled connection, _can_reuse() on each return."""
+    seen = []
+
+    class Seen(PooledTiDBDatabase):
+        def unusable(self, conn):
+            seen.append("checkout")
+            return super().unusable(conn)
+
+        def reusable(self, conn):
+            seen.append("return")
+            return super().reusable(conn)
+
+    pool = Seen(server_settings.database, max_connections=1, **server_settings.connect_params())
+    for _ in range(2):
+        pool.connect()
+        pool.close()
+    assert seen == ["return", "checkout", "return"]
+    pool.close_all()
 
 
 class Player(Model):

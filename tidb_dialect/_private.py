@@ -39,6 +39,30 @@ def socket_of(conn: Any) -> Any:
     return conn if sock is None else sock
 
 
+class ConnectionHooks:
+    """peewee's hooks on a new connection, for TiDBDatabase's new_connection() and
+    first_connected()."""
+
+    def _connect(self) -> Any:  # correctness: gbk and gb18030 are checked against the server
+        return self.new_connection()  # type: ignore[attr-defined]
+
+    def _set_server_version(self, conn: Any) -> None:  # the first connection's: TiDB's release
+        super()._set_server_version(conn)  # type: ignore[misc]  # MySQLDatabase's, for peewee
+        self.first_connected(conn)  # type: ignore[attr-defined]
+
+
+class PoolHooks:
+    """playhouse's pool hooks, for PooledTiDBDatabase's unusable() and reusable(). Correctness:
+    playhouse 3.17 pings a "MySQL 8" (TiDB) with PyMySQL's reconnecting ping(), silently losing
+    the session, and pools a connection with its transaction open."""
+
+    def _is_closed(self, conn: Any) -> bool:  # at checkout; speed: a round trip only if idle
+        return bool(self.unusable(conn))  # type: ignore[attr-defined]
+
+    def _can_reuse(self, conn: Any) -> bool:  # at return; speed: a ROLLBACK only if needed
+        return bool(self.reusable(conn))  # type: ignore[attr-defined]
+
+
 def default_stale_timeout(pool: Any, seconds: int | None) -> None:
     """playhouse's pool keeps the stale_timeout given in `_stale_timeout`, which init() can only
     replace: `seconds` unless one was given (correctness: TiDB Cloud's gateway drops

@@ -100,37 +100,32 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
                 "await the statements one after another in the transaction's own task"
             )
         conn = await super().aconnect()
-        if not self.in_transaction() and closed_by_server(conn.conn):
-            conn.conn.close()  # pwasyncio replaces a closed one
-            conn = await super().aconnect()
-        while (
-            self.stale_timeout is not None
-            and not self.in_transaction()
-            and time.monotonic() - conn.conn.opened_at > self.stale_timeout
-        ):
-            await conn.conn.ensure_closed()  # the pool drops a closed connection
-            await self.aclose()
+        while not self.in_transaction() and self.worn_out(conn.conn):
+            conn.conn.close()  # pwasyncio replaces a closed connection, and the pool drops it
             conn = await super().aconnect()
         if self.version is None:
             ask = lambda sql: pwasyncio.await_(conn.execute(sql)).fetchone()  # noqa: E731
             self.version = await self.run(detect, conn.conn, self.connect_params, ask)
         return conn
 
+    def worn_out(self, conn: Any) -> bool:
+        age = time.monotonic() - conn.opened_at
+        return closed_by_server(conn) or (
+            self.stale_timeout is not None and age > self.stale_timeout
+        )
+
     def close(self) -> bool:
         """Outside any task (at exit, a sync teardown) there is no task's connection to close."""
         return False if self.is_closed() else bool(super().close())
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
-        """BEGIN on a live connection, not one that died since its last statement (a
-        cancellation, a lost reply) as pwasyncio's; on a new one if it fails for a lost one."""
-        if self.is_closed() or self.connection().stale():  # type: ignore[no-untyped-call]
-            self.connect()  # replaces one known to be closed
+        """BEGIN; sent again if its reply was lost (it changes nothing), on the new connection
+        pwasyncio gives in place of the closed one."""
         try:
             super().begin(*args, **kwargs)
         except OperationalError as exc:
             if error_code(exc) not in CONNECTION_LOST:
                 raise
-            self.connect()
             super().begin(*args, **kwargs)
         OPEN_TRANSACTION.set(OpenTransaction(self))
 

@@ -19,7 +19,7 @@ from peewee import (
     PeeweeException,
 )
 
-from ._private import socket_of
+from ._private import ConnectionHooks, socket_of
 from .as_of import AsOfTimestamp, refused_in_transaction
 from .errors import CONNECTION_LOST, AmbiguousCommitError, ConfigError, error_code
 from .keywords import DRIVERS, driver_keywords, load_driver, open_connection, sendable_text
@@ -50,7 +50,7 @@ T = TypeVar("T")
 Self = TypeVar("Self", bound="TiDBDatabase")
 
 
-class TiDBDatabase(TransactionStatements, MySQLDatabase):
+class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
     """A TiDB (or MySQL-compatible) database over PyMySQL or mysqlclient, keywords checked."""
 
     driver = "pymysql"
@@ -97,9 +97,10 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
             given["password"] = db._given_password
         return cls(db.database, **dict(given, **keywords))
 
-    def _connect(self) -> Any:
-        """A new connection; one for gbk or gb18030 starts in utf8mb4 and switches once the
-        server is known to have it."""
+    def new_connection(self) -> Any:
+        """A new connection (peewee's _connect); one for gbk or gb18030 starts in utf8mb4 and
+        switches once the server is known to have it: a server without it fails the driver's
+        SET NAMES with error 1115, which names neither the server nor the release to use."""
         charset = self.connect_params["charset"]
         if charset not in TIDB_CHARSETS:
             return open_connection(self.driver_module, self.database, self.connect_params)
@@ -116,9 +117,8 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         conn.set_character_set(charset)
         return conn
 
-    def _set_server_version(self, conn: Any) -> None:
-        # peewee's own capabilities, as MySQLDatabase has them (missing from peewee's stubs)
-        super()._set_server_version(conn)  # type: ignore[misc]
+    def first_connected(self, conn: Any) -> None:
+        """The first connection (peewee's _set_server_version) tells the server's release."""
         self.version = detect(conn, self.connect_params)
 
     def detect_server_version(self) -> ServerVersion:
@@ -173,10 +173,9 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         the message, which TiDB may reword)."""
         if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
             raise NotSupportedError(
-                "TiDB has no shared locks: SELECT ... FOR SHARE (or LOCK IN SHARE MODE) fails "
-                "with error 1235, and with tidb_enable_noop_functions=ON it takes no lock at "
-                "all. Lock the rows with for_update() (FOR UPDATE), as TiDB %s's "
-                "tidb_enable_shared_lock_promotion would, or read them without a lock"
+                "TiDB has no shared locks: FOR SHARE (LOCK IN SHARE MODE) fails with error 1235, "
+                "or takes no lock with tidb_enable_noop_functions=ON. Use for_update() (FOR "
+                "UPDATE), as TiDB %s's tidb_enable_shared_lock_promotion does, or no lock"
                 % release(SHARED_LOCK_PROMOTION)
             )
         try:
@@ -232,22 +231,21 @@ class TiDBDatabase(TransactionStatements, MySQLDatabase):
         return run_transaction(self, callback, max_attempts, backoff, mode)
 
 
-def savepoint_refusal(database: Any) -> str:
-    """Why TiDB refused a SAVEPOINT with 1105, and what works there: the variable is read-only
-    on TiDB Cloud Starter, Essential and Premium (TiDB X), so it is offered elsewhere only."""
-    version, host = database.version, database.connect_params.get("host", "")
-    if tls_required(host) or (version is not None and version.is_tidb_cloud):
-        advice = "On TiDB Cloud Starter, Essential and Premium that variable is read-only: "
+def savepoint_refusal(database: TiDBDatabase) -> str:
+    """Why TiDB refused a SAVEPOINT with 1105; setting the variable is offered only where it is
+    not read-only (TiDB Cloud Starter, Essential and Premium)."""
+    host = database.connect_params.get("host", "")
+    if tls_required(host) or database.detect_server_version().is_tidb_cloud:
+        ways = "It is read-only on TiDB Cloud Starter, Essential and Premium: "
     else:
-        advice = (
-            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; on TiDB "
-            "Self-Managed and Dedicated, as it is read-only on TiDB Cloud Starter, Essential and "
-            'Premium), run the transaction in optimistic mode (atomic(mode="optimistic")), or '
+        ways = (
+            "Set it ON (SET SESSION tidb_constraint_check_in_place_pessimistic = ON; read-only "
+            'on TiDB Cloud Starter, Essential and Premium), use atomic(mode="optimistic"), or '
         )
     return (
         "TiDB refused SAVEPOINT (error 1105): in a pessimistic transaction it needs "
-        "tidb_constraint_check_in_place_pessimistic=ON, and this session has it OFF. %snest "
-        "transaction() instead of atomic(), which joins the outer transaction" % advice
+        "tidb_constraint_check_in_place_pessimistic=ON, which this session has OFF. %snest "
+        "transaction() instead of atomic(), which joins the outer transaction" % ways
     )
 
 
@@ -280,17 +278,16 @@ def detect(
     return DETECTED[key]
 
 
-def is_open(conn: Any) -> bool:
-    return bool(getattr(conn, "open", True))
-
-
-def has_data_waiting(conn: Any) -> bool:
-    """Whether an idle connection's socket is readable: the server closed it (KILL, restart,
-    wait_timeout) and sent its error packet or end of stream unasked."""
+def found_closed(conn: Any) -> bool:
+    """Whether an idle connection is closed, by the driver or by the server (KILL, restart,
+    wait_timeout): then the server's error packet or end of stream waits unasked on its socket,
+    seen without a round trip."""
+    if not getattr(conn, "open", True):
+        return True
     fileno = getattr(socket_of(conn), "fileno", None)
     if fileno is None:
-        return False  # a connection that shows no socket: the ping decides
-    if hasattr(select, "poll"):
+        return False  # a connection that shows no socket: a ping decides
+    if hasattr(select, "poll"):  # select() takes no descriptor past 1023
         poller = select.poll()
         poller.register(fileno(), select.POLLIN)
         return bool(poller.poll(0))
@@ -324,20 +321,14 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
     AmbiguousCommitError. Inside a transaction the error reaches the caller."""
 
     def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        return self._sent_once(sql, super().execute_sql, sql, *args, **kwargs)
-
-    def begin(self, *args: Any, **kwargs: Any) -> None:
-        self._sent_once("BEGIN", super().begin, *args, **kwargs)
-
-    def _sent_once(self, sql: str, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        send = super().execute_sql  # BEGIN too (TransactionStatements.begin sends it here)
         if self.in_transaction():
-            return send(*args, **kwargs)
-        if not self.is_closed():
-            conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
-            if not is_open(conn) or has_data_waiting(conn):
-                self._drop_connection()  # found closed: the statement goes on a new one
+            return send(sql, *args, **kwargs)
+        conn = None if self.is_closed() else self.connection()  # type: ignore[no-untyped-call]
+        if conn is not None and found_closed(conn):
+            self._drop_connection()  # the statement goes on a new one
         try:
-            return send(*args, **kwargs)
+            return send(sql, *args, **kwargs)
         except OperationalError as exc:
             if error_code(exc) not in CONNECTION_LOST:
                 raise
@@ -347,7 +338,7 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
                 raise AmbiguousCommitError(
                     exc, kind.group(1).upper() if kind else "the statement"
                 ) from exc
-        return send(*args, **kwargs)
+        return send(sql, *args, **kwargs)
 
     def _drop_connection(self) -> None:
         with contextlib.suppress(PeeweeException):

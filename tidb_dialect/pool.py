@@ -3,17 +3,14 @@ no TCP and TLS handshake, and a checkout no round trip unless the connection sat
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from typing import Any
 
-from peewee import OperationalError
 from playhouse.pool import PooledMySQLDatabase
 
-from ._private import default_stale_timeout
-from .database import TiDBDatabase, has_data_waiting, is_open
-from .errors import CONNECTION_LOST, error_code
+from ._private import PoolHooks, default_stale_timeout
+from .database import TiDBDatabase, found_closed
 from .keywords import checked_numbers
 from .tls import tls_required
 
@@ -29,7 +26,7 @@ def stale_timeout_for(host: str) -> int | None:
     return GATEWAY_STALE_TIMEOUT if tls_required(host) else None
 
 
-class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
+class PooledTiDBDatabase(PoolHooks, PooledMySQLDatabase, TiDBDatabase):
     """TiDBDatabase whose close() returns the connection to a pool (max_connections,
     stale_timeout, timeout: see playhouse.pool; ping_after: seconds of idleness after
     which a connection is pinged before it is handed out, 0 to ping every time).
@@ -40,8 +37,7 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
     ping_after = 30
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
-        self._returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        self.untouched = threading.local()  # .conn: this thread's checkout, no statement sent
+        self.returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
         super().__init__(database, *args, **checked_numbers(kwargs, "PooledTiDBDatabase"))
 
     # Keywords only, as peewee's Database.__init__ passes them (see TiDBDatabase.init).
@@ -53,36 +49,10 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
         super().init(database, **kwargs)
         default_stale_timeout(self, stale_timeout_for(self.connect_params["host"]))
 
-    def _connect(self) -> Any:
-        conn = super()._connect()  # from the pool (see _is_closed) or new
-        self.untouched.conn = conn  # no statement on it yet in this checkout
-        return conn
-
-    def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        # every statement goes through cursor() (untyped in peewee)
-        cursor = super().cursor(*args, **kwargs)  # type: ignore[no-untyped-call]
-        self.untouched.conn = None
-        return cursor
-
-    def begin(self, *args: Any, **kwargs: Any) -> None:
-        """BEGIN; if it is the checkout's first statement and the connection turns out to
-        be lost, a new one: nothing was done on the old one, so nothing is lost."""
-        conn = None if self.is_closed() else self.connection()  # type: ignore[no-untyped-call]
-        untouched = conn is not None and getattr(self.untouched, "conn", None) is conn
-        try:
-            return super().begin(*args, **kwargs)
-        except OperationalError as exc:
-            if not untouched or error_code(exc) not in CONNECTION_LOST:
-                raise
-        self.close()  # the pool drops it (_can_reuse)
-        self.connect()
-        return super().begin(*args, **kwargs)
-
-    def _is_closed(self, conn: Any) -> bool:
-        """On checkout: a connection the server closed has its goodbye (or EOF) waiting on
-        the socket, seen without a round trip; one idle past ping_after is pinged too."""
-        returned_at = self._returned_at.pop(conn, None)
-        if not is_open(conn) or has_data_waiting(conn):
+    def unusable(self, conn: Any) -> bool:
+        """At checkout: closed (found_closed), or idle past ping_after and not answering a ping."""
+        returned_at = self.returned_at.pop(conn, None)
+        if found_closed(conn):
             return True
         if returned_at is not None and time.monotonic() - returned_at < self.ping_after:
             return False
@@ -98,15 +68,15 @@ class PooledTiDBDatabase(PooledMySQLDatabase, TiDBDatabase):
             return True
         return False
 
-    def _can_reuse(self, conn: Any) -> bool:
-        """On return: roll back a transaction left open; PyMySQL says whether one is,
+    def reusable(self, conn: Any) -> bool:
+        """At return: a transaction left open is rolled back; PyMySQL says whether one is,
         mysqlclient cannot, so there the ROLLBACK is always sent."""
         try:
-            if not is_open(conn):
+            if found_closed(conn):
                 return False
             if getattr(conn, "server_status", SERVER_STATUS_IN_TRANS) & SERVER_STATUS_IN_TRANS:
                 conn.rollback()
         except Exception:
             return False
-        self._returned_at[conn] = time.monotonic()
+        self.returned_at[conn] = time.monotonic()
         return True
