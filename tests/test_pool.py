@@ -344,6 +344,21 @@ def test_a_begin_whose_reply_is_lost_is_sent_again(relayed_reconnecting, mysql_d
     assert balance(mysql_db) == 70
 
 
+def test_a_begin_after_an_isolation_level_is_never_sent_alone(relayed_reconnecting, mysql_db):
+    """The level holds for one transaction on its connection: BEGIN alone on a new connection
+    would run the transaction at the default level, so its lost reply is raised."""
+    db, through = relayed_reconnecting(cut_after=once("BEGIN"))
+    with pytest.raises(OperationalError) as lost, db.atomic(isolation_level="READ COMMITTED"):
+        db.execute_sql(WITHDRAW)
+    assert error_code(lost.value) in (2013, 2006)
+    assert through.statements.count("BEGIN") == 1
+    assert balance(mysql_db) == 100
+    with db.atomic(isolation_level="READ COMMITTED"):  # the next one gets a new connection
+        db.execute_sql(WITHDRAW)
+    assert through.statements.count("BEGIN") == 2
+    assert balance(mysql_db) == 70
+
+
 def test_a_read_followed_by_a_write_in_one_query_is_never_run(relayed_reconnecting, mysql_db):
     """mysqlclient allows several statements per query by default: resent after a lost reply,
     `SELECT 1; UPDATE` ran the UPDATE twice. Either driver now refuses the query (1064)."""

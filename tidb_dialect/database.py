@@ -340,6 +340,14 @@ class ReconnectingTiDBDatabase(TiDBDatabase):
                 ) from exc
         return send(sql, *args, **kwargs)
 
+    def begin(self, *args: Any, isolation_level: str | None = None, **kwargs: Any) -> None:
+        if not isolation_level or args or kwargs:
+            return super().begin(*args, isolation_level=isolation_level, **kwargs)
+        # SET TRANSACTION gives its level to its connection's next transaction only: a BEGIN
+        # whose reply was lost is raised, never sent alone on a new connection.
+        self.execute_sql("SET TRANSACTION ISOLATION LEVEL %s" % isolation_level)
+        TiDBDatabase.execute_sql(self, "BEGIN")
+
     def _drop_connection(self) -> None:
         with contextlib.suppress(PeeweeException):
             self.close()  # a dead socket's close can fail; peewee forgets it all the same
