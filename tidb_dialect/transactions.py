@@ -22,11 +22,10 @@ from .errors import (
     is_retryable,
 )
 from .keywords import whole_number
+from .version import ServerVersion
 
 if TYPE_CHECKING:
     from peewee import Database
-
-    from .version import ServerVersion
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +70,7 @@ def exponential_backoff(attempt: int) -> float:
 
 def contexts(exc: BaseException | None) -> list[BaseException]:
     """`exc` and the exceptions it was raised while handling, the deepest last."""
-    found = []
-    while exc is not None:
-        found.append(exc)
-        exc = exc.__context__
-    return found
+    return [] if exc is None else [exc, *contexts(exc.__context__)]
 
 
 class TransactionStatements:
@@ -138,10 +133,8 @@ def retry_transaction(
         def retried(*args: P.args, **kwargs: P.kwargs) -> T:
             database = unproxied(db)
             if database.in_transaction():
-                raise DatabaseError(
-                    "%s retries its own transaction; call it outside any atomic() block"
-                    % function.__name__
-                )
+                message = "%s retries its own transaction; call it outside any atomic() block"
+                raise DatabaseError(message % function.__name__)
             wait = getattr(database, "pause", time.sleep)  # AsyncTiDBDatabase's lets its loop run
             for attempt in range(1, max_attempts + 1):
                 commits = COMMITS.get()
