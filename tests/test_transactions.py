@@ -9,6 +9,7 @@ guide (8002, 8028, 9007, 1213). Retries are decided by that number alone, never
 by the message, which can quote the user's data.
 """
 
+import contextlib
 import logging
 import re
 import sys
@@ -31,6 +32,7 @@ from tidb_dialect import (
     ConfigError,
     ExceededMaxAttempts,
     PooledTiDBDatabase,
+    ReconnectingTiDBDatabase,
     TiDBDatabase,
     retry_transaction,
     run_transaction,
@@ -438,6 +440,27 @@ def test_a_lost_commit_reply_is_ambiguous_and_not_retried(relayed_accounts, driv
     assert error_code(raised.value.cause) == 2013
     assert isinstance(raised.value, DatabaseError)
     assert balances(driver_db) == [101]  # committed, once
+
+
+@pytest.mark.mariadb
+def test_a_function_whose_commit_reply_was_lost_is_not_run_again(relayed_accounts, driver_db):
+    """Its COMMIT may have taken effect, so a retryable error after it reaches the caller, even
+    when the function carried on past the AmbiguousCommitError on a new connection."""
+    relayed, callback, calls = relayed_accounts(cut_after=lambda statement: statement == "COMMIT")
+    db, backoff = ReconnectingTiDBDatabase.like(relayed), Recorder()
+
+    @retry_transaction(db, backoff=backoff)
+    def add_one_then_conflict():
+        with contextlib.suppress(AmbiguousCommitError), db.atomic():
+            callback(db)
+        with db.atomic():
+            db.execute_sql(signal(9007))
+
+    with pytest.raises(DatabaseError) as raised:
+        add_one_then_conflict()
+    assert (error_code(raised.value), len(calls), backoff.attempts) == (9007, 1, [])
+    assert balances(driver_db) == [101]  # committed, once
+    db.close()
 
 
 def test_a_connection_lost_inside_the_callback_is_not_ambiguous(relayed_accounts, driver_db):

@@ -106,11 +106,11 @@ class TransactionStatements:
         COMMITS.set(COMMITS.get() + 1)
 
     def rollback(self) -> None:
-        self.refuse_closed("rollback")
         try:
+            self.refuse_closed("rollback")
             self.execute_sql("ROLLBACK")
         except PeeweeException as exc:
-            # peewee rolls back after a failed COMMIT; the connection went with COMMIT's reply.
+            # peewee rolls back after a failed COMMIT, whose connection is dead (or closed).
             if not any(isinstance(error, AmbiguousCommitError) for error in contexts(exc)):
                 raise
 
