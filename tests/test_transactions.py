@@ -9,6 +9,7 @@ guide (8002, 8028, 9007, 1213). Retries are decided by that number alone, never
 by the message, which can quote the user's data.
 """
 
+import contextlib
 import logging
 import re
 import sys
@@ -31,7 +32,9 @@ from tidb_dialect import (
     ConfigError,
     ExceededMaxAttempts,
     PooledTiDBDatabase,
+    ReconnectingTiDBDatabase,
     TiDBDatabase,
+    retry_transaction,
     run_transaction,
 )
 from tidb_dialect.errors import error_code
@@ -221,7 +224,7 @@ SQLITE_BUSY_ATTEMPTS = 2 if sys.version_info >= (3, 11) else 1
 
 
 def test_sqlite_busy_is_retried_by_its_result_code(tmp_path):
-    """Another connection holds the write lock at the first BEGIN IMMEDIATE, then lets go."""
+    """Another connection holds the write lock at the first attempt's UPDATE, then lets go."""
     path = str(tmp_path / "bank.db")
     db, other = SqliteDatabase(path, timeout=0), SqliteDatabase(path)
     db.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
@@ -242,7 +245,7 @@ def test_sqlite_busy_is_retried_by_its_result_code(tmp_path):
     except OperationalError as exc:
         codes.append(getattr(exc.orig, "sqlite_errorcode", None))
         other.execute_sql("ROLLBACK")
-    assert len(calls) == SQLITE_BUSY_ATTEMPTS - 1  # the first BEGIN IMMEDIATE was refused
+    assert len(calls) == SQLITE_BUSY_ATTEMPTS
     assert codes == ([] if SQLITE_BUSY_ATTEMPTS == 2 else [None])
     balance = db.execute_sql("SELECT balance FROM account").fetchone()[0]
     assert balance == 100 + SQLITE_BUSY_ATTEMPTS - 1
@@ -341,6 +344,31 @@ def test_optimistic_write_conflict_at_commit_on_tidb(server_settings):
     other.close()
 
 
+@pytest.mark.mariadb
+@pytest.mark.parametrize("committed_by", ["an earlier block", "DDL"])
+def test_a_function_that_committed_is_not_run_again(driver_db, committed_by):
+    """Run again, it would add 1 twice: once its first block committed, or DDL (which commits
+    implicitly) did, a retryable error reaches the caller."""
+    make_accounts(driver_db, 100)
+    backoff, calls = Recorder(), []
+
+    @retry_transaction(driver_db, backoff=backoff)
+    def add_one():
+        calls.append(1)
+        with driver_db.atomic():
+            driver_db.execute_sql("UPDATE account SET balance = balance + 1 WHERE id = 1")
+            if committed_by == "DDL":
+                driver_db.execute_sql("CREATE TABLE audit (n INT)")  # commits the UPDATE
+                driver_db.execute_sql(signal(9007))
+        with driver_db.atomic():
+            driver_db.execute_sql(signal(9007))
+
+    with pytest.raises(DatabaseError) as raised:
+        add_one()
+    assert (error_code(raised.value), len(calls), backoff.attempts) == (9007, 1, [])
+    assert balances(driver_db) == [101]
+
+
 def test_refused_inside_an_open_transaction(mysql_db):
     with mysql_db.atomic(), pytest.raises(DatabaseError, match="outside any atomic"):
         run_transaction(mysql_db, lambda db: None)
@@ -414,6 +442,27 @@ def test_a_lost_commit_reply_is_ambiguous_and_not_retried(relayed_accounts, driv
     assert balances(driver_db) == [101]  # committed, once
 
 
+@pytest.mark.mariadb
+def test_a_function_whose_commit_reply_was_lost_is_not_run_again(relayed_accounts, driver_db):
+    """Its COMMIT may have taken effect, so a retryable error after it reaches the caller, even
+    when the function carried on past the AmbiguousCommitError on a new connection."""
+    relayed, callback, calls = relayed_accounts(cut_after=lambda statement: statement == "COMMIT")
+    db, backoff = ReconnectingTiDBDatabase.like(relayed), Recorder()
+
+    @retry_transaction(db, backoff=backoff)
+    def add_one_then_conflict():
+        with contextlib.suppress(AmbiguousCommitError), db.atomic():
+            callback(db)
+        with db.atomic():
+            db.execute_sql(signal(9007))
+
+    with pytest.raises(DatabaseError) as raised:
+        add_one_then_conflict()
+    assert (error_code(raised.value), len(calls), backoff.attempts) == (9007, 1, [])
+    assert balances(driver_db) == [101]  # committed, once
+    db.close()
+
+
 def test_a_connection_lost_inside_the_callback_is_not_ambiguous(relayed_accounts, driver_db):
     """Before COMMIT nothing can have committed: the lost connection's error, not ambiguity."""
     db, callback, calls = relayed_accounts(cut_after=lambda statement: statement == ADD_ONE)
@@ -428,29 +477,6 @@ def test_a_connection_lost_inside_the_callback_is_not_ambiguous(relayed_accounts
     assert error_code(lost) == 2013
     assert (len(calls), backoff.attempts) == (1, [])
     assert balances(driver_db) == [100]  # no COMMIT was sent; the server rolled it back
-
-
-def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path):
-    """What a callback reads stays true until it commits: no other writer can start."""
-    path = str(tmp_path / "bank.db")
-    db, other = SqliteDatabase(path), SqliteDatabase(path, timeout=0)
-    db.execute_sql("CREATE TABLE account (id INT PRIMARY KEY, balance INT NOT NULL)")
-    db.execute_sql("INSERT INTO account VALUES (1, 100)")
-    refused = []
-
-    def callback(d):
-        balance = d.execute_sql("SELECT balance FROM account WHERE id = 1").fetchone()[0]
-        try:
-            other.execute_sql("BEGIN IMMEDIATE")
-        except OperationalError as exc:
-            refused.append(str(exc))
-        else:
-            other.execute_sql("ROLLBACK")
-        d.execute_sql("UPDATE account SET balance = ? WHERE id = 1", (balance + 1,))
-
-    run_transaction(db, callback)
-    assert refused == ["database is locked"]
-    assert db.execute_sql("SELECT balance FROM account").fetchone()[0] == 101
 
 
 # --- Transaction modes: BEGIN OPTIMISTIC / BEGIN PESSIMISTIC on TiDB, refused elsewhere ---

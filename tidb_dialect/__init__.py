@@ -2,8 +2,6 @@
 
 Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
 Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
-The asyncio names (ASYNC_NAMES: peewee 4, aiomysql, greenlet) are imported on first use,
-so that the rest needs none of those, and are left out of ``import *``.
 """
 
 from typing import Any
@@ -54,6 +52,7 @@ __all__ = [
     "whole_number",
 ]
 
+#: Imported on first use, so that the rest needs no peewee 4, aiomysql or greenlet; not in import *.
 ASYNC_NAMES = ("AsyncTiDBDatabase", "arun_transaction")
 
 

@@ -35,10 +35,8 @@ def error_code(exc: BaseException) -> int | None:
 def is_retryable(exc: BaseException) -> bool:
     """By the error's number, never its text: a message can quote the user's data. SQLite's
     code comes with Python 3.11+; before, a busy SQLite is not retried."""
-    if error_code(exc) in RETRYABLE_ERRORS:
-        return True
-    sqlite_code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
-    return isinstance(sqlite_code, int) and sqlite_code & 0xFF in SQLITE_RETRYABLE
+    sqlite_code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", 0)
+    return error_code(exc) in RETRYABLE_ERRORS or sqlite_code & 0xFF in SQLITE_RETRYABLE
 
 
 class ConfigError(ValueError):
@@ -56,8 +54,7 @@ class ConfigError(ValueError):
     @property
     def problem(self) -> str:
         """The message without its leading "keyword: "."""
-        text, prefix = str(self), "%s: " % self.keyword
-        return text[len(prefix) :] if self.keyword and text.startswith(prefix) else text
+        return str(self).removeprefix("%s: " % self.keyword) if self.keyword else str(self)
 
 
 class SettingError(ConfigError):
@@ -74,9 +71,9 @@ class ExceededMaxAttempts(OperationalError):
 
 
 class AmbiguousCommitError(OperationalError):
-    """The connection was lost (or Ctrl-C came) after COMMIT, or after a write outside a
-    transaction, was sent: it may or may not have taken effect. Never retried; ``cause`` is the
-    driver's error or the KeyboardInterrupt, ``statement`` the first word of what was sent."""
+    """COMMIT (or a write outside a transaction) was sent, then the connection was lost or Ctrl-C
+    came: it may have taken effect. ``cause`` is the driver's error or the KeyboardInterrupt,
+    ``statement`` the first word of what was sent."""
 
     def __init__(self, cause: BaseException, statement: str = "COMMIT") -> None:
         super().__init__("the outcome of %s is unknown: %s" % (statement, cause))

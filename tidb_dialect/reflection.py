@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import pwiz
 from peewee import Database
 from playhouse import reflection
 
@@ -18,27 +19,18 @@ from .urls import connect_url
 
 class Introspector(reflection.Introspector):
     def get_additional_imports(self) -> str:
-        database_class = self.get_database_class()
-        return "%s\nfrom %s import %s" % (
-            super().get_additional_imports(),
-            importable_module(database_class),
-            database_class.__name__,
-        )
+        """The class from the package that exports it (tidb_dialect, wherever it was copied)."""
+        cls = self.get_database_class()
+        package = cls.__module__.rpartition(".")[0]
+        exported = getattr(sys.modules.get(package), cls.__name__, None) is cls
+        module = package if package and exported else cls.__module__
+        return "%s\nfrom %s import %s" % (super().get_additional_imports(), module, cls.__name__)
 
     def get_database_kwargs(self) -> dict[str, Any]:
         return dict(getattr(self.metadata.database, "given_keywords", {}))
 
 
-def importable_module(cls: type) -> str:
-    """The package that exports `cls` (tidb_dialect, wherever it was copied), else its module."""
-    package = cls.__module__.rpartition(".")[0]
-    exported = getattr(sys.modules.get(package), cls.__name__, None) is cls
-    return package if package and exported else cls.__module__
-
-
 def print_models(database: Database, **options: Any) -> None:
-    import pwiz  # installed with peewee; imported here, so the dialect does not need it
-
     pwiz.print_models(Introspector.from_database(database), **options)
 
 

@@ -1,11 +1,4 @@
-"""TLS for the drivers, always verifying the certificate and the host name, never turned off.
-
-TiDB Cloud Starter and Essential (*.tidbcloud.com) refuse plain connections and present
-Let's Encrypt certificates: TLS is on there unasked, with the system's CA bundle (else
-certifi's). Dedicated (*.tidb-cloud.com) signs with a CA of its own per cluster, so it is
-refused without ssl_ca; Premium's CA is per instance too, and its hosts follow no documented
-pattern, so ssl_ca alone turns TLS on for it.
-"""
+"""TLS for the drivers, always verifying the certificate and the host name, never turned off."""
 
 from __future__ import annotations
 
@@ -35,8 +28,6 @@ NOT_FILES = {
 }
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----")
 PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-TLS_REQUIRED_DOMAIN = "tidbcloud.com"  # Starter and Essential
-OWN_CA_DOMAIN = "tidb-cloud.com"  # Dedicated: tidb.<id>.clusters.tidb-cloud.com
 
 
 def under(host: str, domain: str) -> bool:
@@ -44,8 +35,8 @@ def under(host: str, domain: str) -> bool:
 
 
 def tls_required(host: str) -> bool:
-    """True for TiDB Cloud's gateway; `host` as keywords.resolver_host() gives it."""
-    return under(host, TLS_REQUIRED_DOMAIN)
+    """Starter and Essential refuse plain connections; `host` is keywords.resolver_host()'s."""
+    return under(host, "tidbcloud.com")
 
 
 def tls_keywords(
@@ -53,35 +44,34 @@ def tls_keywords(
 ) -> dict[str, Any]:
     """The driver's TLS keywords from the ssl* ones (flags checked) and `files` ({keyword:
     path}), {} when TLS is off; verification asked without a CA is refused, never dropped."""
-    verify = [name for name in ("ssl_verify_cert", "ssl_verify_identity") if name in given]
-    if "ssl_mode" in given:
-        if not isinstance(given["ssl_mode"], str) or given["ssl_mode"].upper() != "VERIFY_IDENTITY":
-            raise ConfigError.of(
-                "ssl_mode",
-                "only VERIFY_IDENTITY is accepted, got %r (other modes skip the certificate "
-                "or host name check)" % (given["ssl_mode"],),
-            )
-        verify.append("ssl_mode")
+    mode = given.get("ssl_mode", "VERIFY_IDENTITY")
+    if not isinstance(mode, str) or mode.upper() != "VERIFY_IDENTITY":
+        raise ConfigError.of(
+            "ssl_mode",
+            "only VERIFY_IDENTITY is accepted, got %r (other modes skip the certificate "
+            "or host name check)" % (mode,),
+        )
     if "ssl_key" in files and "ssl_cert" not in files:
         raise ConfigError.of("ssl_key", "needs ssl_cert, the client certificate it belongs to")
-    if "ssl_ca" not in files and under(host, OWN_CA_DOMAIN):  # else the password goes in clear
+    asked = ("ssl_verify_cert", "ssl_verify_identity", "ssl_mode", "ssl_cert")
+    asked_by = [name for name in asked if name in given or name in files]
+    if "ssl_ca" in files:
+        ca_path = os.path.expanduser(files["ssl_ca"])
+    elif under(host, "tidb-cloud.com"):  # Dedicated: TLS not forced, the password would go in clear
         raise ConfigError.of(
             "ssl_ca",
             "%s is a TiDB Cloud Dedicated cluster, which signs its certificate with a CA of "
             "its own: download the cluster's CA certificate from its Connect dialog and set "
             "this to that file" % host,
         )
-    if "ssl_ca" in files:
-        ca_path = os.path.expanduser(files["ssl_ca"])
-    elif tls_required(host):
+    elif tls_required(host):  # Let's Encrypt certificates
         ca_path = default_ca_bundle()
-    elif verify or "ssl_cert" in files:
+    elif asked_by:
         raise ConfigError.of(
-            (verify or ["ssl_cert"])[0],
-            "needs ssl_ca, the CA file that signed the server's certificate",
+            asked_by[0], "needs ssl_ca, the CA file that signed the server's certificate"
         )
     else:
-        return {}
+        return {}  # Premium's hosts follow no documented pattern: ssl_ca alone turns TLS on
     context = verifying_context(ca_path, files.get("ssl_cert"), files.get("ssl_key"))
     if driver in ("pymysql", "aiomysql"):
         return {"ssl": context}  # one context for every connection of the database
@@ -106,17 +96,14 @@ def default_ca_bundle() -> str:
     return certifi.where()
 
 
-def verifying_context(
-    ca_path: str, cert: str | None = None, key: str | None = None
-) -> ssl.SSLContext:
-    """An SSLContext checking the certificate against `ca_path` and the host name (the
-    defaults of create_default_context()); building it checks the files before any
-    connection, naming the keyword."""
-    check_ca_file(ca_path)
+def verifying_context(ca: str, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
+    """An SSLContext checking the certificate against the CA file `ca` and the host name (the
+    defaults of create_default_context()); built before any connection, to name a bad file."""
+    check_ca_file(ca)
     try:
-        context = ssl.create_default_context(cafile=ca_path)
+        context = ssl.create_default_context(cafile=ca)
     except (ssl.SSLError, ValueError, UnicodeDecodeError):
-        raise ConfigError.of("ssl_ca", "not a PEM certificate file: %r" % (ca_path,)) from None
+        raise ConfigError.of("ssl_ca", "not a PEM certificate file: %r" % (ca,)) from None
     if cert:
         try:  # the password callback: an encrypted key fails rather than prompting
             context.load_cert_chain(cert, keyfile=key, password=lambda: b"")
@@ -130,7 +117,6 @@ def verifying_context(
 def check_ca_file(path: str) -> None:
     """ConfigError saying what `path` is (quoted: one line whatever it holds), unless it is
     a readable file holding a PEM certificate; a FIFO or a device is never opened."""
-    problem = ""
     try:
         kind = stat.S_IFMT(os.stat(path).st_mode)
         if kind in NOT_FILES:
@@ -138,15 +124,15 @@ def check_ca_file(path: str) -> None:
         else:
             with open(path, "rb") as file:
                 data = file.read()
-            if not PEM_CERTIFICATE.search(data):
-                problem = "the file is empty" if not data.strip() else "not a PEM certificate file"
-                if PEM_PRIVATE_KEY.search(data):
-                    problem = "holds a private key, not a CA certificate"
+            if PEM_CERTIFICATE.search(data):
+                return
+            problem = "the file is empty" if not data.strip() else "not a PEM certificate file"
+            if PEM_PRIVATE_KEY.search(data):
+                problem = "holds a private key, not a CA certificate"
     except (FileNotFoundError, NotADirectoryError):
         problem = "no such file"
     except PermissionError:
         problem = "file is not readable"
     except OSError as exc:
         problem = "cannot be read (%s)" % exc.strerror
-    if problem:
-        raise ConfigError.of("ssl_ca", "%s: %r" % (problem, path))
+    raise ConfigError.of("ssl_ca", "%s: %r" % (problem, path))

@@ -11,14 +11,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from peewee import (
-    DatabaseError,
-    DatabaseProxy,
-    InterfaceError,
-    NotSupportedError,
-    PeeweeException,
-    SqliteDatabase,
-)
+from peewee import DatabaseError, DatabaseProxy, InterfaceError, NotSupportedError, PeeweeException
 
 from .errors import (
     CONNECTION_LOST,
@@ -29,30 +22,32 @@ from .errors import (
     is_retryable,
 )
 from .keywords import whole_number
+from .version import ServerVersion
 
 if TYPE_CHECKING:
     from peewee import Database
 
-    from .version import ServerVersion
-
 logger = logging.getLogger(__name__)
-
-
-def unproxied(db: Any) -> Any:
-    """The database behind `db`: a DatabaseProxy's obj, any other database itself."""
-    return db.obj if isinstance(db, DatabaseProxy) else db
-
 
 T = TypeVar("T")
 P = ParamSpec("P")
 DB = TypeVar("DB", bound="Database | DatabaseProxy")
 
 DEFAULT_MAX_ATTEMPTS = 10
-MAX_ATTEMPTS = 10**6  # the most max_attempts may ask for
 
 #: TiDB's transaction modes -> the statement that starts one transaction in that mode,
 #: whatever tidb_txn_mode says (pingcap/docs optimistic-transaction.md, pessimistic-transaction.md).
 TRANSACTION_MODES = {"optimistic": "BEGIN OPTIMISTIC", "pessimistic": "BEGIN PESSIMISTIC"}
+
+#: COMMITs in this thread (or asyncio task's greenlet) that took effect or may have (the reply
+#: lost), and DDL, which commits implicitly. A retried function is never run again once it grew.
+COMMITS: ContextVar[int] = ContextVar("tidb_dialect_commits", default=0)
+IMPLICIT_COMMIT = re.compile(r"\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
+
+
+def unproxied(db: Any) -> Any:
+    """The database behind `db`: a DatabaseProxy's obj, any other database itself."""
+    return db.obj if isinstance(db, DatabaseProxy) else db
 
 
 def begin_statement(mode: str, version: ServerVersion | None) -> str:
@@ -73,10 +68,9 @@ def exponential_backoff(attempt: int) -> float:
     return ((1.5**attempt) + random.random()) * 0.1
 
 
-#: Transactions committed in this thread (or asyncio task's greenlet): COMMITs, and DDL, which
-#: commits implicitly. A retried function is never run again once it grew.
-COMMITS: ContextVar[int] = ContextVar("tidb_dialect_commits", default=0)
-IMPLICIT_COMMIT = re.compile(r"\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
+def contexts(exc: BaseException | None) -> list[BaseException]:
+    """`exc` and the exceptions it was raised while handling, the deepest last."""
+    return [] if exc is None else [exc, *contexts(exc.__context__)]
 
 
 class TransactionStatements:
@@ -100,26 +94,24 @@ class TransactionStatements:
         try:
             self.execute_sql("COMMIT")
         except BaseException as exc:
-            # The deepest lost connection (or Ctrl-C) is COMMIT's own: peewee's ROLLBACK after
-            # it fails too on a dead connection. None of them: the server answered.
-            cause: BaseException | None = None
-            error: BaseException | None = exc
-            while error is not None:
-                if isinstance(error, KeyboardInterrupt) or error_code(error) in CONNECTION_LOST:
-                    cause = error
-                error = error.__context__
-            if cause is None:
+            lost = [
+                error
+                for error in contexts(exc)
+                if isinstance(error, KeyboardInterrupt) or error_code(error) in CONNECTION_LOST
+            ]
+            if not lost:  # the server answered: nothing committed
                 raise
-            raise AmbiguousCommitError(cause) from exc
+            COMMITS.set(COMMITS.get() + 1)
+            raise AmbiguousCommitError(lost[-1]) from exc  # the deepest is COMMIT's own
         COMMITS.set(COMMITS.get() + 1)
 
     def rollback(self) -> None:
-        self.refuse_closed("rollback")
         try:
+            self.refuse_closed("rollback")
             self.execute_sql("ROLLBACK")
         except PeeweeException as exc:
-            # peewee rolls back after a failed COMMIT; the connection went with COMMIT's reply.
-            if ambiguous_behind(exc) is None:
+            # peewee rolls back after a failed COMMIT, whose connection is dead (or closed).
+            if not any(isinstance(error, AmbiguousCommitError) for error in contexts(exc)):
                 raise
 
     def refuse_closed(self, name: str) -> None:  # peewee 4's check; 3.17 would connect
@@ -133,27 +125,25 @@ def retry_transaction(
     backoff: Callable[[int], float] = exponential_backoff,
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Decorator: the function, whose ``with db.atomic():`` block is one transaction, runs again
-    after an error TiDB marks safe to retry, at most `max_attempts` times, `backoff(attempt)`
-    seconds apart; then ExceededMaxAttempts. Never again once something committed in it (COMMIT,
-    DDL); a COMMIT cut off before its reply raises AmbiguousCommitError."""
-    whole_number("max_attempts", max_attempts, 1, MAX_ATTEMPTS)
+    `backoff(attempt)` seconds after an error in RETRYABLE_ERRORS, unless something committed."""
+    whole_number("max_attempts", max_attempts, 1, 10**6)
 
     def decorate(function: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(function)
         def retried(*args: P.args, **kwargs: P.kwargs) -> T:
             database = unproxied(db)
             if database.in_transaction():
-                raise DatabaseError(
-                    "%s retries its own transaction; call it outside any atomic() block"
-                    % function.__name__
-                )
+                message = "%s retries its own transaction; call it outside any atomic() block"
+                raise DatabaseError(message % function.__name__)
             wait = getattr(database, "pause", time.sleep)  # AsyncTiDBDatabase's lets its loop run
             for attempt in range(1, max_attempts + 1):
                 commits = COMMITS.get()
                 try:
                     return function(*args, **kwargs)
-                except PeeweeException as exc:
-                    last_error = retryable(exc, COMMITS.get() != commits)
+                except DatabaseError as exc:
+                    if COMMITS.get() != commits or not is_retryable(exc):
+                        raise
+                    last_error = exc
                 if attempt < max_attempts:
                     message = "transaction attempt %d of %d rolled back, retrying: %s"
                     logger.info(message, attempt, max_attempts, last_error)
@@ -175,15 +165,9 @@ def run_transaction(
     """``callback(db)`` in ``with db.atomic():``, retried as retry_transaction() does; `mode`
     ("optimistic", "pessimistic") begins each attempt in that TiDB mode."""
     database = unproxied(db)
-    begin_args: dict[str, str] = {}
-    if mode is not None:  # checked before the first attempt sends anything
-        detect = getattr(database, "detect_server_version", None)
-        begin_statement(mode, detect() if detect else None)
-        begin_args = {"mode": mode}  # TiDBDatabase.begin(mode=...)
-    elif isinstance(database, SqliteDatabase):
-        # SQLite has no locking reads; taking the write lock at BEGIN serialises
-        # writers before they read, as SELECT ... FOR UPDATE does on TiDB.
-        begin_args = {"lock_type": "IMMEDIATE"}
+    if mode is not None and not hasattr(database, "detect_server_version"):
+        begin_statement(mode, None)  # refused: not a TiDBDatabase, whose begin() takes mode=
+    begin_args = {} if mode is None else {"mode": mode}
 
     @retry_transaction(database, max_attempts, backoff)
     def attempt() -> T:
@@ -191,21 +175,3 @@ def run_transaction(
             return callback(db)
 
     return attempt()
-
-
-def retryable(exc: PeeweeException, committed: bool) -> DatabaseError:
-    """`exc`, an attempt's failure, if the attempt may run again; else what to raise is
-    raised: the AmbiguousCommitError behind it, or `exc` itself."""
-    ambiguous = ambiguous_behind(exc)
-    if ambiguous is not None:
-        raise ambiguous
-    if committed or not isinstance(exc, DatabaseError) or not is_retryable(exc):
-        raise exc
-    return exc
-
-
-def ambiguous_behind(exc: BaseException | None) -> AmbiguousCommitError | None:
-    """The AmbiguousCommitError that `exc` was raised while handling (or `exc`), if any."""
-    while exc is not None and not isinstance(exc, AmbiguousCommitError):
-        exc = exc.__context__
-    return exc
