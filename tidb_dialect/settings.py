@@ -1,10 +1,9 @@
 """Connecting the way the TiDB docs say: ``db = database_from_env()``, settings from the
 environment and .env, by either of TiDB's names (TIDB_USER or TIDB_USERNAME, ...).
 
-The database checks every value; here a bad one is named as the user typed it
-(SettingError). A library never refuses a variable it does not read: a likely misspelling
-(TIDB_POST) is a warning, and a program that must not run on a default (the walkthrough
-empties a table) calls ``read_settings().refuse_misspellings()``.
+The database checks every value; here a bad one is named as the user typed it (SettingError).
+A library never refuses a variable it does not read: a likely misspelling (TIDB_POST) is a
+warning, which a program that must not run on a default raises (refuse_misspellings()).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from peewee import Database, SqliteDatabase
@@ -105,18 +104,16 @@ def database_from_env(
 def read_settings(
     environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = ".env"
 ) -> Settings:
-    """The settings set in `env_file`, then in the environment (os.environ) over it; an empty
-    value counts as unset. A `env_file` that is a FIFO or a device is refused unread."""
+    """The settings set in `env_file` (its last line for a name wins), then in the environment
+    (os.environ) over it, where an empty variable counts as unset. Values are checked by
+    database_from()."""
     settings = Settings()
     where = os.fspath(env_file) if env_file else ""
     environ = os.environ if environ is None else environ
-    lines = [*(env_lines(where) if where else ()), *((0, *item) for item in environ.items())]
-    for line, name, value in lines:  # line 0: the environment's
-        if name in NAMES and (value or line):  # an empty variable leaves .env's value
-            try:
-                settings[name] = sendable_text(name, value)
-            except ConfigError as exc:
-                raise SettingError(str(exc), name) from None
+    variables = [(0, name, value) for name, value in environ.items() if value]  # line 0
+    for line, name, value in [*(env_lines(where) if where else ()), *variables]:
+        if name in NAMES:
+            settings[name] = value
         elif value and (meant := meant_setting(name)):
             problem = "%s: not a setting this program reads; did you mean %s?" % (name, meant)
             settings.misspellings.append(
@@ -191,17 +188,19 @@ def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
             yield line, binding.key, binding.value or ""
 
 
-def given(settings: Mapping[str, str], setting: str) -> tuple[str, str] | None:
-    """(the name it was given by, its value) for `setting`, by either of TiDB's names, or
-    None; both names set to different values is refused, naming both."""
-    names = [setting, *(other for other, meant in OTHER_NAMES.items() if meant == setting)]
-    found = [(name, settings[name]) for name in names if settings.get(name)]
-    if len({value for _, value in found}) > 1:
-        raise SettingError(
-            "%s and %s: both set, to different values: keep one" % (found[0][0], found[1][0]),
-            found[0][0],
-        )
-    return found[0] if found else None
+def given(settings: Mapping[str, str], variables: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{keyword: (the name it was set by, its value)} of the `variables` set, by either of
+    TiDB's names; both names set to different values is refused, naming both."""
+    found = {}
+    for variable in variables:
+        names = [variable, *(other for other, meant in OTHER_NAMES.items() if meant == variable)]
+        typed = [(name, settings[name]) for name in names if settings.get(name)]
+        if len({value for _, value in typed}) > 1:
+            both = "%s and %s" % (typed[0][0], typed[1][0])
+            raise SettingError(both + ": both set, to different values: keep one", variable)
+        if typed:
+            found[VARIABLES[variable]] = typed[0]
+    return found
 
 
 def database_from(
@@ -217,37 +216,33 @@ def database_from(
     names: dict[str | None, str] = {}  # keyword -> the setting or flag the user typed
     database_class: type[Database]
     try:
-        if url is not None:
-            names[None] = source
-            database_class, name, keywords = parse_url(url)
-            for variable, keyword in (("CA_PATH", "ssl_ca"), ("TIDB_DRIVER", "driver")):
-                found = given(settings, variable)
-                if found and keyword not in keywords:
-                    names[keyword], keywords[keyword] = found
-        else:
-            for variable, keyword in VARIABLES.items():
-                names[keyword] = (given(settings, variable) or (variable,))[0]
+        if url is None:
+            names = {keyword: variable for variable, keyword in VARIABLES.items()}
+            names.update((k, typed) for k, (typed, _) in given(settings, VARIABLES).items())
             database_class, (name, keywords) = TiDBDatabase, keywords_from(settings)
+        else:
+            database_class, name, keywords = parse_url(sendable_text("url", url))
+            for keyword, (typed, value) in given(settings, ("CA_PATH", "TIDB_DRIVER")).items():
+                if keyword not in keywords:
+                    names[keyword], keywords[keyword] = typed, value
         if driver is not None:
-            keywords["driver"], names["driver"] = driver, "--driver"
+            names["driver"], keywords["driver"] = "--driver", driver
         if database_class is SqliteDatabase and keywords:
             raise ConfigError.of(sorted(keywords)[0], "has no meaning for a SQLite database")
         return database_class(name, **keywords)
     except SettingError:
         raise
     except ConfigError as exc:
-        if exc.keyword in names or exc.keyword == "url":  # the setting itself is wrong
-            raise SettingError.of(names.get(exc.keyword, source), exc.problem) from None
-        raise SettingError.of(source, str(exc)) from None  # a part of the URL
+        if exc.keyword in names:  # the setting itself is wrong
+            raise SettingError.of(names[exc.keyword], exc.problem) from None
+        problem = exc.problem if exc.keyword in (None, "url") else str(exc)  # "host: ..."
+        raise SettingError.of(source, problem) from None
 
 
 def keywords_from(settings: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """(database name, TiDBDatabase keywords) from the TIDB_* settings, DEFAULTS for the
-    rest; only the port's text is read here (as a number), TiDBDatabase checks the rest."""
-    keywords: dict[str, Any] = {}
-    for variable, keyword in VARIABLES.items():
-        found = given(settings, variable)
-        if found or variable in DEFAULTS:
-            keywords[keyword] = found[1] if found else DEFAULTS[variable]
+    rest; the port read as a number here, the rest checked by TiDBDatabase."""
+    keywords: dict[str, Any] = {VARIABLES[variable]: value for variable, value in DEFAULTS.items()}
+    keywords.update((keyword, value) for keyword, (_, value) in given(settings, VARIABLES).items())
     keywords["port"] = number("port", keywords["port"], text=True)
     return keywords.pop("database"), keywords
