@@ -124,7 +124,8 @@ def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driv
         ({"ssl": ""}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got ''"),
         ({"ssl": {}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {}"),
         ({"ssl": {"capath": "/etc"}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {'cap"),
-        ({"ssl_ca": ""}, "ssl_ca: must name a file, got ''"),
+        ({"ssl_ca": ""}, "ssl_ca: must be non-empty text, got ''"),
+        ({"ssl": {"ca": "/other.pem"}}, "ssl_ca: given twice: by its name and as passwd or in ssl"),
     ],
 )
 def test_keywords_that_would_weaken_tls_are_refused_by_name(
@@ -316,6 +317,14 @@ def test_any_password_logs_in_with_either_driver(
     )
     assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0] == database_name + "@%"
     db.close()
+
+
+def test_passwd_is_the_old_name_of_the_password():
+    db = TiDBDatabase("test", passwd="pw", driver="pymysql")
+    assert db.connect_params["password"] == b"pw"
+    with pytest.raises(ConfigError) as twice:
+        TiDBDatabase("test", password="pw", passwd="pw")
+    assert str(twice.value) == "password: given twice: by its name and as passwd or in ssl"
 
 
 @pytest.mark.mysqlclient

@@ -441,7 +441,7 @@ def test_env_file_that_is_not_utf8_is_one_line_without_its_bytes(in_tmp):
     (in_tmp / ".env").write_bytes(b"TIDB_HOST=127.0.0.1\nTIDB_PASSWORD=caf\xe9\n")
     with pytest.raises(SettingError) as refused:
         database_from_env(environ={})
-    assert str(refused.value) == ".env: not UTF-8 text (at byte 37); save it as UTF-8"
+    assert str(refused.value) == ".env: not UTF-8 at byte 37: save it as UTF-8"
 
 
 def test_env_file_that_cannot_be_opened_is_one_line(tmp_path):
@@ -501,9 +501,7 @@ def test_without_python_dotenv_the_dialect_works_and_a_env_file_says_what_to_ins
         timeout=60,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == (
-        "test\n.env: reading it needs python-dotenv (pip install python-dotenv)\n"
-    )
+    assert result.stdout == ("test\n.env: needs python-dotenv (pip install python-dotenv)\n")
 
 
 def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, tmp_path):

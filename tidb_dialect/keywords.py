@@ -165,31 +165,27 @@ def load_driver(driver: str, drivers: Mapping[str, str] = DRIVERS) -> ModuleType
 def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords for `driver`'s connect(), from TiDBDatabase's connection keywords."""
     given = dict(given)
-    if "passwd" in given:
-        if "password" in given:
-            raise ConfigError.of("passwd", "give password or passwd, not both")
-        given["password"] = given.pop("passwd")
+    mysqldb = {"password": given.pop("passwd")} if "passwd" in given else {}
+    if "ssl" in given:  # {"ca": path, "cert": path, "key": path}
+        ssl = given.pop("ssl")
+        if not isinstance(ssl, dict) or not ssl or not {"ca", "cert", "key"}.issuperset(ssl):
+            raise ConfigError.of("ssl", "must be {'ca': PATH} (and 'cert', 'key'), got %r" % (ssl,))
+        mysqldb.update(("ssl_" + part, path) for part, path in ssl.items())
+    if twice := sorted(mysqldb.keys() & given.keys()):
+        raise ConfigError.of(twice[0], "given twice: by its name and as passwd or in ssl")
+    given.update(mysqldb)
+    for name, value in given.items():
+        check_keyword(driver, name, value)
     # peewee 3.17 defaults to 3-byte utf8; LOAD DATA LOCAL is said off to both drivers.
     params: dict[str, Any] = {"charset": "utf8mb4", "local_infile": False}
-    for name, value in given.items():
-        rule = KEYWORDS.get(name)
-        if rule is None or rule.takes != ALL:
-            known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
-            raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
-        if rule.kind == "refused" or (rule.only is not None and value is not rule.only):
-            raise ConfigError.of(name, "refused: %s (got %r)" % (rule.why, value))
-        if driver not in rule.drivers:
-            hint = "drop it" if driver != "aiomysql" else "bound an await with asyncio.wait_for"
-            raise ConfigError.of(name, "%s has no such setting (%s)" % (driver, hint))
-        if rule.kind == "flag" and not isinstance(value, bool):
-            raise ConfigError.of(name, "must be True or False, got %r" % (value,))
-        if rule.kind == "number":
-            params[name] = number(name, value)
-        elif rule.kind == "text" and name not in ("password", "ssl_mode"):
-            params[name] = text(name, value)
-        elif rule.kind == "flag" and not name.startswith("ssl") and name != "autocommit":
-            params[name] = value  # autocommit: open_connection() says it
-    params["host"] = resolver_host(params.get("host", "127.0.0.1"))
+    # Sent by the dialect itself: the host resolved, the password encoded, TLS, autocommit.
+    own = ("host", "password", "autocommit")
+    params.update((n, v) for n, v in given.items() if n not in own and not n.startswith("ssl"))
+    params["charset"] = params["charset"].lower()
+    if params["charset"] not in CHARSETS:  # binary: bytes go in a BlobField
+        problem = "must be one of %s (TiDB's, that Python can decode), got %r"
+        raise ConfigError.of("charset", problem % (", ".join(CHARSETS), given["charset"]))
+    params["host"] = resolver_host(given.get("host", "127.0.0.1"))
     if given.get("password"):
         params["password"] = sendable_password(driver, given["password"])
     for bit, why in REFUSED_CLIENT_FLAGS.items():
@@ -199,39 +195,30 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is resent twice
         params["multi_statements"] = False
     tls = {name: value for name, value in given.items() if name.startswith("ssl")}
-    params.update(tls_keywords(driver, params["host"], tls, tls_files(tls)))
+    files: dict[str, str] = {n: tls[n] for n in ("ssl_ca", "ssl_cert", "ssl_key") if n in tls}
+    params.update(tls_keywords(driver, params["host"], tls, files))
     return params
 
 
-def tls_files(given: Mapping[str, Any]) -> dict[str, str]:
-    """{keyword: path} of the CA and client certificate files, from ssl_* and ssl={...}."""
-    files = {name: given[name] for name in ("ssl_ca", "ssl_cert", "ssl_key") if name in given}
-    if "ssl" in given:
-        ssl = given["ssl"]
-        if not isinstance(ssl, dict) or not ssl or not {"ca", "cert", "key"}.issuperset(ssl):
-            raise ConfigError.of("ssl", "must be {'ca': PATH} (and 'cert', 'key'), got %r" % (ssl,))
-        for part, path in ssl.items():
-            if "ssl_" + part in files:
-                raise ConfigError.of("ssl", "%s given twice (ssl_%s and ssl)" % (part, part))
-            files["ssl_" + part] = path
-    for name, path in files.items():
-        if not isinstance(path, str) or not path.strip():
-            raise ConfigError.of(name, "must name a file, got %r" % (path,))
-        sendable_text(name, path)
-    return files
-
-
-def text(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
-    sendable_text(name, value)
-    if name == "charset" and value.lower() not in CHARSETS:  # binary: bytes go in a BlobField
-        raise ConfigError.of(
-            name,
-            "must be one of %s (TiDB's, that Python can decode), got %r"
-            % (", ".join(CHARSETS), value),
-        )
-    return value.lower() if name == "charset" else value
+def check_keyword(driver: str, name: str, value: object) -> None:
+    """ConfigError unless KEYWORDS says `driver` takes `name`, and `value` fits it."""
+    rule = KEYWORDS.get(name)
+    if rule is None or rule.takes != ALL:
+        known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
+        raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
+    if rule.kind == "refused" or (rule.only is not None and value is not rule.only):
+        raise ConfigError.of(name, "refused: %s (got %r)" % (rule.why, value))
+    if driver not in rule.drivers:
+        hint = "drop it" if driver != "aiomysql" else "bound an await with asyncio.wait_for"
+        raise ConfigError.of(name, "%s has no such setting (%s)" % (driver, hint))
+    if rule.kind == "number":
+        number(name, value)
+    elif rule.kind == "flag" and not isinstance(value, bool):
+        raise ConfigError.of(name, "must be True or False, got %r" % (value,))
+    elif rule.kind in ("text", "file") and name not in ("password", "ssl_mode"):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
+        sendable_text(name, value)
 
 
 def resolver_host(host: str) -> str:

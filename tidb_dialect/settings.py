@@ -1,10 +1,6 @@
-"""Connecting the way the TiDB docs say: ``db = database_from_env()``, settings from the
-environment and .env, by either of TiDB's names (TIDB_USER or TIDB_USERNAME, ...).
-
-The database checks every value; here a bad one is named as the user typed it (SettingError).
-A library never refuses a variable it does not read: a likely misspelling (TIDB_POST) is a
-warning, which a program that must not run on a default raises (refuse_misspellings()).
-"""
+"""Connecting the way the TiDB docs say: ``db = database_from_env()``, from the TIDB_* settings
+in the environment and .env, by either of TiDB's names. The database checks each value; here a
+bad one is named as the user typed it (SettingError), and a likely misspelling is a warning."""
 
 from __future__ import annotations
 
@@ -43,8 +39,7 @@ DEFAULTS = {
     "TIDB_DB_NAME": "test",
 }
 SETTINGS = (*VARIABLES, "DATABASE_URL")
-#: TiDB's other name for a setting (its peewee vector-search page, pytidb and
-#: tidb-vector-python write these); both set to different values is refused.
+#: TiDB's other name for a setting (its vector-search page, pytidb, tidb-vector-python).
 OTHER_NAMES = {
     "TIDB_USERNAME": "TIDB_USER",
     "TIDB_DATABASE": "TIDB_DB_NAME",
@@ -64,6 +59,7 @@ ALIASES = {
 #: programs' variables come near them); difflib's ratio: CA_PAHT 0.857, MANPATH 0.714.
 OTHER_NEAR, CUTOFF = ("CA_PATH", "DATABASE_URL"), 0.84
 SECRET = ("TIDB_PASSWORD", "DATABASE_URL")  # a URL may hold a password
+ENV_LINE = 'write NAME=value, and quote a value holding spaces, # or quotes ("it\'s", \'say "hi"\')'
 #: Opening never waits for a FIFO's writer nor takes a terminal for this process.
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
@@ -93,8 +89,7 @@ def database_from_env(
     env_file: str | os.PathLike[str] | None = ".env",
 ) -> Database:
     """The database the environment and `env_file` (None: no file) name, not yet connected;
-    `url` and `driver` are a command line's --url and --driver. A likely misspelling of a
-    setting is a UserWarning, never an error."""
+    `url` and `driver` are a command line's --url and --driver. A misspelling is a warning."""
     settings = read_settings(environ, env_file)
     for problem in settings.misspellings:
         warnings.warn(str(problem), stacklevel=2)
@@ -115,12 +110,9 @@ def read_settings(
         if name in NAMES:
             settings[name] = value
         elif value and (meant := meant_setting(name)):
-            problem = "%s: not a setting this program reads; did you mean %s?" % (name, meant)
-            settings.misspellings.append(
-                SettingError.of(where, "line %d: %s" % (line, problem))
-                if line
-                else SettingError(problem, name)
-            )
+            problem = "not a setting this program reads; did you mean %s?" % meant
+            at = (where, "line %d: %s: %s" % (line, name, problem)) if line else (name, problem)
+            settings.misspellings.append(SettingError.of(*at))
     for name in [name for name, value in settings.items() if not value]:
         del settings[name]
     return settings
@@ -141,14 +133,10 @@ def meant_setting(name: str) -> str | None:
 
 
 def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
-    """(line, name, value) of each NAME=value of the .env file at `path`, none without one.
-
-    A FIFO or a device is refused unread: opened without waiting, then checked by fstat.
-    By python-dotenv's parser, not dotenv_values(), which skips a line it cannot parse with
-    a logged warning (a skipped TIDB_HOST would connect elsewhere) and gives no line numbers:
-    a bad line is refused by number, never shown (it may hold the password); values are
-    taken as written (no ${NAME} expansion).
-    """
+    """(line, name, value) of each NAME=value of the .env file at `path`, none without one; a
+    FIFO or a device is refused unread. By python-dotenv's parser: dotenv_values() would skip a
+    line it cannot parse (a skipped TIDB_HOST would connect elsewhere), refused here by number,
+    never shown (it may hold the password)."""
     try:
         fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
@@ -164,26 +152,18 @@ def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
         data = file.read()
     try:
         text = data.decode("utf-8")
-        from dotenv.parser import parse_stream
     except UnicodeDecodeError as exc:  # its message would show the byte
-        raise SettingError.of(
-            path, "not UTF-8 text (at byte %d); save it as UTF-8" % exc.start
-        ) from None
+        raise SettingError.of(path, "not UTF-8 at byte %d: save it as UTF-8" % exc.start) from None
+    try:
+        from dotenv.parser import parse_stream
     except ImportError:
-        raise SettingError.of(
-            path, "reading it needs python-dotenv (pip install python-dotenv)"
-        ) from None
+        raise SettingError.of(path, "needs python-dotenv (pip install python-dotenv)") from None
     for binding in parse_stream(io.StringIO(text)):
-        # The line its text starts on: python-dotenv counts the blank lines before it.
-        original = binding.original.string
-        blank = original[: len(original) - len(original.lstrip())]
-        line = binding.original.line + len(re.findall(r"\r\n|\n|\r", blank))
+        original = binding.original.string  # from the blank lines before it, which it counts
+        skipped = original[: len(original) - len(original.lstrip())]
+        line = binding.original.line + len(re.findall(r"\r\n|\n|\r", skipped))
         if binding.error:
-            raise SettingError.of(
-                path,
-                "line %d: cannot be parsed: write NAME=value, and quote a value holding spaces, "
-                '# or quotes ("it\'s", \'say "hi"\')' % line,
-            )
+            raise SettingError.of(path, "line %d: cannot be parsed: %s" % (line, ENV_LINE))
         if binding.key:
             yield line, binding.key, binding.value or ""
 
@@ -206,23 +186,22 @@ def given(settings: Mapping[str, str], variables: Iterable[str]) -> dict[str, tu
 def database_from(
     settings: Mapping[str, str], url: str | None = None, driver: str | None = None
 ) -> Database:
-    """The database `settings` name, not connected: a flag beats the URL beats the variables.
-
-    A URL names host, port, user, password and database; CA_PATH and TIDB_DRIVER apply to it
-    unless it says ?ssl_ca= or ?driver= itself. Only the settings read are checked.
-    """
+    """The database `settings` name, not connected; only the settings it reads are checked. A
+    flag beats the URL beats the variables; CA_PATH and TIDB_DRIVER apply to a URL without its
+    own ?ssl_ca= or ?driver=."""
     source = "DATABASE_URL" if url is None else "--url"
     url = (settings.get("DATABASE_URL") or None) if url is None else url
+    found = given(settings, VARIABLES if url is None else ("CA_PATH", "TIDB_DRIVER"))
     names: dict[str | None, str] = {}  # keyword -> the setting or flag the user typed
     database_class: type[Database]
     try:
         if url is None:
             names = {keyword: variable for variable, keyword in VARIABLES.items()}
-            names.update((k, typed) for k, (typed, _) in given(settings, VARIABLES).items())
+            names.update((keyword, typed) for keyword, (typed, _) in found.items())
             database_class, (name, keywords) = TiDBDatabase, keywords_from(settings)
         else:
             database_class, name, keywords = parse_url(sendable_text("url", url))
-            for keyword, (typed, value) in given(settings, ("CA_PATH", "TIDB_DRIVER")).items():
+            for keyword, (typed, value) in found.items():
                 if keyword not in keywords:
                     names[keyword], keywords[keyword] = typed, value
         if driver is not None:
@@ -230,8 +209,6 @@ def database_from(
         if database_class is SqliteDatabase and keywords:
             raise ConfigError.of(sorted(keywords)[0], "has no meaning for a SQLite database")
         return database_class(name, **keywords)
-    except SettingError:
-        raise
     except ConfigError as exc:
         if exc.keyword in names:  # the setting itself is wrong
             raise SettingError.of(names[exc.keyword], exc.problem) from None
