@@ -125,7 +125,7 @@ def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driv
         ({"ssl": {}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {}"),
         ({"ssl": {"capath": "/etc"}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {'cap"),
         ({"ssl_ca": ""}, "ssl_ca: must be non-empty text, got ''"),
-        ({"ssl": {"ca": "/other.pem"}}, "ssl_ca: given twice: by its name and as passwd or in ssl"),
+        ({"ssl": {"ca": "/other.pem"}}, "ssl_ca: given twice (also as MySQLdb's passwd or ssl)"),
     ],
 )
 def test_keywords_that_would_weaken_tls_are_refused_by_name(
@@ -324,7 +324,7 @@ def test_passwd_is_the_old_name_of_the_password():
     assert db.connect_params["password"] == b"pw"
     with pytest.raises(ConfigError) as twice:
         TiDBDatabase("test", password="pw", passwd="pw")
-    assert str(twice.value) == "password: given twice: by its name and as passwd or in ssl"
+    assert str(twice.value) == "password: given twice (also as MySQLdb's passwd or ssl)"
 
 
 @pytest.mark.mysqlclient

@@ -172,7 +172,7 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError.of("ssl", "must be {'ca': PATH} (and 'cert', 'key'), got %r" % (ssl,))
         mysqldb.update(("ssl_" + part, path) for part, path in ssl.items())
     if twice := sorted(mysqldb.keys() & given.keys()):
-        raise ConfigError.of(twice[0], "given twice: by its name and as passwd or in ssl")
+        raise ConfigError.of(twice[0], "given twice (also as MySQLdb's passwd or ssl)")
     given.update(mysqldb)
     for name, value in given.items():
         check_keyword(driver, name, value)
