@@ -61,7 +61,7 @@ CASES = [
         2,
         "error: --driver: unknown driver 'mysql-connector' (use pymysql or mysqlclient)",
     ),
-    ("host empty", [], {"TIDB_HOST": " "}, 2, "error: TIDB_HOST: must not be empty"),
+    ("host empty", [], {"TIDB_HOST": " "}, 2, "error: TIDB_HOST: must be non-empty text, got ' '"),
     (
         "CA_PATH missing",
         [],

@@ -6,8 +6,7 @@ scripts' digits, although Python's int() takes all of them.
 
 import pytest
 
-from tidb_dialect import ConfigError, PooledTiDBDatabase, parse_url
-from tidb_dialect.keywords import read_whole_number
+from tidb_dialect import ConfigError, PooledTiDBDatabase, parse_url, whole_number
 from tidb_dialect.settings import keywords_from
 
 #: Text the rule refuses; int() reads the first seven as numbers.
@@ -16,12 +15,19 @@ ODD_FORMS = ["١٢", "1_0", " 3 ", "+13306", "-1", "\uff13", "12\n", "0x10", "1e
 
 @pytest.mark.parametrize("text, number", [("0", 0), ("7", 7), ("4000", 4000), ("0080", 80)])
 def test_ascii_digits_are_a_whole_number(text, number):
-    assert read_whole_number(text) == number
+    assert whole_number("n", text, 0, 10**6, text=True) == number
 
 
 @pytest.mark.parametrize("text", ODD_FORMS)
 def test_odd_forms_are_not(text):
-    assert read_whole_number(text) is None
+    with pytest.raises(ConfigError) as refused:
+        whole_number("n", text, 0, 10**6, text=True)
+    assert str(refused.value) == "n: must be a whole number from 0 to 1000000, got %r" % text
+
+
+def test_text_is_read_only_when_asked():
+    with pytest.raises(ConfigError, match=r"^n: must be a whole number from 0 to 9, got '7'$"):
+        whole_number("n", "7", 0, 9)
 
 
 def refused(read):

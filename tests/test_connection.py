@@ -121,10 +121,11 @@ def test_the_callers_ca_wins_over_the_default_bundle_on_tidb_cloud(ca_path, driv
             "ssl_verify_identity: refused: verification cannot be turned off (got False)",
         ),
         ({"ssl_mode": "REQUIRED"}, "ssl_mode: only VERIFY_IDENTITY is accepted, got 'REQUIRED'"),
-        ({"ssl": ""}, "ssl: refused ''"),
-        ({"ssl": {}}, "ssl: refused {}"),
-        ({"ssl": {"capath": "/etc"}}, "ssl: refused {'capath': '/etc'}"),
-        ({"ssl_ca": ""}, "ssl_ca: must name a file, got ''"),
+        ({"ssl": ""}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got ''"),
+        ({"ssl": {}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {}"),
+        ({"ssl": {"capath": "/etc"}}, "ssl: must be {'ca': PATH} (and 'cert', 'key'), got {'cap"),
+        ({"ssl_ca": ""}, "ssl_ca: must be non-empty text, got ''"),
+        ({"ssl": {"ca": "/other.pem"}}, "ssl_ca: given twice (also as MySQLdb's passwd or ssl)"),
     ],
 )
 def test_keywords_that_would_weaken_tls_are_refused_by_name(
@@ -186,7 +187,8 @@ def test_the_tidb_docs_tls_keywords_are_accepted(ca_path, keywords):
         ("db..example.com", "has an empty label ('..')"),
         ("%s.example.com" % ("a" * 64), "has a label longer than 63 characters"),
         ("127.0.0.1:4000", "not a host name"),
-        (" ", "must not be empty"),
+        (" ", "must be non-empty text, got ' '"),
+        (".", "has an empty label ('..')"),
     ],
 )
 def test_hosts_the_resolver_would_read_otherwise_are_refused(host, message):
@@ -315,6 +317,14 @@ def test_any_password_logs_in_with_either_driver(
     )
     assert db.execute_sql("SELECT CURRENT_USER()").fetchone()[0] == database_name + "@%"
     db.close()
+
+
+def test_passwd_is_the_old_name_of_the_password():
+    db = TiDBDatabase("test", passwd="pw", driver="pymysql")
+    assert db.connect_params["password"] == b"pw"
+    with pytest.raises(ConfigError) as twice:
+        TiDBDatabase("test", password="pw", passwd="pw")
+    assert str(twice.value) == "password: given twice (also as MySQLdb's passwd or ssl)"
 
 
 @pytest.mark.mysqlclient
@@ -621,8 +631,8 @@ def test_max_allowed_packet_is_refused_for_mysqlclient():
         ({"read_default_file": "~/.my.cnf"}, "read_default_file: refused: an option file could"),
         ({"read_default_group": "client"}, "read_default_group: refused: an option file could"),
         ({"defer_connect": True}, "defer_connect: refused: the dialect opens each connection"),
-        ({"local_infile": True}, "local_infile: refused: LOAD DATA LOCAL INFILE lets the server"),
-        ({"local_infile": 1}, "local_infile: refused: LOAD DATA LOCAL INFILE lets the server"),
+        ({"local_infile": True}, "local_infile: refused: LOAD DATA LOCAL lets the server"),
+        ({"local_infile": 1}, "local_infile: refused: LOAD DATA LOCAL lets the server"),
         ({"autocommit": False}, "autocommit: refused: peewee runs on autocommit connections"),
         ({"client_flag": 0x80}, "client_flag: refused: CLIENT_LOCAL_FILES lets the server"),
         ({"client_flag": 0x802}, "client_flag: refused: CLIENT_SSL is set by the TLS keywords"),

@@ -130,8 +130,10 @@ def test_a_nul_in_env_is_refused_naming_the_setting(tmp_path):
 
 
 def test_a_setting_not_read_is_not_checked():
-    """Beside a URL, TIDB_USER and TIDB_USERNAME are not read, so they may disagree."""
-    db = database_from({"DATABASE_URL": URL, "TIDB_USER": "a", "TIDB_USERNAME": "b"})
+    """Beside a URL, TIDB_USER, TIDB_USERNAME and TIDB_HOST are not read: they may disagree,
+    or hold what no driver can send."""
+    settings = {"TIDB_USER": "a", "TIDB_USERNAME": "b", "TIDB_HOST": "h\0"}
+    db = database_from(dict(settings, DATABASE_URL=URL))
     assert db.connect_params["user"] == "u"
 
 
@@ -241,15 +243,18 @@ def test_ca_path_applies_to_a_url_unless_it_names_its_own_ca(tmp_path):
             {},
             "TIDB_PORT: must be a whole number from 1 to 65535, got '4000x'",
         ),
-        ({"TIDB_HOST": " "}, {}, "TIDB_HOST: must not be empty"),
+        ({"TIDB_HOST": " "}, {}, "TIDB_HOST: must be non-empty text, got ' '"),
         ({"TIDB_HOST": "a..b"}, {}, "TIDB_HOST: has an empty label ('..'): 'a..b'"),
         ({"TIDB_USER": " "}, {}, "TIDB_USER: must be non-empty text, got ' '"),
         ({"TIDB_USER": "a\0b"}, {}, "TIDB_USER: holds a NUL character, which no driver"),
         ({"TIDB_DB_NAME": "a\0b"}, {}, "TIDB_DB_NAME: holds a NUL character, which no driver"),
         ({"TIDB_DB_NAME": "caf\udce9"}, {}, "TIDB_DB_NAME: holds bytes that are not text"),
         ({"CA_PATH": "/ca\0.pem"}, {}, "CA_PATH: holds a NUL character, which no driver"),
-        ({"TIDB_HOST": "h\0x"}, {}, "TIDB_HOST: holds an invisible or control character"),
+        ({"TIDB_HOST": "h\0x"}, {}, "TIDB_HOST: holds a NUL character, which no driver"),
+        ({"TIDB_HOST": "h\x07x"}, {}, "TIDB_HOST: holds an invisible or control character"),
         ({"DATABASE_URL": "tidb://u@h/a%00b"}, {}, "DATABASE_URL: database: holds a NUL"),
+        ({"DATABASE_URL": "tidb://u@h/caf\udce9"}, {}, "DATABASE_URL: holds bytes that are not"),
+        ({}, {"url": "tidb://u:p\udce9@h/db"}, "--url: holds bytes that are not text (not"),
         ({"TIDB_PASSWORD": "a\0b"}, {}, "TIDB_PASSWORD: holds a NUL character, which no"),
         ({"TIDB_DRIVER": "oracle"}, {}, "TIDB_DRIVER: unknown driver 'oracle' (use pymysql or"),
         ({}, {"driver": "oracle"}, "--driver: unknown driver 'oracle' (use pymysql or"),
@@ -436,7 +441,7 @@ def test_env_file_that_is_not_utf8_is_one_line_without_its_bytes(in_tmp):
     (in_tmp / ".env").write_bytes(b"TIDB_HOST=127.0.0.1\nTIDB_PASSWORD=caf\xe9\n")
     with pytest.raises(SettingError) as refused:
         database_from_env(environ={})
-    assert str(refused.value) == ".env: not UTF-8 text (at byte 37); save it as UTF-8"
+    assert str(refused.value) == ".env: not UTF-8 at byte 37: save it as UTF-8"
 
 
 def test_env_file_that_cannot_be_opened_is_one_line(tmp_path):
@@ -496,9 +501,7 @@ def test_without_python_dotenv_the_dialect_works_and_a_env_file_says_what_to_ins
         timeout=60,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout == (
-        "test\n.env: reading it needs python-dotenv (pip install python-dotenv)\n"
-    )
+    assert result.stdout == ("test\n.env: needs python-dotenv (pip install python-dotenv)\n")
 
 
 def test_exported_but_empty_variables_leave_the_embedded_fallback(run_example, tmp_path):

@@ -1,13 +1,12 @@
 """The connection keywords: one table (KEYWORDS) read by the constructors, init(), URLs and docs.
 
-TiDBDatabase.init calls driver_keywords(), so a database made by hand, the pooled,
-reconnecting and asyncio ones and tidb:// URLs all obey the same rules: an unknown keyword
-or a value of the wrong kind is refused by name; a keyword that would weaken something is
-refused saying why, never dropped; the host is read as the resolver will read it.
+Every database class calls driver_keywords() from init(), so all obey the same rules: an unknown
+keyword or a wrong value is refused by name, and one that would weaken something says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import ipaddress
 import re
@@ -52,6 +51,7 @@ class Keyword:
 LOCAL_FILES = "lets the server read any file this program can read"
 OPTION_FILE = "an option file could turn TLS off, or hold a password, unchecked"
 NO_VERIFY = "verification cannot be turned off"
+NO_AUTOCOMMIT = "peewee runs on autocommit connections: writes outside atomic() would not commit"
 PYMYSQL_MYSQLCLIENT = ("pymysql", "mysqlclient")
 KEYWORDS = {
     "host": Keyword("text", url=False),
@@ -85,19 +85,10 @@ KEYWORDS = {
     "ssl_disabled": Keyword("flag", only=False, why="TLS is never turned off"),
     "use_unicode": Keyword("flag", url=False, only=True, why="peewee reads text as str"),
     "binary_prefix": Keyword("flag", url=False),
-    "local_infile": Keyword(
-        "flag", url=False, only=False, why="LOAD DATA LOCAL INFILE " + LOCAL_FILES
-    ),
-    "autocommit": Keyword(
-        "flag",
-        url=False,
-        only=True,
-        why="peewee runs on autocommit connections: without, writes outside atomic() never commit",
-    ),
-    "cursorclass": Keyword("refused", why="peewee reads every row as a tuple (use .dicts())"),
-    "unix_socket": Keyword(
-        "refused", why="the dialect connects over TCP, where its TLS rules apply"
-    ),
+    "local_infile": Keyword("flag", url=False, only=False, why="LOAD DATA LOCAL " + LOCAL_FILES),
+    "autocommit": Keyword("flag", url=False, only=True, why=NO_AUTOCOMMIT),
+    "cursorclass": Keyword("refused", why="peewee reads every row as a tuple: use .dicts()"),
+    "unix_socket": Keyword("refused", why="the dialect connects by TCP, where its TLS rules apply"),
     "read_default_file": Keyword("refused", why=OPTION_FILE),
     "read_default_group": Keyword("refused", why=OPTION_FILE),
     "defer_connect": Keyword("refused", why="the dialect opens each connection, bounding the wait"),
@@ -114,24 +105,20 @@ CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
 #: Unicode categories no host name holds: controls, format (zero-width), spaces, private use.
 INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")
 FULL_STOPS = str.maketrans("\u3002\uff0e\uff61", "...")  # CJK input methods' "."
-HOST_LABEL = re.compile("[a-z0-9_-]{1,63}")
+HOST_LABEL = re.compile("[a-z0-9_-]+")
 
 
 def whole_number(name: str, value: object, low: int, high: int, text: bool = False) -> int:
     """`value` if it is an int (not a bool) from `low` to `high`, or with `text` the text of
     one in ASCII digits only (int() would take a sign, "_", spaces, "١٢"); else ConfigError."""
-    number = read_whole_number(value) if text and isinstance(value, str) else value
+    number = value
+    if text and isinstance(value, str) and re.fullmatch("[0-9]+", value):
+        number = int(value)
     if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
         raise ConfigError.of(
             name, "must be a whole number from %d to %d, got %r" % (low, high, value)
         )
     return number
-
-
-def read_whole_number(text: str) -> int | None:
-    """The number `text` writes in ASCII digits, or None: the rule for every number read
-    from text (settings, URLs, arguments)."""
-    return int(text) if re.fullmatch("[0-9]+", text) else None
 
 
 def number(name: str, value: object, text: bool = False) -> int:
@@ -140,28 +127,24 @@ def number(name: str, value: object, text: bool = False) -> int:
 
 
 def checked_numbers(given: Mapping[str, Any], cls: str) -> dict[str, Any]:
-    """`given` with the pool numbers `cls` (a class name) takes checked, as text too; None,
+    """`given` with the pool keywords of `cls` (a class name) checked, as text too; None,
     which a pool's init() reads as "unchanged", passes."""
-    own = [
-        n for n, k in KEYWORDS.items() if k.kind == "number" and cls in k.takes and k.takes != ALL
-    ]
+    pool = {name for name, rule in KEYWORDS.items() if rule.takes != ALL and cls in rule.takes}
     return {
-        name: value if value is None or name not in own else number(name, value, text=True)
+        name: number(name, value, text=True) if name in pool and value is not None else value
         for name, value in given.items()
     }
 
 
 def sendable_text(name: str, value: str) -> str:
-    """`value`, unless it holds what no setting can: a NUL (the URL form's %00) or bytes that
+    """`value`, unless it holds what no driver can send: a NUL (the URL form's %00) or bytes that
     are not UTF-8 (os.environ's lone surrogates). The rule for every text, however given."""
     if "\0" in value:
         raise ConfigError.of(name, "holds a NUL character, which no driver can send")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError.of(
-            name, "holds bytes that are not text (not UTF-8), which no driver can send"
-        ) from None
+        raise ConfigError.of(name, "holds bytes that are not text (not UTF-8)") from None
     return value
 
 
@@ -182,32 +165,26 @@ def load_driver(driver: str, drivers: Mapping[str, str] = DRIVERS) -> ModuleType
 def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     """The keywords for `driver`'s connect(), from TiDBDatabase's connection keywords."""
     given = dict(given)
-    if "passwd" in given:
-        if "password" in given:
-            raise ConfigError.of("passwd", "give password or passwd, not both")
-        given["password"] = given.pop("passwd")
+    mysqldb = {"password": given.pop("passwd")} if "passwd" in given else {}
+    if "ssl" in given:  # {"ca": path, "cert": path, "key": path}
+        ssl = given.pop("ssl")
+        if not isinstance(ssl, dict) or not ssl or not {"ca", "cert", "key"}.issuperset(ssl):
+            raise ConfigError.of("ssl", "must be {'ca': PATH} (and 'cert', 'key'), got %r" % (ssl,))
+        mysqldb.update(("ssl_" + part, path) for part, path in ssl.items())
+    if twice := sorted(mysqldb.keys() & given.keys()):
+        raise ConfigError.of(twice[0], "given twice (also as MySQLdb's passwd or ssl)")
+    given.update(mysqldb)
+    for name, value in given.items():
+        check_keyword(driver, name, value)
     # peewee 3.17 defaults to 3-byte utf8; LOAD DATA LOCAL is said off to both drivers.
     params: dict[str, Any] = {"charset": "utf8mb4", "local_infile": False}
-    for name, value in given.items():
-        rule = KEYWORDS.get(name)
-        if rule is None or rule.takes != ALL:
-            known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
-            raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
-        if rule.kind == "refused":
-            raise ConfigError.of(name, "refused: " + rule.why)
-        if driver not in rule.drivers:
-            hint = "drop it" if driver != "aiomysql" else "bound an await with asyncio.wait_for"
-            raise ConfigError.of(name, "%s has no such setting (%s)" % (driver, hint))
-        if rule.only is not None and value is not rule.only:
-            raise ConfigError.of(name, "refused: %s (got %r)" % (rule.why, value))
-        if rule.kind == "flag" and not isinstance(value, bool):
-            raise ConfigError.of(name, "must be True or False, got %r" % (value,))
-        if rule.kind == "number":
-            params[name] = number(name, value)
-        elif rule.kind == "text" and name not in ("host", "password", "ssl_mode"):
-            params[name] = text(name, value)
-        elif rule.kind == "flag" and not name.startswith("ssl") and name != "autocommit":
-            params[name] = value  # autocommit: open_connection() says it
+    # Sent by the dialect itself: the host resolved, the password encoded, TLS, autocommit.
+    own = ("host", "password", "autocommit")
+    params.update((n, v) for n, v in given.items() if n not in own and not n.startswith("ssl"))
+    params["charset"] = params["charset"].lower()
+    if params["charset"] not in CHARSETS:  # binary: bytes go in a BlobField
+        problem = "must be one of %s (TiDB's, that Python can decode), got %r"
+        raise ConfigError.of("charset", problem % (", ".join(CHARSETS), given["charset"]))
     params["host"] = resolver_host(given.get("host", "127.0.0.1"))
     if given.get("password"):
         params["password"] = sendable_password(driver, given["password"])
@@ -218,50 +195,35 @@ def driver_keywords(driver: str, given: Mapping[str, Any]) -> dict[str, Any]:
     if driver == "mysqlclient":  # one statement per query, as PyMySQL: none is resent twice
         params["multi_statements"] = False
     tls = {name: value for name, value in given.items() if name.startswith("ssl")}
-    params.update(tls_keywords(driver, params["host"], tls, tls_files(tls)))
+    files: dict[str, str] = {n: tls[n] for n in ("ssl_ca", "ssl_cert", "ssl_key") if n in tls}
+    params.update(tls_keywords(driver, params["host"], tls, files))
     return params
 
 
-def tls_files(given: Mapping[str, Any]) -> dict[str, str]:
-    """{keyword: path} of the CA and client certificate files, from ssl_* and ssl={...}."""
-    files = {name: given[name] for name in ("ssl_ca", "ssl_cert", "ssl_key") if name in given}
-    if "ssl" in given:
-        value = given["ssl"]
-        if not isinstance(value, dict) or not value or not {"ca", "cert", "key"}.issuperset(value):
-            raise ConfigError.of(
-                "ssl",
-                "refused %r: give ssl_ca=PATH (and ssl_cert, ssl_key) or ssl={'ca': PATH}"
-                % (value,),
-            )
-        for part, path in value.items():
-            if ("ssl_" + part) in files:
-                raise ConfigError.of("ssl", "%s given twice (ssl_%s and ssl)" % (part, part))
-            files["ssl_" + part] = path
-    for name, path in files.items():
-        if not isinstance(path, str) or not path.strip():
-            raise ConfigError.of(name, "must name a file, got %r" % (path,))
-        sendable_text(name, path)
-    return files
+def check_keyword(driver: str, name: str, value: object) -> None:
+    """ConfigError unless KEYWORDS says `driver` takes `name`, and `value` fits it."""
+    rule = KEYWORDS.get(name)
+    if rule is None or rule.takes != ALL:
+        known = (n for n, k in KEYWORDS.items() if k.takes == ALL and k.kind != "refused")
+        raise ConfigError.of(name, "unknown connection keyword (known: %s)" % ", ".join(known))
+    if rule.kind == "refused" or (rule.only is not None and value is not rule.only):
+        raise ConfigError.of(name, "refused: %s (got %r)" % (rule.why, value))
+    if driver not in rule.drivers:
+        hint = "drop it" if driver != "aiomysql" else "bound an await with asyncio.wait_for"
+        raise ConfigError.of(name, "%s has no such setting (%s)" % (driver, hint))
+    if rule.kind == "number":
+        number(name, value)
+    elif rule.kind == "flag" and not isinstance(value, bool):
+        raise ConfigError.of(name, "must be True or False, got %r" % (value,))
+    elif rule.kind in ("text", "file") and name not in ("password", "ssl_mode"):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
+        sendable_text(name, value)
 
 
-def text(name: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError.of(name, "must be non-empty text, got %r" % (value,))
-    sendable_text(name, value)
-    if name == "charset" and value.lower() not in CHARSETS:  # binary: bytes go in a BlobField
-        raise ConfigError.of(
-            name,
-            "must be one of %s (TiDB's, that Python can decode), got %r"
-            % (", ".join(CHARSETS), value),
-        )
-    return value.lower() if name == "charset" else value
-
-
-def resolver_host(host: object) -> str:
+def resolver_host(host: str) -> str:
     """`host` as the resolver will see it, so that the TiDB Cloud check sees the same name:
     a zero-width space copied from a web page is refused, a CJK "。" read as "."."""
-    if not isinstance(host, str):
-        raise ConfigError.of("host", "must be text, got %r" % (host,))
     name = host.strip()
     for position, char in enumerate(name, 1):
         if unicodedata.category(char) in INVISIBLE:
@@ -271,14 +233,10 @@ def resolver_host(host: object) -> str:
                 "type the host name again" % (ord(char), position),
             )
     name = name.translate(FULL_STOPS).lower().removesuffix(".")
-    if not name:
-        raise ConfigError.of("host", "must not be empty")
     if name == "localhost":  # TCP: mysqlclient would take it for its Unix socket
         return "127.0.0.1"
-    try:
+    with contextlib.suppress(ValueError):
         return str(ipaddress.ip_address(name.strip("[]")))
-    except ValueError:
-        pass
     try:
         name = name if name.isascii() else name.encode("idna").decode("ascii")
     except UnicodeError:
@@ -289,10 +247,7 @@ def resolver_host(host: object) -> str:
         if len(label) > 63:
             raise ConfigError.of("host", "has a label longer than 63 characters: %r" % host)
         if not HOST_LABEL.fullmatch(label):
-            raise ConfigError.of(
-                "host",
-                "not a host name (letters, digits, '-' and '.'; the port goes in port): %r" % host,
-            )
+            raise ConfigError.of("host", "not a host name (the port goes in port): %r" % host)
     return name
 
 
@@ -300,14 +255,13 @@ def sendable_password(driver: str, password: object) -> str | bytes:
     """The password as `driver` sends it: UTF-8, as the mysql client does. PyMySQL encodes
     text as latin-1 (refusing "€"), so it gets the UTF-8 bytes; aiomysql takes text only, so
     it gets the text whose latin-1 bytes are the UTF-8 ones; mysqlclient encodes UTF-8."""
-    if isinstance(password, bytes):
-        return password.decode("latin-1") if driver == "aiomysql" else password
-    if not isinstance(password, str):
+    if isinstance(password, str):
+        if driver == "mysqlclient":
+            return sendable_text("password", password)
+        password = sendable_text("password", password).encode("utf-8")
+    if not isinstance(password, bytes):
         raise ConfigError.of("password", "must be text, got a %s" % type(password).__name__)
-    encoded = sendable_text("password", password).encode("utf-8")
-    if driver == "aiomysql":
-        return encoded.decode("latin-1")
-    return encoded if driver == "pymysql" else password
+    return password.decode("latin-1") if driver == "aiomysql" else password
 
 
 def open_connection(module: ModuleType, database: str | None, params: Mapping[str, Any]) -> Any:

@@ -1,11 +1,6 @@
-"""Connecting the way the TiDB docs say: ``db = database_from_env()``, settings from the
-environment and .env, by either of TiDB's names (TIDB_USER or TIDB_USERNAME, ...).
-
-The database checks every value; here a bad one is named as the user typed it
-(SettingError). A library never refuses a variable it does not read: a likely misspelling
-(TIDB_POST) is a warning, and a program that must not run on a default (the walkthrough
-empties a table) calls ``read_settings().refuse_misspellings()``.
-"""
+"""Connecting the way the TiDB docs say: ``db = database_from_env()``, from the TIDB_* settings
+in the environment and .env, by either of TiDB's names. The database checks each value; here a
+bad one is named as the user typed it (SettingError), and a likely misspelling is a warning."""
 
 from __future__ import annotations
 
@@ -15,7 +10,7 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from peewee import Database, SqliteDatabase
@@ -44,8 +39,7 @@ DEFAULTS = {
     "TIDB_DB_NAME": "test",
 }
 SETTINGS = (*VARIABLES, "DATABASE_URL")
-#: TiDB's other name for a setting (its peewee vector-search page, pytidb and
-#: tidb-vector-python write these); both set to different values is refused.
+#: TiDB's other name for a setting (its vector-search page, pytidb, tidb-vector-python).
 OTHER_NAMES = {
     "TIDB_USERNAME": "TIDB_USER",
     "TIDB_DATABASE": "TIDB_DB_NAME",
@@ -65,6 +59,7 @@ ALIASES = {
 #: programs' variables come near them); difflib's ratio: CA_PAHT 0.857, MANPATH 0.714.
 OTHER_NEAR, CUTOFF = ("CA_PATH", "DATABASE_URL"), 0.84
 SECRET = ("TIDB_PASSWORD", "DATABASE_URL")  # a URL may hold a password
+ENV_LINE = 'write NAME=value, and quote a value holding spaces, # or quotes ("it\'s", \'say "hi"\')'
 #: Opening never waits for a FIFO's writer nor takes a terminal for this process.
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
@@ -94,8 +89,7 @@ def database_from_env(
     env_file: str | os.PathLike[str] | None = ".env",
 ) -> Database:
     """The database the environment and `env_file` (None: no file) name, not yet connected;
-    `url` and `driver` are a command line's --url and --driver. A likely misspelling of a
-    setting is a UserWarning, never an error."""
+    `url` and `driver` are a command line's --url and --driver. A misspelling is a warning."""
     settings = read_settings(environ, env_file)
     for problem in settings.misspellings:
         warnings.warn(str(problem), stacklevel=2)
@@ -105,25 +99,20 @@ def database_from_env(
 def read_settings(
     environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = ".env"
 ) -> Settings:
-    """The settings set in `env_file`, then in the environment (os.environ) over it; an empty
-    value counts as unset. A `env_file` that is a FIFO or a device is refused unread."""
+    """The settings set in `env_file` (its last line for a name wins), then in the environment
+    (os.environ) over it, where an empty variable counts as unset. Values are checked by
+    database_from()."""
     settings = Settings()
     where = os.fspath(env_file) if env_file else ""
     environ = os.environ if environ is None else environ
-    lines = [*(env_lines(where) if where else ()), *((0, *item) for item in environ.items())]
-    for line, name, value in lines:  # line 0: the environment's
-        if name in NAMES and (value or line):  # an empty variable leaves .env's value
-            try:
-                settings[name] = sendable_text(name, value)
-            except ConfigError as exc:
-                raise SettingError(str(exc), name) from None
+    variables = [(0, name, value) for name, value in environ.items() if value]  # line 0
+    for line, name, value in [*(env_lines(where) if where else ()), *variables]:
+        if name in NAMES:
+            settings[name] = value
         elif value and (meant := meant_setting(name)):
-            problem = "%s: not a setting this program reads; did you mean %s?" % (name, meant)
-            settings.misspellings.append(
-                SettingError.of(where, "line %d: %s" % (line, problem))
-                if line
-                else SettingError(problem, name)
-            )
+            problem = "not a setting this program reads; did you mean %s?" % meant
+            at = (where, "line %d: %s: %s" % (line, name, problem)) if line else (name, problem)
+            settings.misspellings.append(SettingError.of(*at))
     for name in [name for name, value in settings.items() if not value]:
         del settings[name]
     return settings
@@ -144,14 +133,10 @@ def meant_setting(name: str) -> str | None:
 
 
 def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
-    """(line, name, value) of each NAME=value of the .env file at `path`, none without one.
-
-    A FIFO or a device is refused unread: opened without waiting, then checked by fstat.
-    By python-dotenv's parser, not dotenv_values(), which skips a line it cannot parse with
-    a logged warning (a skipped TIDB_HOST would connect elsewhere) and gives no line numbers:
-    a bad line is refused by number, never shown (it may hold the password); values are
-    taken as written (no ${NAME} expansion).
-    """
+    """(line, name, value) of each NAME=value of the .env file at `path`, none without one; a
+    FIFO or a device is refused unread. By python-dotenv's parser: dotenv_values() would skip a
+    line it cannot parse (a skipped TIDB_HOST would connect elsewhere), refused here by number,
+    never shown (it may hold the password)."""
     try:
         fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
@@ -167,87 +152,74 @@ def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
         data = file.read()
     try:
         text = data.decode("utf-8")
-        from dotenv.parser import parse_stream
     except UnicodeDecodeError as exc:  # its message would show the byte
-        raise SettingError.of(
-            path, "not UTF-8 text (at byte %d); save it as UTF-8" % exc.start
-        ) from None
+        raise SettingError.of(path, "not UTF-8 at byte %d: save it as UTF-8" % exc.start) from None
+    try:
+        from dotenv.parser import parse_stream
     except ImportError:
-        raise SettingError.of(
-            path, "reading it needs python-dotenv (pip install python-dotenv)"
-        ) from None
+        raise SettingError.of(path, "needs python-dotenv (pip install python-dotenv)") from None
     for binding in parse_stream(io.StringIO(text)):
-        # The line its text starts on: python-dotenv counts the blank lines before it.
-        original = binding.original.string
-        blank = original[: len(original) - len(original.lstrip())]
-        line = binding.original.line + len(re.findall(r"\r\n|\n|\r", blank))
+        original = binding.original.string  # from the blank lines before it, which it counts
+        skipped = original[: len(original) - len(original.lstrip())]
+        line = binding.original.line + len(re.findall(r"\r\n|\n|\r", skipped))
         if binding.error:
-            raise SettingError.of(
-                path,
-                "line %d: cannot be parsed: write NAME=value, and quote a value holding spaces, "
-                '# or quotes ("it\'s", \'say "hi"\')' % line,
-            )
+            raise SettingError.of(path, "line %d: cannot be parsed: %s" % (line, ENV_LINE))
         if binding.key:
             yield line, binding.key, binding.value or ""
 
 
-def given(settings: Mapping[str, str], setting: str) -> tuple[str, str] | None:
-    """(the name it was given by, its value) for `setting`, by either of TiDB's names, or
-    None; both names set to different values is refused, naming both."""
-    names = [setting, *(other for other, meant in OTHER_NAMES.items() if meant == setting)]
-    found = [(name, settings[name]) for name in names if settings.get(name)]
-    if len({value for _, value in found}) > 1:
-        raise SettingError(
-            "%s and %s: both set, to different values: keep one" % (found[0][0], found[1][0]),
-            found[0][0],
-        )
-    return found[0] if found else None
+def given(settings: Mapping[str, str], variables: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """{keyword: (the name it was set by, its value)} of the `variables` set, by either of
+    TiDB's names; both names set to different values is refused, naming both."""
+    found = {}
+    for variable in variables:
+        names = [variable, *(other for other, meant in OTHER_NAMES.items() if meant == variable)]
+        typed = [(name, settings[name]) for name in names if settings.get(name)]
+        if len({value for _, value in typed}) > 1:
+            both = "%s and %s" % (typed[0][0], typed[1][0])
+            raise SettingError(both + ": both set, to different values: keep one", variable)
+        if typed:
+            found[VARIABLES[variable]] = typed[0]
+    return found
 
 
 def database_from(
     settings: Mapping[str, str], url: str | None = None, driver: str | None = None
 ) -> Database:
-    """The database `settings` name, not connected: a flag beats the URL beats the variables.
-
-    A URL names host, port, user, password and database; CA_PATH and TIDB_DRIVER apply to it
-    unless it says ?ssl_ca= or ?driver= itself. Only the settings read are checked.
-    """
+    """The database `settings` name, not connected; only the settings it reads are checked. A
+    flag beats the URL beats the variables; CA_PATH and TIDB_DRIVER apply to a URL without its
+    own ?ssl_ca= or ?driver=."""
     source = "DATABASE_URL" if url is None else "--url"
     url = (settings.get("DATABASE_URL") or None) if url is None else url
+    found = given(settings, VARIABLES if url is None else ("CA_PATH", "TIDB_DRIVER"))
     names: dict[str | None, str] = {}  # keyword -> the setting or flag the user typed
     database_class: type[Database]
     try:
-        if url is not None:
-            names[None] = source
-            database_class, name, keywords = parse_url(url)
-            for variable, keyword in (("CA_PATH", "ssl_ca"), ("TIDB_DRIVER", "driver")):
-                found = given(settings, variable)
-                if found and keyword not in keywords:
-                    names[keyword], keywords[keyword] = found
-        else:
-            for variable, keyword in VARIABLES.items():
-                names[keyword] = (given(settings, variable) or (variable,))[0]
+        if url is None:
+            names = {keyword: variable for variable, keyword in VARIABLES.items()}
+            names.update((keyword, typed) for keyword, (typed, _) in found.items())
             database_class, (name, keywords) = TiDBDatabase, keywords_from(settings)
+        else:
+            database_class, name, keywords = parse_url(sendable_text("url", url))
+            for keyword, (typed, value) in found.items():
+                if keyword not in keywords:
+                    names[keyword], keywords[keyword] = typed, value
         if driver is not None:
-            keywords["driver"], names["driver"] = driver, "--driver"
+            names["driver"], keywords["driver"] = "--driver", driver
         if database_class is SqliteDatabase and keywords:
             raise ConfigError.of(sorted(keywords)[0], "has no meaning for a SQLite database")
         return database_class(name, **keywords)
-    except SettingError:
-        raise
     except ConfigError as exc:
-        if exc.keyword in names or exc.keyword == "url":  # the setting itself is wrong
-            raise SettingError.of(names.get(exc.keyword, source), exc.problem) from None
-        raise SettingError.of(source, str(exc)) from None  # a part of the URL
+        if exc.keyword in names:  # the setting itself is wrong
+            raise SettingError.of(names[exc.keyword], exc.problem) from None
+        problem = exc.problem if exc.keyword in (None, "url") else str(exc)  # "host: ..."
+        raise SettingError.of(source, problem) from None
 
 
 def keywords_from(settings: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
     """(database name, TiDBDatabase keywords) from the TIDB_* settings, DEFAULTS for the
-    rest; only the port's text is read here (as a number), TiDBDatabase checks the rest."""
-    keywords: dict[str, Any] = {}
-    for variable, keyword in VARIABLES.items():
-        found = given(settings, variable)
-        if found or variable in DEFAULTS:
-            keywords[keyword] = found[1] if found else DEFAULTS[variable]
+    rest; the port read as a number here, the rest checked by TiDBDatabase."""
+    keywords: dict[str, Any] = {VARIABLES[variable]: value for variable, value in DEFAULTS.items()}
+    keywords.update((keyword, value) for keyword, (_, value) in given(settings, VARIABLES).items())
     keywords["port"] = number("port", keywords["port"], text=True)
     return keywords.pop("database"), keywords
