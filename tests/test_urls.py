@@ -115,6 +115,7 @@ MALFORMED = [
     ("tidb://root@h/test?driver=a&driver=b", "driver: given twice"),
     ("tidb://root@h/test?driver", "url: malformed query: write ?name=value&name=value"),
     ("tidb://root@h/te%00st", "database: holds a NUL character, which no driver can send"),
+    ("tidb://root:S3cret@h/caf\udce9", "url: holds bytes that are not text (not UTF-8)"),
     ("sqlite://host/player.db", "url: a SQLite URL is sqlite:///FILE (three slashes)"),
     ("sqlite:///player.db?driver=pymysql", "driver: unknown URL parameter (known: none)"),
 ]

@@ -17,7 +17,7 @@ from peewee import Database, SqliteDatabase
 
 from .database import TiDBDatabase
 from .errors import ConfigError, SettingError
-from .keywords import number, sendable_text
+from .keywords import number
 from .tls import NOT_FILES
 from .urls import parse_url
 
@@ -200,7 +200,7 @@ def database_from(
             names.update((keyword, typed) for keyword, (typed, _) in found.items())
             database_class, (name, keywords) = TiDBDatabase, keywords_from(settings)
         else:
-            database_class, name, keywords = parse_url(sendable_text("url", url))
+            database_class, name, keywords = parse_url(url)
             for keyword, (typed, value) in found.items():
                 if keyword not in keywords:
                     names[keyword], keywords[keyword] = typed, value

@@ -46,7 +46,7 @@ def parse_url(url: str) -> tuple[type[Database], str, dict[str, Any]]:
     """(database class, database name, keywords) from `url`; ConfigError naming the bad part."""
     if not isinstance(url, str):
         raise ConfigError.of("url", "must be text")
-    match = SCHEME.match(url.strip())
+    match = SCHEME.match(sendable_text("url", url).strip())
     if not match:
         raise ConfigError.of(
             "url",
