@@ -199,6 +199,8 @@ CONNECT_HINTS = {
     1045: "check TIDB_USER and TIDB_PASSWORD (on TiDB Cloud the user has the cluster's prefix, "
     "as in xxxxxxxx.root)",
     1049: "create the database TIDB_DB_NAME names (CREATE DATABASE), or name another",
+    1115: "this server lacks that character set (TiDB has gbk from v5.4.0, gb18030 from v7.4.0): "
+    "choose another charset, such as utf8mb4",
     2013: "something answers there, but not as a MySQL-protocol server does: check TIDB_PORT "
     "(TiDB listens on 4000)",
 }

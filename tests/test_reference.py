@@ -22,7 +22,7 @@ OTHER_NAMES = settings.OTHER_NAMES  # TiDB's other name -> setting
 DEFAULTS = settings.DEFAULTS
 ALIASES = settings.ALIASES  # a name taken for a misspelling -> the setting
 URL_SCHEMES = urls.SCHEMES  # scheme -> the name of the class it makes
-VERSION_MODULE = version  # gates: its (major, minor, patch) constants, and TIDB_CHARSETS
+VERSION_MODULE = version  # gates: its (major, minor, patch) constants
 RETRYABLE_ERRORS = tidb_dialect.RETRYABLE_ERRORS
 SQLITE_RETRYABLE = errors.SQLITE_RETRYABLE
 CONNECTION_LOST = errors.CONNECTION_LOST
@@ -81,8 +81,6 @@ def gates_in_code():
         and len(value) == 3
         and all(type(part) is int for part in value)
     }
-    for charset, release in VERSION_MODULE.TIDB_CHARSETS.items():
-        gates['TIDB_CHARSETS["%s"]' % charset] = release
     return gates
 
 

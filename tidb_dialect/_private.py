@@ -43,7 +43,7 @@ class ConnectionHooks:
     """peewee's hooks on a new connection, for TiDBDatabase's new_connection() and
     first_connected()."""
 
-    def _connect(self) -> Any:  # correctness: gbk and gb18030 are checked against the server
+    def _connect(self) -> Any:  # correctness: the handshake bounded by connect_timeout
         return self.new_connection()  # type: ignore[attr-defined]
 
     def _set_server_version(self, conn: Any) -> None:  # the first connection's: TiDB's release

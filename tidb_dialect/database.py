@@ -37,7 +37,6 @@ from .version import (
     IN_PLACE_CHECK_SETTING,
     SAVEPOINTS,
     SHARED_LOCK_PROMOTION,
-    TIDB_CHARSETS,
     ServerVersion,
     parse_version,
     release,
@@ -97,25 +96,8 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
             given["password"] = db._given_password
         return cls(db.database, **dict(given, **keywords))
 
-    def new_connection(self) -> Any:
-        """A new connection (peewee's _connect); one for gbk or gb18030 starts in utf8mb4 and
-        switches once the server is known to have it: a server without it fails the driver's
-        SET NAMES with error 1115, which names neither the server nor the release to use."""
-        charset = self.connect_params["charset"]
-        if charset not in TIDB_CHARSETS:
-            return open_connection(self.driver_module, self.database, self.connect_params)
-        params = dict(self.connect_params, charset="utf8mb4")
-        conn = open_connection(self.driver_module, self.database, params)
-        version = detect(conn, self.connect_params)
-        if not version.supports_charset(charset):
-            conn.close()
-            raise ConfigError.of(
-                "charset",
-                "%s has no %s (TiDB has it from %s): choose another character set, "
-                "such as utf8mb4" % (version, charset, release(TIDB_CHARSETS[charset])),
-            )
-        conn.set_character_set(charset)
-        return conn
+    def new_connection(self) -> Any:  # peewee's _connect
+        return open_connection(self.driver_module, self.database, self.connect_params)
 
     def first_connected(self, conn: Any) -> None:
         """The first connection (peewee's _set_server_version) tells the server's release."""

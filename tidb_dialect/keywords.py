@@ -100,7 +100,8 @@ REFUSED_CLIENT_FLAGS = {
     0x800: "CLIENT_SSL is set by the TLS keywords (ssl_ca), which also verify the server",
 }
 #: TiDB's character sets that both drivers can decode (utf8 is utf8mb3 in TiDB); binary has
-#: no Python codec. gbk and gb18030 are checked against the server too.
+#: no Python codec. A server without gbk (TiDB before v5.4.0) or gb18030 (before v7.4.0; MariaDB)
+#: refuses the driver's SET NAMES at connect with error 1115.
 CHARSETS = ("utf8mb4", "utf8", "latin1", "ascii", "gbk", "gb18030")
 #: Unicode categories no host name holds: controls, format (zero-width), spaces, private use.
 INVISIBLE = ("Cc", "Cf", "Co", "Cn", "Zl", "Zp", "Zs")

@@ -27,9 +27,6 @@ ENFORCED_FOREIGN_KEYS = (6, 6, 0)
 SHARED_LOCK_PROMOTION = (8, 3, 0)  # tidb_enable_shared_lock_promotion (off by default)
 CHECK_CONSTRAINTS = (7, 2, 0)  # and only with tidb_enable_check_constraint=ON
 MYSQL_CHECK_CONSTRAINTS = (8, 0, 16)  # MySQL before it parses CHECK and ignores it
-#: Character sets some servers lack: name -> the TiDB release that added it. MariaDB has
-#: no gb18030; MySQL has had both since 5.7.4 (older MySQL is not supported here).
-TIDB_CHARSETS = {"gbk": (5, 4, 0), "gb18030": (7, 4, 0)}
 
 
 @dataclass(frozen=True)
@@ -74,11 +71,6 @@ class ServerVersion:
             return str(self)
         product = "MariaDB" if "mariadb" in self.raw.lower() else "MySQL"
         return "%s %d.%d.%d" % (product, *self.mysql)
-
-    def supports_charset(self, name: str) -> bool:
-        if self.is_tidb:
-            return name not in TIDB_CHARSETS or self.at_least(*TIDB_CHARSETS[name])
-        return name != "gb18030" or "mariadb" not in self.raw.lower()
 
     def __str__(self) -> str:
         if not self.is_tidb:
