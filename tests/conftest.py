@@ -32,7 +32,6 @@ from tests.kit.fake_tidb import FakeServer
 from tests.kit.relay import Relay
 from tests.kit.servers import PrivateServer, ServerSettings, find_server_binary, throwaway_database
 from tidb_dialect import ConfigError, TiDBDatabase, parse_version
-from tidb_dialect.database import DETECTED
 from tidb_dialect.keywords import whole_number
 from tidb_dialect.settings import SETTINGS, database_from, meant_setting
 
@@ -248,8 +247,6 @@ def fake_server():
     yield start
     for fake in started:
         fake.stop()
-    # A later fake may get the same port and handshake but answer as another server.
-    DETECTED.clear()
 
 
 @pytest.fixture

@@ -255,7 +255,7 @@ def test_a_savepoint_refused_with_1105_on_tidb_names_the_setting(fake_server):
 
 
 @asyncio_only
-def test_the_version_is_asked_once_per_process_and_server(fake_server):
+def test_the_version_is_asked_once_per_database(fake_server):
     fake = fake_server()
     first, second = make(fake, "test"), make(fake, "test")
 
@@ -266,7 +266,7 @@ def test_the_version_is_asked_once_per_process_and_server(fake_server):
             await db.close_pool()
 
     asyncio.run(both())
-    assert detections(fake) == ["SELECT VERSION() /*T! , TIDB_VERSION() */"]
+    assert detections(fake) == ["SELECT VERSION() /*T! , TIDB_VERSION() */"] * 2
 
 
 @asyncio_only

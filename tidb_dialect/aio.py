@@ -105,7 +105,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
             conn = await super().aconnect()
         if self.version is None:
             ask = lambda sql: pwasyncio.await_(conn.execute(sql)).fetchone()  # noqa: E731
-            self.version = await self.run(detect, conn.conn, self.connect_params, ask)
+            self.version = await self.run(detect, conn.conn, ask)
         return conn
 
     def worn_out(self, conn: Any) -> bool:

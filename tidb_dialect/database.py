@@ -101,7 +101,7 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
 
     def first_connected(self, conn: Any) -> None:
         """The first connection (peewee's _set_server_version) tells the server's release."""
-        self.version = detect(conn, self.connect_params)
+        self.version = detect(conn)
 
     def detect_server_version(self) -> ServerVersion:
         """The server's ServerVersion, connecting first; asked again if it failed on the first
@@ -110,7 +110,7 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
             self.connect(reuse_if_open=True)
         if self.version is None:
             conn = self.connection()  # type: ignore[no-untyped-call]  # untyped in peewee
-            self.version = detect(conn, self.connect_params)
+            self.version = detect(conn)
         return self.version
 
     @property
@@ -237,27 +237,14 @@ def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> No
         raise refused_in_transaction()
 
 
-#: (host, port, user, handshake version) -> what that server said; tests clear it.
-DETECTED: dict[tuple[object, ...], ServerVersion] = {}
-
-
-def detect(
-    conn: Any, connect_params: Mapping[str, Any], ask: Callable[[str], Sequence[Any]] | None = None
-) -> ServerVersion:
-    """The ServerVersion behind `conn`, asked once per process, address, user (a TiDB Cloud
-    gateway's clusters are chosen by the user's prefix) and handshake version (an upgrade);
+def detect(conn: Any, ask: Callable[[str], Sequence[Any]] | None = None) -> ServerVersion:
+    """The ServerVersion behind `conn`, asked on it (once per database: on its first connection);
     ``ask(sql)`` gives the first row of `sql` (asyncio's), else a cursor of `conn` does."""
-    key = tuple(connect_params.get(k) for k in ("host", "port", "user"))
-    key += (conn.get_server_info(),)
-    if key not in DETECTED:
-        if ask is None:
-            with contextlib.closing(conn.cursor()) as cursor:
-                cursor.execute(DETECT_SQL)
-                row = cursor.fetchone()
-        else:
-            row = ask(DETECT_SQL)
-        DETECTED[key] = parse_version(*row)
-    return DETECTED[key]
+    if ask is None:
+        with contextlib.closing(conn.cursor()) as cursor:
+            cursor.execute(DETECT_SQL)
+            return parse_version(*cursor.fetchone())
+    return parse_version(*ask(DETECT_SQL))
 
 
 def found_closed(conn: Any) -> bool:
