@@ -466,7 +466,10 @@ def inserts(fake):
     return [s.count("), (") + 1 for s in fake.statements if s.startswith("INSERT")]
 
 
-def test_without_batch_size_an_insert_holds_at_most_1000_rows(fake_server, driver):
+@pytest.mark.parametrize(
+    "body", ["b", fn.CONCAT("b")], ids=["values", "an SQL value (peewee's path)"]
+)
+def test_without_batch_size_an_insert_holds_at_most_1000_rows(fake_server, driver, body):
     fake = fake_tidb(fake_server, "v8.5.3")
     db = fake_db(fake, driver)
     pulled_at_insert = []
@@ -475,7 +478,7 @@ def test_without_batch_size_an_insert_holds_at_most_1000_rows(fake_server, drive
         for n in range(2500):
             if n % MAX_ROWS == 0:
                 pulled_at_insert.append(len(inserts(fake)))
-            yield Note(id="n%d" % n, body="b")
+            yield Note(id="n%d" % n, body=body)
 
     with Note.bind_ctx(db):
         Note.bulk_create(notes())
