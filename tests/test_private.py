@@ -1,10 +1,9 @@
 """tidb_dialect/_private.py: each private name of another library still means what the
 dialect takes it to mean. Run on peewee 3.17 and 4.x; a failure names the release that moved it.
 
-Behaviour that rests on them is tested beside it: the handshake's bound and the
-charset check (test_connection.py), a closed pool connection seen unasked
-(test_pool.py), the bulk load's objects (test_fast_bulk.py), asyncio's TLS and
-greeting (test_aio.py).
+Behaviour that rests on them is tested beside it: the handshake's bound
+(test_connection.py), a closed pool connection seen unasked (test_pool.py), asyncio's TLS
+and greeting (test_aio.py).
 """
 
 import asyncio
@@ -14,16 +13,13 @@ import ssl
 
 import pymysql
 import pytest
-from peewee import CharField, IntegerField, Model
 from playhouse.pool import PooledMySQLDatabase
 
 from tests.conftest import make_async_db, run_on
 from tidb_dialect import PooledTiDBDatabase, TiDBDatabase
 from tidb_dialect._private import (
     default_stale_timeout,
-    model_data,
     pymysql_read_timeout,
-    set_model_data,
     socket_of,
 )
 
@@ -103,20 +99,6 @@ def test_playhouses_pool_asks_the_dialect_at_checkout_and_at_return(server_setti
         pool.close()
     assert seen == ["return", "checkout", "return"]
     pool.close_all()
-
-
-class Player(Model):
-    id = CharField(primary_key=True)
-    coins = IntegerField(default=5)
-
-
-def test_an_object_made_from_its_data_is_peewees():
-    made = Player.__new__(Player)
-    set_model_data(made, {"coins": 5, "id": "a"})
-    assert vars(made) == vars(Player(id="a"))  # nothing else in peewee's instance
-    assert model_data(made) == {"coins": 5, "id": "a"}
-    assert (made.id, made.coins, made.is_dirty()) == ("a", 5, True)
-    assert sorted(f.name for f in made.dirty_fields) == ["coins", "id"]
 
 
 @pytest.mark.pwasyncio
