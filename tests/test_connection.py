@@ -564,7 +564,8 @@ def test_binary_prefix_reaches_the_driver(server, server_settings, driver, relay
     )
     one(db, "SELECT %s", (b"ab",))
     one(prefixed, "SELECT %s", (b"ab",))
-    assert [s for s in through.statements if s.startswith("SELECT")][-2:] == BINARY_LITERALS[driver]
+    sent = [s for s in through.statements if s.startswith("SELECT") and "VERSION()" not in s]
+    assert sent == BINARY_LITERALS[driver]
     db.close()
     prefixed.close()
 
