@@ -1,8 +1,5 @@
-"""A TiDB dialect for peewee 3.17 and 4.x: needs peewee and a driver (PyMySQL or mysqlclient).
-
-Connect as the TiDB docs say with ``db = database_from_env()`` (TIDB_* settings, .env).
-Importing it registers the tidb:// and tidb+pool:// database URLs with playhouse.db_url.
-"""
+"""A TiDB dialect for peewee 3.17 and 4.x (PyMySQL or mysqlclient). Importing it registers the
+tidb:// and tidb+pool:// database URLs with playhouse.db_url."""
 
 from typing import Any
 

@@ -1,9 +1,5 @@
-"""Every private name of another library the dialect uses, each with its reason.
-
-Only for correctness or security, or for at least 1.3x on a figure users see. tests/test_private.py
-fails when a release of peewee, playhouse, PyMySQL, pwasyncio or aiomysql changes one (run it on
-peewee 3.17 and 4.x).
-"""
+"""Every private name of another library the dialect uses, each for correctness, security or 1.3x
+on a figure users see; tests/test_private.py (run on peewee 3.17 and 4.x) fails when one changes."""
 
 from __future__ import annotations
 
@@ -18,9 +14,8 @@ from typing import Any
 
 @contextlib.contextmanager
 def pymysql_read_timeout(conn: Any, seconds: int) -> Iterator[None]:
-    """PyMySQL reads the server's greeting with its read timeout (none by default): bounded by
-    `seconds` for the handshake, the caller's again after it (correctness: a server that accepts
-    and never speaks must not hang the program)."""
+    """PyMySQL reads the greeting with read_timeout (none by default): `seconds` for the handshake,
+    so that a server that accepts and never speaks cannot hang the program."""
     read_timeout = conn._read_timeout  # read by PyMySQL on every packet
     conn._read_timeout = min(seconds, read_timeout or seconds)
     try:
@@ -30,16 +25,14 @@ def pymysql_read_timeout(conn: Any, seconds: int) -> Iterator[None]:
 
 
 def socket_of(conn: Any) -> Any:
-    """The object whose fileno() is the connection's socket: PyMySQL's `_sock`, mysqlclient's
-    connection itself (correctness: a connection the server closed is seen before a write is
-    sent on it, not after, when its outcome would be unknown)."""
+    """PyMySQL's `_sock`, mysqlclient's connection: its fileno() shows a connection the server
+    closed before a write is sent on it, not after, when its outcome would be unknown."""
     sock = getattr(conn, "_sock", None)
     return conn if sock is None else sock
 
 
 class ConnectionHooks:
-    """peewee's hooks on a new connection, for TiDBDatabase's new_connection() and
-    first_connected()."""
+    """peewee's hooks on a new connection -> new_connection() and first_connected()."""
 
     def _connect(self) -> Any:  # correctness: the handshake bounded by connect_timeout
         return self.new_connection()  # type: ignore[attr-defined]
@@ -50,9 +43,8 @@ class ConnectionHooks:
 
 
 class PoolHooks:
-    """playhouse's pool hooks, for PooledTiDBDatabase's unusable() and reusable(). Correctness:
-    playhouse 3.17 pings a "MySQL 8" (TiDB) with PyMySQL's reconnecting ping(), silently losing
-    the session, and pools a connection with its transaction open."""
+    """playhouse's pool hooks -> unusable(), reusable(): playhouse 3.17 pings TiDB with PyMySQL's
+    reconnecting ping() (losing the session) and pools a connection with its transaction open."""
 
     def _is_closed(self, conn: Any) -> bool:  # at checkout; speed: a round trip only if idle
         return bool(self.unusable(conn))  # type: ignore[attr-defined]
@@ -62,17 +54,15 @@ class PoolHooks:
 
 
 def default_stale_timeout(pool: Any, seconds: int | None) -> None:
-    """playhouse's pool keeps the stale_timeout given in `_stale_timeout`, which init() can only
-    replace: `seconds` unless one was given (correctness: TiDB Cloud's gateway drops
-    connections open too long)."""
+    """playhouse keeps stale_timeout in `_stale_timeout`, which init() can only replace: `seconds`
+    unless one was given (TiDB Cloud's gateway drops connections open too long)."""
     if pool._stale_timeout is None:
         pool._stale_timeout = seconds
 
 
 def closed_by_server(conn: Any) -> bool:
-    """aiomysql's own test of a free connection in its pool (Pool._fill_free_pool), for a task's
-    connection: the server's goodbye or end of stream arrived unasked (correctness: a statement
-    would fail with 2013 on it)."""
+    """aiomysql's test of a free pooled connection (Pool._fill_free_pool): the server's goodbye or
+    end of stream arrived unasked, so a statement would fail with 2013 on it."""
     reader = conn._reader
     return reader is not None and bool(reader.at_eof() or reader.exception() or reader.eof_received)
 
@@ -102,8 +92,7 @@ CLIENT_SSL = 0x800  # the server's capability flag "I speak TLS"
 @functools.cache
 def aiomysql_connection() -> Any:
     """aiomysql's Connection keeping TLS: aiomysql goes on in clear (password and all) when the
-    server does not offer the TLS it was given a context for (security). Made on first use, as
-    aiomysql is needed by asyncio only."""
+    server does not offer the TLS it was given a context for (security)."""
     import aiomysql
 
     class TiDBConnection(aiomysql.Connection):  # type: ignore[misc]  # aiomysql has no stubs
@@ -123,9 +112,8 @@ def aiomysql_connection() -> Any:
 
 @functools.cache
 def aiomysql_pool() -> Any:
-    """aiomysql's Pool, making aiomysql_connection()'s connections where it calls connect(), each
-    greeting bounded by connect_timeout (aiomysql's bounds the TCP connection only: correctness),
-    a failure naming its cause (aiomysql's does not)."""
+    """aiomysql's Pool of aiomysql_connection()'s, the greeting bounded by connect_timeout (aiomysql
+    bounds only the TCP connection) and a failure naming its cause (aiomysql's does not)."""
     import aiomysql
 
     async def connect(**kwargs: Any) -> Any:

@@ -1,8 +1,5 @@
-"""asyncio: AsyncTiDBDatabase on peewee 4's playhouse.pwasyncio (aiomysql), and arun_transaction.
-
-Imported on first use of either, so the rest of the dialect needs neither peewee 4 nor aiomysql
-and greenlet.
-"""
+"""asyncio: AsyncTiDBDatabase on peewee 4's playhouse.pwasyncio (aiomysql), and arun_transaction;
+imported on first use, so the rest needs neither peewee 4 nor aiomysql and greenlet."""
 
 from __future__ import annotations
 
@@ -49,18 +46,15 @@ class OpenTransaction:
         self.db, self.task, self.open = db, asyncio.current_task(), True
 
 
-#: The transaction begun in this context. A task started inside it (asyncio.gather,
-#: create_task) copies the context, and so sees it: its statements are refused, since
-#: pwasyncio would run them on a connection of their own, outside the transaction.
+#: The transaction begun in this context, which a task started inside it (gather, create_task)
+#: copies: its statements are refused, as pwasyncio would run them outside the transaction.
 OPEN_TRANSACTION: contextvars.ContextVar[OpenTransaction | None] = contextvars.ContextVar(
     "tidb_dialect_open_transaction", default=None
 )
 
 
 class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabase):
-    """TiDBDatabase on asyncio, one connection per task from a pool (playhouse.pwasyncio):
-    pool_size (default 10), pool_min_size (1), acquire_timeout (10 s), stale_timeout (as
-    PooledTiDBDatabase's, but between transactions)."""
+    """TiDBDatabase on asyncio, one pooled connection per task (playhouse.pwasyncio)."""
 
     driver = "aiomysql"
     drivers = ASYNC_DRIVERS
@@ -85,8 +79,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         return super().connect()  # peewee's signature, as TiDBDatabase calls it
 
     async def aconnect(self) -> Any:
-        """The task's connection; between transactions, one the server closed (seen without a
-        round trip) or older than stale_timeout is replaced."""
+        """Between transactions, one the server closed or older than stale_timeout is replaced."""
         opened = OPEN_TRANSACTION.get()
         if (
             opened
@@ -119,8 +112,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         return False if self.is_closed() else bool(super().close())
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
-        """BEGIN; sent again if its reply was lost (it changes nothing), on the new connection
-        pwasyncio gives in place of the closed one."""
+        """BEGIN, sent again if its reply was lost (it changes nothing) on pwasyncio's new one."""
         try:
             super().begin(*args, **kwargs)
         except OperationalError as exc:
@@ -130,8 +122,7 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
         OPEN_TRANSACTION.set(OpenTransaction(self))
 
     def commit(self) -> None:
-        """COMMIT; cancelled before its reply came, the connection is closed (the server rolls
-        back what it did not commit) and AmbiguousCommitError raised."""
+        """Cancelled before COMMIT's reply: the connection is closed (the server rolls back)."""
         try:
             super().commit()
         except asyncio.CancelledError as cancelled:
@@ -143,8 +134,8 @@ class AsyncTiDBDatabase(TiDBDatabase, PwasyncioPool, pwasyncio.AsyncMySQLDatabas
             self.transaction_ended()
 
     def rollback(self) -> None:
-        """No ROLLBACK on a closed connection, which the server rolls back: it would fail and hide
-        the error that closed it (the greenlet bridge drops the exception context)."""
+        """No ROLLBACK on a closed connection (the server rolls back): it would hide the error that
+        closed it, as the greenlet bridge drops the exception context."""
         try:
             if self.is_closed() or not self.connection().stale():  # type: ignore[no-untyped-call]
                 super().rollback()
@@ -172,9 +163,8 @@ async def arun_transaction(
     mode: str | None = None,
     backoff: Callable[[int], float] = exponential_backoff,
 ) -> T:
-    """run_transaction() on asyncio, ``await callback(db)`` in its sync loop run by ``db.run()``;
-    a task cancelled before COMMIT rolls back and stays cancelled, after it (its reply awaited)
-    raises AmbiguousCommitError."""
+    """run_transaction(), ``await callback(db)`` in its loop run by ``db.run()``; a task cancelled
+    before COMMIT rolls back, after it (reply awaited) raises AmbiguousCommitError."""
 
     def attempt(db: DB) -> T:
         result: T = pwasyncio.await_(callback(db))

@@ -1,8 +1,5 @@
-"""Stale reads: TiDB's AS OF TIMESTAMP, for one SELECT or a read-only transaction.
-
-TiDB wants every table of a statement read as of one moment (else error 8135), so a stale query
-renders itself through StaleReadContext, which writes its clause after every table it reads.
-"""
+"""Stale reads (TiDB's AS OF TIMESTAMP). TiDB reads every table of a statement as of one moment
+(else error 8135), so a stale query renders through StaleReadContext, which checks each table."""
 
 from __future__ import annotations
 
@@ -44,8 +41,7 @@ MIXED_MOMENTS = (
 
 
 class AsOfTimestamp(Node):
-    """``AS OF TIMESTAMP <as_of>``: `as_of` is a datetime (in the session's time zone), a
-    timedelta meaning that long before NOW(), or a SQL expression."""
+    """`as_of`: a datetime (in the session's time zone), a timedelta before NOW(), or SQL."""
 
     def __init__(self, as_of: AsOf) -> None:
         if isinstance(as_of, datetime.timedelta):
@@ -95,8 +91,7 @@ def require_stale_reads(database: Database) -> None:
 
 
 def stale_select(query: Query, as_of: AsOf) -> Query:
-    """A copy of the model SELECT `query` that reads every table (joins and subqueries added
-    later too) as of `as_of`."""
+    """A copy of `query` reading every table (joins, subqueries added later too) as of `as_of`."""
     clause = AsOfTimestamp(as_of)
     require_stale_reads(query.model._meta.database)
     stale = query.clone()
@@ -106,8 +101,7 @@ def stale_select(query: Query, as_of: AsOf) -> Query:
 
 
 def stale_read(db: Database, as_of: AsOf) -> AbstractContextManager[Any]:
-    """``with stale_read(db, as_of):`` every read inside sees the data as of `as_of`, in a
-    read-only transaction."""
+    """``with stale_read(db, as_of):`` reads inside see `as_of`'s data (a read-only transaction)."""
     clause = AsOfTimestamp(as_of)
     require_stale_reads(db)
     return db.transaction(as_of=clause)  # TiDBDatabase.begin(as_of=...)
@@ -132,8 +126,7 @@ def stale_class(query_class: type) -> type:
 
 
 class StaleReadContext(Context):
-    """peewee's SQL context, writing a stale query's AS OF clause after each table it reads
-    (it looks at every node, so only a stale query renders through it)."""
+    """Writes a stale query's AS OF after each table it reads (slow: only stale queries use it)."""
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)

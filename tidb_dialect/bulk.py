@@ -1,14 +1,10 @@
-"""TiDBModel: peewee's bulk_create with each batch's INSERT text rendered once.
+"""TiDBModel: peewee's bulk_create with each batch's INSERT text rendered once (lru_cache).
 
-peewee renders a multi-row INSERT node by node, over half of a bulk load's time against a nearby
-server. The text depends only on the model, its fields and the number of rows, so it is rendered
-once (lru_cache) and each batch computes its parameters: each field's db_value() of the value
-bulk_create reads. Whole numbers are written into the text as both drivers write them
-(``str(n)``), sparing the drivers' escaping of each parameter. A value that is SQL (or a
-db_value() returning SQL), RETURNING, or a database that is not MySQL-compatible goes through
-peewee's own bulk_create, so rows, types and errors are the same either way. Measured on loopback
-MariaDB (1,919 and 20,000 rows): the cached text gives 2.2-2.3x the rows/s, the written-in
-numbers 1.1-1.2x.
+peewee renders a multi-row INSERT node by node, over half a bulk load's time; the text depends only
+on the model, its fields and the row count. Whole numbers are written in as both drivers would
+(``str(n)``). SQL values, RETURNING and non-MySQL databases take peewee's own bulk_create, so rows,
+types and errors are the same. Loopback MariaDB (1,919 and 20,000 rows): 2.2-2.3x the rows/s, the
+written-in numbers 1.1-1.2x more.
 """
 
 from __future__ import annotations
@@ -90,9 +86,8 @@ def insert_fields(model: type[Model]) -> list[Field]:
 def insert_sql(
     model: type[Model], table: Table, names: tuple[str, ...], count: int, database: Database
 ) -> str | None:
-    """peewee's INSERT text for `count` rows, or None if it would not be one placeholder (and no
-    other %) per value. `table` is in the key only: peewee makes a new one when the model's table
-    name, schema or fields change."""
+    """peewee's INSERT text, or None unless it has one placeholder (no other %) per value. `table`
+    is in the key only: peewee makes a new one when the table's name, schema or fields change."""
     fields = [model._meta.fields[name] for name in names]
     query = model.insert_many([[None] * len(fields)] * count, fields=fields)
     sql: str  # Context.sql() returns the context, which peewee's stubs leave untyped

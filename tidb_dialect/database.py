@@ -86,9 +86,8 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
 
     @classmethod
     def like(cls: type[Self], db: TiDBDatabase, **keywords: Any) -> Self:
-        """A database of this class on the server and database of `db`, with its keywords and
-        password as given and its driver where this class takes it: one configuration for a
-        script's TiDBDatabase, a pool and an asyncio app's AsyncTiDBDatabase."""
+        """This class on `db`'s database, keywords and password as given (its driver if this class
+        takes it): one configuration for a script, a pool and an asyncio app."""
         given = dict(db.given_keywords)
         if given["driver"] not in cls.drivers:
             del given["driver"]
@@ -104,8 +103,7 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
         self.version = detect(conn)
 
     def detect_server_version(self) -> ServerVersion:
-        """The server's ServerVersion, connecting first; asked again if it failed on the first
-        connection (the only one peewee asks on)."""
+        """Asked again if it failed on the first connection, the only one peewee asks on."""
         if self.version is None:
             self.connect(reuse_if_open=True)
         if self.version is None:
@@ -137,8 +135,7 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
     def begin(
         self, *args: Any, as_of: AsOfTimestamp | None = None, mode: str | None = None, **kwargs: Any
     ) -> None:
-        """``transaction(as_of=AsOfTimestamp(...))`` starts a read-only stale-read transaction;
-        ``atomic(mode="optimistic")`` (or "pessimistic") one in that TiDB transaction mode."""
+        """as_of: a read-only stale-read transaction; mode: TiDB's "optimistic" or "pessimistic"."""
         if mode is not None:
             if args or kwargs or as_of is not None:
                 raise TypeError("mode= takes no other transaction argument")
@@ -150,9 +147,8 @@ class TiDBDatabase(ConnectionHooks, TransactionStatements, MySQLDatabase):
             self.execute_sql(*ctx.query())
 
     def execute_sql(self, sql: str, params: Any = None) -> Any:
-        """peewee's; a shared lock is refused on TiDB before it is sent, and a SAVEPOINT that TiDB
-        v6.3+ refuses with its catch-all error 1105 is explained (told by the statement, not by
-        the message, which TiDB may reword)."""
+        """A shared lock is refused on TiDB before it is sent; a SAVEPOINT TiDB v6.3+ refuses with
+        catch-all error 1105 is explained (told by the statement: TiDB may reword the message)."""
         if SHARED_LOCK.search(sql) and self.detect_server_version().is_tidb:
             raise NotSupportedError(
                 "TiDB has no shared locks: FOR SHARE (LOCK IN SHARE MODE) fails with error 1235, "
@@ -238,8 +234,7 @@ def refuse_nested_as_of(database: TiDBDatabase, kwargs: Mapping[str, Any]) -> No
 
 
 def detect(conn: Any, ask: Callable[[str], Sequence[Any]] | None = None) -> ServerVersion:
-    """The ServerVersion behind `conn`, asked on it (once per database: on its first connection);
-    ``ask(sql)`` gives the first row of `sql` (asyncio's), else a cursor of `conn` does."""
+    """`conn`'s ServerVersion; ``ask(sql)``, asyncio's, gives the first row, else a cursor does."""
     if ask is None:
         with contextlib.closing(conn.cursor()) as cursor:
             cursor.execute(DETECT_SQL)
@@ -248,9 +243,8 @@ def detect(conn: Any, ask: Callable[[str], Sequence[Any]] | None = None) -> Serv
 
 
 def found_closed(conn: Any) -> bool:
-    """Whether an idle connection is closed, by the driver or by the server (KILL, restart,
-    wait_timeout): then the server's error packet or end of stream waits unasked on its socket,
-    seen without a round trip."""
+    """Closed by the driver or the server (KILL, restart, wait_timeout): the server's error packet
+    or end of stream waits unasked on an idle connection's socket, seen without a round trip."""
     if not getattr(conn, "open", True):
         return True
     fileno = getattr(socket_of(conn), "fileno", None)
@@ -284,10 +278,8 @@ def changes_nothing(sql: str) -> bool:
 
 
 class ReconnectingTiDBDatabase(TiDBDatabase):
-    """TiDBDatabase that replaces a lost connection outside a transaction, never running a write
-    twice: one the server closed is replaced before a statement is sent on it; after a lost reply
-    (2006, 2013, 2055) a read or BEGIN is sent again on a new one, any other statement raises
-    AmbiguousCommitError. Inside a transaction the error reaches the caller."""
+    """Outside a transaction, a closed connection is replaced before a statement is sent; after a
+    lost reply (2006, 2013, 2055) only a read or BEGIN is resent; a write: AmbiguousCommitError."""
 
     def execute_sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         send = super().execute_sql  # BEGIN too (TransactionStatements.begin sends it here)

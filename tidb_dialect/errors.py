@@ -8,9 +8,8 @@ from peewee import DatabaseError, OperationalError
 
 E = TypeVar("E", bound="ConfigError")
 
-#: Error codes after which the whole transaction may run again (TiDB's IsTxnRetryableError, and
-#: the transaction guide's list). Not 1205 (lock wait timeout): each attempt may block for
-#: innodb_lock_wait_timeout (50 s), so retrying multiplies a stall that a caller should see.
+#: Errors after which the whole transaction may run again (TiDB's IsTxnRetryableError, its docs).
+#: Not 1205 (lock wait timeout): retrying multiplies an innodb_lock_wait_timeout (50 s) stall.
 RETRYABLE_ERRORS = {
     8002: "SELECT FOR UPDATE conflict (optimistic mode)",
     8005: "write conflict in TiDB",
@@ -19,8 +18,7 @@ RETRYABLE_ERRORS = {
     9007: "write conflict",
     1213: "deadlock",
 }
-#: SQLite's primary result codes for "another connection holds the lock"; its extended codes
-#: keep them in the low byte.
+#: SQLite's primary result codes (extended codes' low byte) for "another connection holds the lock".
 SQLITE_RETRYABLE = {5: "database is locked (busy)", 6: "a table is locked"}
 #: Client errors for a connection lost while waiting for the server's reply.
 CONNECTION_LOST = {2006: "server has gone away", 2013: "lost connection", 2055: "lost connection"}
@@ -40,8 +38,7 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class ConfigError(ValueError):
-    """A connection setting is wrong: "keyword: problem"; ``keyword`` names the keyword
-    argument or URL part (``port``, ``ssl_ca``), for messages in the words the user typed."""
+    """A setting is wrong: "keyword: problem"; ``keyword`` is the argument or URL part as typed."""
 
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
@@ -58,8 +55,7 @@ class ConfigError(ValueError):
 
 
 class SettingError(ConfigError):
-    """A setting from the environment, .env or a command-line flag is wrong; the message starts
-    with the setting as the user typed it (``keyword``), and never shows a password."""
+    """A setting (environment, .env, flag) is wrong, named as typed; never shows a password."""
 
 
 class ExceededMaxAttempts(OperationalError):
@@ -72,8 +68,7 @@ class ExceededMaxAttempts(OperationalError):
 
 class AmbiguousCommitError(OperationalError):
     """COMMIT (or a write outside a transaction) was sent, then the connection was lost or Ctrl-C
-    came: it may have taken effect. ``cause`` is the driver's error or the KeyboardInterrupt,
-    ``statement`` the first word of what was sent."""
+    came: it may have taken effect. ``statement`` is the first word of what was sent."""
 
     def __init__(self, cause: BaseException, statement: str = "COMMIT") -> None:
         super().__init__("the outcome of %s is unknown: %s" % (statement, cause))

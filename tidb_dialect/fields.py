@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 MIN_INCREMENT_BITS = 27
 SIGN_BITS = 1  # the column is a signed BIGINT
 
-#: AUTO_RANDOM needs a clustered key; this asks for one whatever the cluster's default
-#: (tidb_enable_clustered_index), and is a comment to every other server.
+#: AUTO_RANDOM needs a clustered key, whatever tidb_enable_clustered_index; elsewhere a comment.
 CLUSTERED = "/*T![clustered_index] CLUSTERED */"
 
 #: The fewest ids TiDB's own cache reserves in one metadata transaction (minStep); a smaller

@@ -1,8 +1,5 @@
-"""The connection keywords: one table (KEYWORDS) read by the constructors, init(), URLs and docs.
-
-Every database class calls driver_keywords() from init(), so all obey the same rules: an unknown
-keyword or a wrong value is refused by name, and one that would weaken something says why.
-"""
+"""The connection keywords: one table (KEYWORDS) read by every class's init(), the URLs and docs,
+so an unknown keyword or a wrong value is refused by name, and one that would weaken says why."""
 
 from __future__ import annotations
 
@@ -34,9 +31,8 @@ DAY = 86400
 
 @dataclass(frozen=True)
 class Keyword:
-    """What a keyword holds and who takes it. Kinds: "number" (whole, low to high), "flag"
-    (True or False; `only` when one value alone weakens nothing), "text", "file" and "ssl"
-    (TLS files, tls.py), "refused" (`why`)."""
+    """Kinds: "number" (whole, low to high), "flag" (`only`: the one value that weakens nothing),
+    "text", "file" and "ssl" (TLS files, tls.py), "refused" (`why`)."""
 
     kind: str
     low: int = 0
@@ -128,8 +124,7 @@ def number(name: str, value: object, text: bool = False) -> int:
 
 
 def checked_numbers(given: Mapping[str, Any], cls: str) -> dict[str, Any]:
-    """`given` with the pool keywords of `cls` (a class name) checked, as text too; None,
-    which a pool's init() reads as "unchanged", passes."""
+    """`given`, `cls`'s pool keywords checked (as text too); None ("unchanged") passes."""
     pool = {name for name, rule in KEYWORDS.items() if rule.takes != ALL and cls in rule.takes}
     return {
         name: number(name, value, text=True) if name in pool and value is not None else value
@@ -266,8 +261,7 @@ def sendable_password(driver: str, password: object) -> str | bytes:
 
 
 def open_connection(module: ModuleType, database: str | None, params: Mapping[str, Any]) -> Any:
-    """module.connect(...), the server's greeting bounded by connect_timeout: mysqlclient's
-    covers it; PyMySQL reads it with read_timeout, set to connect_timeout for the handshake."""
+    """The greeting bounded by connect_timeout: mysqlclient's covers it, PyMySQL's does not."""
     if module.__name__ != "pymysql":
         return module.connect(database=database, autocommit=True, **params)
     conn = module.connect(database=database, autocommit=True, defer_connect=True, **params)

@@ -27,13 +27,9 @@ def stale_timeout_for(host: str) -> int | None:
 
 
 class PooledTiDBDatabase(PoolHooks, PooledMySQLDatabase, TiDBDatabase):
-    """TiDBDatabase whose close() returns the connection to a pool (max_connections,
-    stale_timeout, timeout: see playhouse.pool; ping_after: seconds of idleness after
-    which a connection is pinged before it is handed out, 0 to ping every time).
-    To TiDB Cloud's gateway, stale_timeout defaults to GATEWAY_STALE_TIMEOUT."""
+    """playhouse's pool; to TiDB Cloud, stale_timeout defaults to GATEWAY_STALE_TIMEOUT."""
 
-    #: Long enough that a busy app never pings, short enough to catch a connection that a
-    #: load balancer or NAT dropped without a word (they wait minutes, not seconds).
+    #: A busy app never pings; one a load balancer or NAT dropped (after minutes) is caught.
     ping_after = 30
 
     def __init__(self, database: str | None, *args: Any, **kwargs: Any) -> None:
@@ -69,8 +65,7 @@ class PooledTiDBDatabase(PoolHooks, PooledMySQLDatabase, TiDBDatabase):
         return False
 
     def reusable(self, conn: Any) -> bool:
-        """At return: a transaction left open is rolled back; PyMySQL says whether one is,
-        mysqlclient cannot, so there the ROLLBACK is always sent."""
+        """An open transaction is rolled back (mysqlclient cannot tell: always ROLLBACK)."""
         try:
             if found_closed(conn):
                 return False

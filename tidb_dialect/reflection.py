@@ -1,6 +1,5 @@
-"""pwiz for a TiDB database: generated models that import their database's class (pwiz's
-NameError) and give it the keywords it was given, not the driver's (an SSLContext is no Python
-literal), never the password: add that from your settings.
+"""pwiz whose models import their database's class (pwiz's NameError) with the keywords given,
+not the driver's (an SSLContext is no Python literal), and never the password.
 
     python -m tidb_dialect.reflection tidb://root@127.0.0.1:4000/test > models.py
 """

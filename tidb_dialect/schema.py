@@ -1,7 +1,5 @@
-"""TiDB's DDL: table options that every server accepts, and warnings for constraints TiDB
-would keep without enforcing. peewee writes ``Meta.table_settings`` on every CREATE TABLE path;
-TiDB's executable comment (``/*T![feature] ... */``) is a comment to MySQL, MariaDB and SQLite.
-"""
+"""TiDB's DDL: table options in Meta.table_settings (written on every CREATE TABLE path) as
+``/*T![...] */``, a comment to all but TiDB, and warnings for constraints TiDB would not enforce."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Connecting the way the TiDB docs say: ``db = database_from_env()``, from the TIDB_* settings
-in the environment and .env, by either of TiDB's names. The database checks each value; here a
-bad one is named as the user typed it (SettingError), and a likely misspelling is a warning."""
+"""``database_from_env()``: the TIDB_* settings of the TiDB docs, from the environment and .env; a
+bad value is named as the user typed it (SettingError), a likely misspelling is a warning."""
 
 from __future__ import annotations
 
@@ -65,8 +64,7 @@ OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY"
 
 
 class Settings(dict[str, str]):
-    """The settings that are set, by the names given; its repr hides the SECRET ones.
-    ``misspellings`` holds a SettingError per name that likely misspells a setting."""
+    """The settings set, by the names given; repr hides SECRET ones (a URL may hold a password)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,8 +86,7 @@ def database_from_env(
     environ: Mapping[str, str] | None = None,
     env_file: str | os.PathLike[str] | None = ".env",
 ) -> Database:
-    """The database the environment and `env_file` (None: no file) name, not yet connected;
-    `url` and `driver` are a command line's --url and --driver. A misspelling is a warning."""
+    """`url` and `driver` are a command line's --url and --driver; env_file=None reads no file."""
     settings = read_settings(environ, env_file)
     for problem in settings.misspellings:
         warnings.warn(str(problem), stacklevel=2)
@@ -99,9 +96,8 @@ def database_from_env(
 def read_settings(
     environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = ".env"
 ) -> Settings:
-    """The settings set in `env_file` (its last line for a name wins), then in the environment
-    (os.environ) over it, where an empty variable counts as unset. Values are checked by
-    database_from()."""
+    """`env_file`'s settings (a name's last line wins), the environment's over them (an empty
+    variable is unset); database_from() checks the values."""
     settings = Settings()
     where = os.fspath(env_file) if env_file else ""
     environ = os.environ if environ is None else environ
@@ -133,10 +129,9 @@ def meant_setting(name: str) -> str | None:
 
 
 def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
-    """(line, name, value) of each NAME=value of the .env file at `path`, none without one; a
-    FIFO or a device is refused unread. By python-dotenv's parser: dotenv_values() would skip a
-    line it cannot parse (a skipped TIDB_HOST would connect elsewhere), refused here by number,
-    never shown (it may hold the password)."""
+    """(line, name, value) per NAME=value; a FIFO or device is refused unread. dotenv_values()
+    would skip a line it cannot parse (a skipped TIDB_HOST connects elsewhere): refused here by
+    number, never shown (it may hold the password)."""
     try:
         fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
@@ -169,8 +164,7 @@ def env_lines(path: str) -> Iterator[tuple[int, str, str]]:
 
 
 def given(settings: Mapping[str, str], variables: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """{keyword: (the name it was set by, its value)} of the `variables` set, by either of
-    TiDB's names; both names set to different values is refused, naming both."""
+    """{keyword: (the name it was set by, value)}; TiDB's two names set differently: refused."""
     found = {}
     for variable in variables:
         names = [variable, *(other for other, meant in OTHER_NAMES.items() if meant == variable)]
@@ -186,9 +180,8 @@ def given(settings: Mapping[str, str], variables: Iterable[str]) -> dict[str, tu
 def database_from(
     settings: Mapping[str, str], url: str | None = None, driver: str | None = None
 ) -> Database:
-    """The database `settings` name, not connected; only the settings it reads are checked. A
-    flag beats the URL beats the variables; CA_PATH and TIDB_DRIVER apply to a URL without its
-    own ?ssl_ca= or ?driver=."""
+    """Only the settings it reads are checked. A flag beats the URL beats the variables; CA_PATH
+    and TIDB_DRIVER apply to a URL without its own ?ssl_ca= or ?driver=."""
     source = "DATABASE_URL" if url is None else "--url"
     url = (settings.get("DATABASE_URL") or None) if url is None else url
     found = given(settings, VARIABLES if url is None else ("CA_PATH", "TIDB_DRIVER"))
@@ -217,8 +210,7 @@ def database_from(
 
 
 def keywords_from(settings: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-    """(database name, TiDBDatabase keywords) from the TIDB_* settings, DEFAULTS for the
-    rest; the port read as a number here, the rest checked by TiDBDatabase."""
+    """(database name, keywords), DEFAULTS for unset ones; TiDBDatabase checks all but the port."""
     keywords: dict[str, Any] = {VARIABLES[variable]: value for variable, value in DEFAULTS.items()}
     keywords.update((keyword, value) for keyword, (_, value) in given(settings, VARIABLES).items())
     keywords["port"] = number("port", keywords["port"], text=True)

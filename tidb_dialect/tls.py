@@ -97,8 +97,7 @@ def default_ca_bundle() -> str:
 
 
 def verifying_context(ca: str, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
-    """An SSLContext checking the certificate against the CA file `ca` and the host name (the
-    defaults of create_default_context()); built before any connection, to name a bad file."""
+    """Verifying certificate and host name; built before any connection, to name a bad file."""
     check_ca_file(ca)
     try:
         context = ssl.create_default_context(cafile=ca)

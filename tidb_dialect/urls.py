@@ -1,10 +1,6 @@
-"""Database URLs: tidb://user:password@host:4000/db?driver=mysqlclient and friends.
-
-parse_url() reads a URL itself rather than through urllib, so that a malformed one is
-refused naming the part that is wrong, never echoed: an unencoded "/", "#" or "?" in a
-password would otherwise end up in a port or a database name, and in the message.
-``import tidb_dialect`` registers tidb:// and tidb+pool:// with playhouse.db_url too, whose
-connect() parses the URL its own way: connect_url() is the one with these checks.
+"""Database URLs, read here rather than by urllib so that a malformed one is refused naming the
+wrong part, never echoed: an unencoded "/", "#" or "?" in a password would land in a port or a
+database name, and in the message. playhouse.db_url's connect() skips these checks.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Which server this is, which TiDB release, and what it can do: the release gates.
-
-TiDB's VERSION() can be rewritten by its ``server-version`` setting; TIDB_VERSION() is reliable
-(and refused by MySQL and MariaDB). A TiDB Cloud build naming no release runs a current one.
-"""
+"""Which server and TiDB release this is, and the release gates. TIDB_VERSION() is reliable where
+VERSION() follows TiDB's ``server-version`` setting; a Cloud build naming no release is current."""
 
 from __future__ import annotations
 
